@@ -1,0 +1,5 @@
+"""`python -m auditor` is the same as the `twilio-audit` command."""
+
+from auditor.cli import main
+
+main()

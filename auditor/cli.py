@@ -1,0 +1,66 @@
+"""The `twilio-audit` command: a thin typer app; each subcommand lives in auditor/commands/.
+
+main() turns every AuditorError into one line on stderr and its exit code
+(2 for bad input, 3 for an incomplete --strict audit) and Ctrl-C into exit 130:
+a user never sees a traceback for a problem they can fix.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+
+from auditor import __version__
+from auditor.commands import audit, check, collect, demo, diff, report, rules, scan
+from auditor.errors import AuditorError
+
+app = typer.Typer(
+    name="twilio-audit",
+    help=(
+        "Audit a Twilio account hierarchy for caller IDs Twilio will refuse "
+        "(error 13214: Dial callerId neither owned nor verified by the executing account). "
+        "Read-only: only GET requests are ever sent."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+for _module in (audit, collect, report, diff, check, scan, rules, demo):
+    app.command(name=_module.NAME, help=_module.HELP)(_module.run)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"twilio-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Audit a Twilio account hierarchy for caller IDs Twilio will refuse."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; exit codes: 0 clean, 1 findings, 2 input error, 3 incomplete, 130 Ctrl-C."""
+    try:
+        rc = app(args=argv, standalone_mode=False)
+    except AuditorError as exc:
+        print(f"twilio-audit: error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("twilio-audit: interrupted; no partial file was written", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    sys.exit(rc if isinstance(rc, int) else 0)

@@ -1,0 +1,1 @@
+"""One module per subcommand: NAME, HELP and `run` (typer-annotated), kept thin."""

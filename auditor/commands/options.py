@@ -1,0 +1,67 @@
+"""Options shared by several subcommands, declared once."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class Format(StrEnum):
+    HTML = "html"
+    PDF = "pdf"
+    JSON = "json"
+    CSV = "csv"
+    SARIF = "sarif"
+    MD = "md"
+
+
+class FailOn(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+    NEVER = "never"
+
+
+ApiUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        envvar="TWILIO_AUDIT_API_URL",
+        help="Send requests for https://{product}.twilio.com{path} to {URL}/{product}{path} "
+        "(an emulator or a mock). Default: Twilio itself.",
+    ),
+]
+OutDir = Annotated[
+    Path, typer.Option("--out", "-o", help="Folder for snapshot.json and the reports.")
+]
+Formats = Annotated[
+    list[Format] | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Report format; repeat for several (html, pdf, json, csv, sarif, md). "
+        "Default: html, json.",
+    ),
+]
+FailOnOpt = Annotated[
+    FailOn,
+    typer.Option(
+        "--fail-on",
+        help="Exit 1 when a finding is at or above this severity ('never' always exits 0).",
+    ),
+]
+Strict = Annotated[
+    bool,
+    typer.Option("--strict", help="Exit 3 when part of the hierarchy could not be audited."),
+]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Log each request (never with secrets).")
+]
+
+DEFAULT_FORMATS = [Format.HTML, Format.JSON]

@@ -1,0 +1,287 @@
+"""The data model: what is collected (Snapshot) and what the analysis says (Finding).
+
+Everything here is plain data. A Snapshot is the unit of reproducibility: it
+holds every fact the rules look at and nothing secret (no auth token, no API
+secret, no environment variable that code does not use as a caller ID).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+SCHEMA_VERSION = 1
+
+
+class Severity(StrEnum):
+    """Finding severities, ordered by `rank` (critical is the highest)."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {
+    Severity.CRITICAL: 4,
+    Severity.HIGH: 3,
+    Severity.MEDIUM: 2,
+    Severity.LOW: 1,
+    Severity.INFO: 0,
+}
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CLOSED = "closed"
+
+
+class RefKind(StrEnum):
+    """What a callerId value is, once classified."""
+
+    NUMBER = "number"  # looks like a phone number (E.164 or not)
+    CLIENT = "client"  # client:identity
+    SIP = "sip"  # sip:user@host
+    TEMPLATE = "template"  # a variable resolved at run time (Liquid, context.X, event.From)
+    EMPTY = "empty"  # empty, whitespace, None/null/undefined, unrendered placeholder
+    OTHER = "other"  # anything else (text that is not a number)
+
+
+class DialedKind(StrEnum):
+    """What the Dial (or outgoing call) rings."""
+
+    NUMBER = "number"
+    CLIENT = "client"
+    SIP = "sip"
+    QUEUE = "queue"
+    CONFERENCE = "conference"
+    UNKNOWN = "unknown"
+
+
+class SourceKind(StrEnum):
+    ALERT = "alert"
+    STUDIO_FLOW = "studio_flow"
+    FUNCTION = "function"
+    WEBHOOK = "webhook"
+    CODE = "code"
+    POLICY = "policy"
+    INVENTORY = "inventory"  # rules about the inventory itself (duplicates, owners)
+
+
+# --------------------------------------------------------------------------- collected
+
+
+@dataclass
+class Account:
+    sid: str
+    friendly_name: str
+    status: str  # AccountStatus value; kept as str so unknown statuses survive
+    owner_account_sid: str | None  # the parent for a subaccount, None for the root
+    type: str = "Full"
+    date_created: str | None = None
+
+
+@dataclass
+class PhoneNumber:
+    """An IncomingPhoneNumber: a number the account owns."""
+
+    sid: str
+    account_sid: str
+    phone_number: str  # E.164 as Twilio stores it
+    friendly_name: str = ""
+    capabilities: dict[str, bool] = field(default_factory=dict)
+    voice_url: str | None = None
+    voice_method: str | None = None
+    voice_application_sid: str | None = None
+    trunk_sid: str | None = None
+    status: str | None = None
+    voice_receive_mode: str | None = None
+
+
+@dataclass
+class VerifiedCallerId:
+    """An OutgoingCallerId: a number the account proved it controls."""
+
+    sid: str
+    account_sid: str
+    phone_number: str
+    friendly_name: str = ""
+
+
+@dataclass
+class TwimlApp:
+    sid: str
+    account_sid: str
+    friendly_name: str = ""
+    voice_url: str | None = None
+    voice_method: str | None = None
+
+
+@dataclass
+class SipDomain:
+    sid: str
+    account_sid: str
+    domain_name: str
+    friendly_name: str = ""
+    voice_url: str | None = None
+    voice_method: str | None = None
+
+
+@dataclass
+class StudioFlow:
+    """A Studio v2 flow; `definition` is the published revision Twilio executes."""
+
+    sid: str
+    account_sid: str
+    friendly_name: str
+    status: str  # "published" or "draft"
+    revision: int
+    definition: dict[str, object] = field(default_factory=dict)
+    webhook_url: str | None = None  # https://webhooks.twilio.com/v1/Accounts/AC../Flows/FW..
+
+
+@dataclass
+class ServerlessFunction:
+    """The deployed version of one Function, with only the env vars it uses as caller IDs."""
+
+    sid: str  # ZH…
+    account_sid: str
+    service_sid: str  # ZS…
+    service_name: str
+    path: str  # "/dial"
+    version_sid: str  # ZN… of the deployed version
+    content: str
+    environment_sid: str | None = None  # ZE… the build is deployed in
+    domain_name: str | None = None  # e.g. clinic-1234-dev.twil.io
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str | None:
+        """The public URL Twilio calls for this Function, when the domain is known."""
+        return f"https://{self.domain_name}{self.path}" if self.domain_name else None
+
+
+@dataclass
+class Alert:
+    """A Monitor alert (13214 and neighbours), as fetched with its request and response."""
+
+    sid: str
+    account_sid: str
+    error_code: str
+    log_level: str = "error"
+    alert_text: str = ""
+    date_created: str = ""  # ISO 8601, UTC
+    request_url: str | None = None
+    request_method: str | None = None
+    resource_sid: str | None = None
+    service_sid: str | None = None
+    request_variables: str | None = None  # form-encoded, as Twilio returns it
+    response_body: str | None = None  # the TwiML Twilio received
+
+
+@dataclass
+class WebhookResponse:
+    """What a voice webhook answered to a signed probe (filled by `--probe-webhooks`)."""
+
+    url: str
+    method: str
+    http_status: int | None
+    content_type: str | None = None
+    body: str | None = None
+    error: str | None = None
+    # Every account whose number, app or SIP domain points at this URL, and what points.
+    served_accounts: list[str] = field(default_factory=list)
+    reached_from: list[str] = field(default_factory=list)  # SIDs of numbers/apps/domains
+    client_leg: bool = False  # the probe posed as a Voice SDK client leg
+
+
+@dataclass
+class Source:
+    """Where a reference or finding comes from."""
+
+    kind: str  # SourceKind value
+    sid: str | None = None  # SID of the flow, function, alert …, or None for code
+    location: str | None = None  # widget name, "path/file.js:12", "alert_text" …
+
+
+@dataclass
+class CallerIdReference:
+    """One place where a callerId (or a call's From) is set."""
+
+    raw_value: str
+    kind: str  # RefKind value
+    source: Source
+    executing_account_sid: str | None  # None when not known (code without a mapping)
+    e164: str | None = None  # normalised E.164 form, if the value is a number
+    dialed: str = DialedKind.UNKNOWN.value  # DialedKind value
+    passthrough: bool = False  # the inbound From/To (allowed by Twilio)
+    template: str | None = None  # the template text, when kind is TEMPLATE
+    client_leg: bool = False  # reached from a Voice SDK client leg
+    resolved_from: str | None = None  # e.g. "context.CALLER_ID" when resolved from env
+
+
+@dataclass
+class PolicyEntry:
+    """A caller ID an account is meant to use, from a policy file."""
+
+    account_sid: str
+    caller_id: str
+    label: str | None = None
+
+
+@dataclass
+class Snapshot:
+    """Everything collected about one hierarchy at one moment (no secrets)."""
+
+    root_account_sid: str
+    collected_at: str  # ISO 8601, UTC
+    tool_version: str
+    schema_version: int = SCHEMA_VERSION
+    api_url: str | None = None  # set when collected through --api-url (emulator, mock)
+    alert_window_days: int | None = None
+    accounts: list[Account] = field(default_factory=list)
+    phone_numbers: list[PhoneNumber] = field(default_factory=list)
+    verified_caller_ids: list[VerifiedCallerId] = field(default_factory=list)
+    applications: list[TwimlApp] = field(default_factory=list)
+    sip_domains: list[SipDomain] = field(default_factory=list)
+    flows: list[StudioFlow] = field(default_factory=list)
+    functions: list[ServerlessFunction] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    webhooks: list[WebhookResponse] = field(default_factory=list)
+    code_references: list[CallerIdReference] = field(default_factory=list)
+    # coverage[account_sid][source] = "ok" | "error: …" | "skipped"
+    coverage: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def account(self, sid: str) -> Account | None:
+        return next((a for a in self.accounts if a.sid == sid), None)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+@dataclass
+class Finding:
+    """One rule firing on one reference or inventory item (see findings.json)."""
+
+    rule: str
+    severity: str  # Severity value
+    account_sid: str | None
+    caller_id: str | None  # the E.164 form when there is one, else the raw value
+    raw_value: str | None
+    owner_account_sid: str | None
+    source: Source
+    message: str
+    remediation: str
+    impacted: list[str] = field(default_factory=list)  # inbound numbers, apps, flows
+    error_codes: list[int] = field(default_factory=list)
+    fingerprint: str = ""
+    status: str | None = None  # "new" / "unchanged" when compared with a baseline
+    path: list[str] = field(default_factory=list)  # hierarchy path executing → owner
+    details: dict[str, object] = field(default_factory=dict)  # counts, first/last seen …

@@ -1,0 +1,1 @@
+"""Jinja templates and CSS for the reports (shipped as package data)."""
