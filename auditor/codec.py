@@ -31,7 +31,7 @@ def to_data(obj: Any) -> Any:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
@@ -66,7 +66,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
         raise DecodeError(errors[0] if errors else f"{path}: unexpected null")
     if tp is Any or tp is object:
         return value
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return from_data(tp, value, path)
     if origin is list:
         if not isinstance(value, list):

@@ -285,3 +285,13 @@ class Finding:
     status: str | None = None  # "new" / "unchanged" when compared with a baseline
     path: list[str] = field(default_factory=list)  # hierarchy path executing → owner
     details: dict[str, object] = field(default_factory=dict)  # counts, first/last seen …
+
+
+@dataclass
+class Analysis:
+    """What `analyse` returns: the findings and the references they were drawn from."""
+
+    findings: list[Finding] = field(default_factory=list)
+    references: list[CallerIdReference] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. TwiML that could not be parsed
+    baseline_collected_at: str | None = None  # set when compared with --baseline

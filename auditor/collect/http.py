@@ -1,0 +1,171 @@
+"""The only door to the network: a read-only, retrying HTTP client for the `twilio` SDK.
+
+Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
+1. refuses any method but GET before anything is sent (the auditor can never
+   change a customer's account, whatever a caller does with the SDK);
+2. rewrites `https://{product}.twilio.com{path}` to `{api_url}/{product}{path}`
+   when `--api-url` is given (emulator, mock), next-page links included;
+3. retries 429, 5xx, connection errors and timeouts with capped exponential
+   backoff and full jitter, bounded in attempts and in time;
+4. counts requests, retries and errors for the progress display, and logs
+   method + URL only (never headers, never credentials).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from twilio.http import HttpClient
+from twilio.http.response import Response
+
+log = logging.getLogger("auditor.http")
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+class MethodRefusedError(RuntimeError):
+    """Raised when any code path tries a non-GET request: the auditor is read-only."""
+
+
+@dataclass
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay: float = 0.2  # seconds; doubled each attempt, full jitter
+    max_delay: float = 8.0
+    max_total: float = 90.0  # give up on one request after this long
+
+
+@dataclass
+class HttpStats:
+    requests: int = 0
+    retries: int = 0
+    errors: int = 0
+
+
+def rewrite_url(url: str, api_url: str | None) -> str:
+    """Map https://{product}.twilio.com{path} to {api_url}/{product}{path}."""
+    if not api_url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if not host.endswith(".twilio.com"):
+        return url
+    product = host.removesuffix(".twilio.com").split(".")[0]
+    base = urlsplit(api_url.rstrip("/"))
+    return urlunsplit(
+        (base.scheme, base.netloc, f"{base.path}/{product}{parts.path}", parts.query, "")
+    )
+
+
+def redact_url(url: str) -> str:
+    """Drop any user:password@ part before a URL goes into a log or message."""
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        netloc = parts.hostname or ""
+        if parts.port:
+            netloc += f":{parts.port}"
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+class ReadOnlyHttpClient(HttpClient):  # type: ignore[misc]
+    """A thread-safe `twilio` HttpClient that only ever sends GET (see module docstring)."""
+
+    def __init__(
+        self,
+        api_url: str | None = None,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        pool_size: int = 64,
+        on_event: Callable[[str, str], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(logger=log, is_async=False, timeout=timeout)
+        self.api_url = api_url.rstrip("/") if api_url else None
+        self.retry = retry or RetryPolicy()
+        self.stats = HttpStats()
+        self._lock = threading.Lock()
+        self._on_event = on_event
+        self._sleep = sleep
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+
+    def _count(self, what: str, detail: str = "") -> None:
+        with self._lock:
+            if what == "request":
+                self.stats.requests += 1
+            elif what == "retry":
+                self.stats.retries += 1
+            elif what == "error":
+                self.stats.errors += 1
+        if self._on_event:
+            self._on_event(what, detail)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Response:
+        if method.upper() != "GET":
+            log.warning("refused %s %s: the auditor is read-only", method.upper(), redact_url(url))
+            raise MethodRefusedError(
+                f"refused {method.upper()} {redact_url(url)}: twilio-audit only sends GET requests"
+            )
+        target = rewrite_url(url, self.api_url)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            self._count("request", target)
+            log.debug("GET %s params=%s", redact_url(target), params)
+            try:
+                resp = self.session.get(
+                    target,
+                    params=params,
+                    headers=headers,
+                    auth=auth,
+                    timeout=timeout or self.timeout,
+                    allow_redirects=allow_redirects,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if not self._may_retry(attempt, started):
+                    self._count("error", f"{type(exc).__name__} {redact_url(target)}")
+                    raise
+                self._backoff(attempt, None, f"{type(exc).__name__}")
+                continue
+            if resp.status_code in RETRY_STATUSES and self._may_retry(attempt, started):
+                self._backoff(attempt, resp.headers.get("Retry-After"), str(resp.status_code))
+                continue
+            if resp.status_code >= 400:
+                self._count("error", f"{resp.status_code} {redact_url(target)}")
+            return Response(int(resp.status_code), resp.text, resp.headers)
+
+    def _may_retry(self, attempt: int, started: float) -> bool:
+        return (
+            attempt < self.retry.max_attempts and time.monotonic() - started < self.retry.max_total
+        )
+
+    def _backoff(self, attempt: int, retry_after: str | None, why: str) -> None:
+        delay = random.uniform(0, min(self.retry.max_delay, self.retry.base_delay * 2**attempt))
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), self.retry.max_delay))
+        self._count("retry", why)
+        log.debug("retry %d after %s in %.2fs", attempt, why, delay)
+        self._sleep(delay)
