@@ -76,7 +76,7 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts)
 
 
-class ReadOnlyHttpClient(HttpClient):  # type: ignore[misc]
+class ReadOnlyHttpClient(HttpClient):
     """A thread-safe `twilio` HttpClient that only ever sends GET (see module docstring)."""
 
     def __init__(
@@ -138,7 +138,7 @@ class ReadOnlyHttpClient(HttpClient):  # type: ignore[misc]
             try:
                 resp = self.session.get(
                     target,
-                    params=params,
+                    params=params,  # type: ignore[arg-type]
                     headers=headers,
                     auth=auth,
                     timeout=timeout or self.timeout,
