@@ -39,7 +39,7 @@ def from_data(cls: type[T], data: Any, path: str = "$") -> T:
     """Build `cls` from `data`, raising DecodeError with the JSON path of the first problem."""
     if not isinstance(data, dict):
         raise DecodeError(f"{path}: expected an object, got {type(data).__name__}")
-    hints = _hints(cls)
+    hints = _hints(cls)  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name in data:
