@@ -224,6 +224,9 @@ class CallerIdReference:
     template: str | None = None  # the template text, when kind is TEMPLATE
     client_leg: bool = False  # reached from a Voice SDK client leg
     resolved_from: str | None = None  # e.g. "context.CALLER_ID" when resolved from env
+    # A Dial with no callerId attribute at all (Twilio then uses the caller's number):
+    # not `callerid-empty`, but `callerid-missing-client-leg` when reached from a client leg.
+    missing: bool = False
 
 
 @dataclass
