@@ -23,6 +23,10 @@ from auditor.snapshot import load_snapshot, save_snapshot
 
 PARENT = "AC" + "1" * 32
 CHILD = "AC" + "2" * 32
+HEAD = (
+    f'{{"schema_version": {SCHEMA_VERSION}, "root_account_sid": "AC1", '
+    '"collected_at": "x", "tool_version": "1", '
+)
 
 
 def make_snapshot() -> Snapshot:
@@ -75,13 +79,11 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
         ('{"hello": "world"}', "not a twilio-audit snapshot"),
         ('{"schema_version": 99, "root_account_sid": "AC1"}', "schema version 99"),
         (
-            '{"schema_version": %d, "root_account_sid": "AC1", "collected_at": "x",'
-            ' "tool_version": "1", "accounts": [{"sid": 5}]}' % SCHEMA_VERSION,
+            HEAD + '"accounts": [{"sid": 5}]}',
             "$.accounts[0]",
         ),
         (
-            '{"schema_version": %d, "root_account_sid": "AC1", "collected_at": "x",'
-            ' "tool_version": "1", "phone_numbers": "many"}' % SCHEMA_VERSION,
+            HEAD + '"phone_numbers": "many"}',
             "expected a list",
         ),
     ],
@@ -100,7 +102,7 @@ def test_bad_files_give_one_line(tmp_path: Path, content: str, expected: str) ->
 def test_missing_file_and_binary_file(tmp_path: Path) -> None:
     with pytest.raises(SnapshotError, match="no such file"):
         load_snapshot(tmp_path / "nope.json")
-    with pytest.raises(SnapshotError, match="folder has no snapshot.json"):
+    with pytest.raises(SnapshotError, match=r"folder has no snapshot\.json"):
         load_snapshot(tmp_path)
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
