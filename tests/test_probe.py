@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from typing import ClassVar
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
@@ -28,7 +29,7 @@ TOKENS = {A: "1" * 32, B: "2" * 32}
 class Hook(BaseHTTPRequestHandler):
     """Answers TwiML naming the AccountSid it was called for, after checking the signature."""
 
-    seen: list[dict[str, str]] = []
+    seen: ClassVar[list[dict[str, str]]] = []
 
     def log_message(self, *args: object) -> None:
         pass
@@ -52,7 +53,8 @@ class Hook(BaseHTTPRequestHandler):
         body = (
             "x" * 500_000
             if path == "/huge"
-            else f'<Response><Dial callerId="{params["AccountSid"]}">{params["To"]}</Dial></Response>'
+            else f'<Response><Dial callerId="{params["AccountSid"]}">'
+            f"{params['To']}</Dial></Response>"
         )
         data = body.encode()
         self.send_response(200)
