@@ -8,7 +8,10 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
 3. retries 429, 5xx, connection errors and timeouts with capped exponential
    backoff and full jitter, bounded in attempts and in time;
 4. counts requests, retries and errors for the progress display, and logs
-   method + URL only (never headers, never credentials).
+   method + URL only (never headers, never credentials);
+5. keeps at most `per_account_limit` requests in flight per authenticating
+   account (Twilio answers 429 past its own limit), and stops sending once
+   `cancel` is set (Ctrl-C), even in the middle of a backoff.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 class MethodRefusedError(RuntimeError):
     """Raised when any code path tries a non-GET request: the auditor is read-only."""
+
+
+class CancelledError(RuntimeError):
+    """Raised instead of sending once the run was cancelled (Ctrl-C)."""
 
 
 @dataclass
@@ -87,7 +94,9 @@ class ReadOnlyHttpClient(HttpClient):
         retry: RetryPolicy | None = None,
         pool_size: int = 64,
         on_event: Callable[[str, str], None] | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
+        per_account_limit: int = 0,
+        cancel: threading.Event | None = None,
     ) -> None:
         super().__init__(logger=log, is_async=False, timeout=timeout)
         self.api_url = api_url.rstrip("/") if api_url else None
@@ -95,11 +104,28 @@ class ReadOnlyHttpClient(HttpClient):
         self.stats = HttpStats()
         self._lock = threading.Lock()
         self._on_event = on_event
-        self._sleep = sleep
+        self.cancel = cancel or threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
+        self.per_account_limit = per_account_limit
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
+
+    def _interruptible_sleep(self, delay: float) -> None:
+        self.cancel.wait(delay)
+
+    def _slot(self, auth: tuple[str, str] | None) -> threading.BoundedSemaphore | None:
+        """The in-flight semaphore of the authenticating account (key SID for an API key)."""
+        if self.per_account_limit <= 0:
+            return None
+        key = auth[0] if auth else ""
+        with self._lock:
+            slot = self._slots.get(key)
+            if slot is None:
+                slot = self._slots[key] = threading.BoundedSemaphore(self.per_account_limit)
+        return slot
 
     def _count(self, what: str, detail: str = "") -> None:
         with self._lock:
@@ -131,10 +157,15 @@ class ReadOnlyHttpClient(HttpClient):
         target = rewrite_url(url, self.api_url)
         started = time.monotonic()
         attempt = 0
+        slot = self._slot(auth)
         while True:
+            if self.cancel.is_set():
+                raise CancelledError("cancelled")
             attempt += 1
             self._count("request", target)
             log.debug("GET %s params=%s", redact_url(target), params)
+            if slot is not None:
+                slot.acquire()
             try:
                 resp = self.session.get(
                     target,
@@ -145,10 +176,17 @@ class ReadOnlyHttpClient(HttpClient):
                     allow_redirects=allow_redirects,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                failure: Exception | None = exc
+            else:
+                failure = None
+            finally:
+                if slot is not None:
+                    slot.release()
+            if failure is not None:
                 if not self._may_retry(attempt, started):
-                    self._count("error", f"{type(exc).__name__} {redact_url(target)}")
-                    raise
-                self._backoff(attempt, None, f"{type(exc).__name__}")
+                    self._count("error", f"{type(failure).__name__} {redact_url(target)}")
+                    raise failure
+                self._backoff(attempt, None, type(failure).__name__)
                 continue
             if resp.status_code in RETRY_STATUSES and self._may_retry(attempt, started):
                 self._backoff(attempt, resp.headers.get("Retry-After"), str(resp.status_code))

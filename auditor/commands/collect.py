@@ -1,12 +1,98 @@
-"""`twilio-audit collect` (placeholder until its issue lands)."""
+"""`twilio-audit collect`: read the hierarchy and write DIR/snapshot.json (atomically)."""
 
 from __future__ import annotations
 
+import logging
+import sys
+from typing import Annotated
+
+import click
+import typer
+
+from auditor.collect import CollectConfig, collect
+from auditor.collect.config import DEFAULT_CONCURRENCY
+from auditor.collect.credentials import credentials_from_env
+from auditor.commands.options import ApiUrl, OutDir, Quiet, Verbose
 from auditor.errors import AuditorError
+from auditor.progress import make_progress
+from auditor.snapshot import SNAPSHOT_NAME, save_snapshot
 
 NAME = "collect"
-HELP = "Not built yet."
+HELP = (
+    "Read the account hierarchy (parent and subaccounts) through the Twilio API and write "
+    "OUT/snapshot.json. Credentials: TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or "
+    "TWILIO_ACCOUNT_SID + TWILIO_API_KEY + TWILIO_API_SECRET. Read-only (GET requests only)."
+)
 
 
-def run() -> None:
-    raise AuditorError("'collect' is not built yet")
+def enable_request_log() -> None:
+    """--verbose: log every request's method and URL (never headers or credentials)."""
+    logger = logging.getLogger("auditor.http")
+    if not any(getattr(h, "_auditor", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("http: %(message)s"))
+        handler._auditor = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+
+
+def run(
+    out: OutDir,
+    api_url: ApiUrl = None,
+    account: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--account", help="Audit only this account SID (repeat for several). Default: all."
+        ),
+    ] = None,
+    since: Annotated[
+        int,
+        typer.Option("--since", min=1, help="Read Monitor alerts of the last DAYS days (max 30)."),
+    ] = 30,
+    no_alerts: Annotated[bool, typer.Option("--no-alerts", help="Skip Monitor alerts.")] = False,
+    no_studio: Annotated[bool, typer.Option("--no-studio", help="Skip Studio flows.")] = False,
+    no_functions: Annotated[
+        bool, typer.Option("--no-functions", help="Skip Serverless Functions.")
+    ] = False,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
+    ] = DEFAULT_CONCURRENCY,
+    quiet: Quiet = False,
+    verbose: Verbose = False,
+) -> None:
+    creds = credentials_from_env()
+    if out.exists() and not out.is_dir():
+        raise AuditorError(f"--out {out}: is a file; pass a folder for {SNAPSHOT_NAME}")
+    if verbose:
+        enable_request_log()
+    config = CollectConfig(
+        credentials=creds,
+        api_url=api_url,
+        accounts=list(dict.fromkeys(account or [])),
+        since_days=since,
+        alerts=not no_alerts,
+        studio=not no_studio,
+        functions=not no_functions,
+        concurrency=concurrency,
+    )
+    progress = make_progress(quiet)
+    try:
+        snapshot = collect(config, progress)
+    except KeyboardInterrupt:
+        raise click.exceptions.Abort() from None
+    out.mkdir(parents=True, exist_ok=True)
+    path = save_snapshot(snapshot, out)
+    errors = sum(
+        1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")
+    )
+    summary = (
+        f"collected {len(snapshot.accounts)} accounts, {len(snapshot.phone_numbers)} numbers, "
+        f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
+        f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
+        f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "
+        f"{len(snapshot.alerts)} alerts → {path}"
+    )
+    if errors:
+        summary += f" ({errors} source(s) not read: see coverage)"
+    print(summary)

@@ -1,0 +1,29 @@
+"""What to collect and how hard to push: the collector's settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auditor.collect.credentials import Credentials
+
+# Chosen with benchmarks/collect_bench.py (see benchmarks/README.md).
+DEFAULT_CONCURRENCY = 32
+# Requests in flight per authenticating account: below Twilio's concurrency limit.
+DEFAULT_PER_ACCOUNT_LIMIT = 24
+MAX_ALERT_WINDOW_DAYS = 30  # Monitor does not answer queries older than 30 days
+
+
+@dataclass
+class CollectConfig:
+    credentials: Credentials
+    api_url: str | None = None
+    accounts: list[str] = field(default_factory=list)  # restrict to these SIDs; empty = all
+    since_days: int = 30
+    alerts: bool = True
+    studio: bool = True
+    functions: bool = True
+    concurrency: int = DEFAULT_CONCURRENCY
+    per_account_limit: int = DEFAULT_PER_ACCOUNT_LIMIT
+    timeout: float = 30.0
+    now: datetime | None = None  # the clock for the alert window (tests); default: now, UTC

@@ -1,0 +1,474 @@
+"""Walk a hierarchy through the SDK into a Snapshot: concurrent across accounts and sources.
+
+Shape of the work (each arrow is a task submitted to a bounded pool; pages of
+one list are read in order by following next-page links):
+
+  Accounts list (parent creds; the first request checks the credentials)
+    └─ per account: v2010 numbers, caller IDs, apps, SIP domains (parent creds)
+    └─ per account, with that account's own token (held in memory only):
+         Studio flows → fetch each (definition)
+         Serverless services → environments → deployed build + variables
+                                             → content of each function version
+         Monitor alerts in the window → fetch the caller-ID ones (request, TwiML)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.rest import Client
+
+from auditor import __version__
+from auditor.collect import records
+from auditor.collect.client import make_client
+from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
+from auditor.collect.credentials import Credentials
+from auditor.collect.envrefs import callerid_environment
+from auditor.collect.http import CancelledError, ReadOnlyHttpClient
+from auditor.collect.pool import TaskPool
+from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
+from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
+from auditor.progress import NullProgress, Progress
+
+PAGE_SIZE = 1000
+V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
+PRODUCT_SOURCES = ("flows", "functions", "alerts")
+SOURCES = V2010_SOURCES + PRODUCT_SOURCES
+# Monitor error codes about a caller ID Twilio refused (fetched for their TwiML/request):
+# 13214 Dial: invalid callerId value; 13248 Dial: invalid callerId, too long;
+# 21210 'From' phone number not verified (REST/Studio outgoing calls).
+CALLER_ID_ALERT_CODES = frozenset({"13214", "13248", "21210"})
+API_KEY_DENIED = (
+    "error: not readable with an API key (Twilio denies a parent's API key access to "
+    "subaccount resources); use the parent's Account SID and Auth Token"
+)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line coverage entry for a failed read: status and Twilio's message, no secrets."""
+    if isinstance(exc, TwilioRestException):
+        code = f" (Twilio {exc.code})" if exc.code else ""
+        return f"error: {exc.status} {_short(exc.msg)}{code}"
+    if isinstance(exc, TwilioException) and len(exc.args) > 1:
+        resp = exc.args[1]
+        status: object = getattr(resp, "status_code", "?")
+        message, twilio_code = _twilio_message(getattr(resp, "text", ""))
+        suffix = f" (Twilio {twilio_code})" if twilio_code else ""
+        return f"error: {status} {_short(message)}{suffix}".rstrip()
+    if isinstance(exc, requests.Timeout):
+        return "error: timed out after retries"
+    if isinstance(exc, requests.ConnectionError):
+        return "error: connection failed after retries"
+    return f"error: {type(exc).__name__}"
+
+
+def _status(exc: BaseException) -> int | None:
+    if isinstance(exc, TwilioRestException):
+        return int(exc.status)
+    if isinstance(exc, TwilioException) and len(exc.args) > 1:
+        return getattr(exc.args[1], "status_code", None)
+    return None
+
+
+def _twilio_message(text: str) -> tuple[str, object]:
+    try:
+        body = json.loads(text)
+    except (ValueError, TypeError):
+        return "", None
+    if not isinstance(body, dict):
+        return "", None
+    return str(body.get("message") or ""), body.get("code")
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def read_pages(first: Callable[[], Any]) -> Iterator[Any]:
+    """Every record of a list: the first page, then its next-page links, in order."""
+    page = first()
+    while page is not None:
+        yield from page
+        page = page.next_page()
+
+
+@dataclass
+class _AccountWork:
+    """Per-account bookkeeping: results in list order, coverage, tasks still pending."""
+
+    account: Account
+    client: Client | None  # the account's own credentials (products), None if unavailable
+    pending: int = 0
+    items: dict[str, list[Any]] = field(default_factory=lambda: {s: [] for s in SOURCES})
+    coverage: dict[str, str] = field(default_factory=dict)
+    env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # env SID → variables
+
+
+class _Walk:
+    def __init__(
+        self,
+        config: CollectConfig,
+        http: ReadOnlyHttpClient,
+        root: Client,
+        progress: Progress,
+    ) -> None:
+        self.config = config
+        self.http = http
+        self.root = root
+        self.progress = progress
+        self.pool = TaskPool(config.concurrency, http.cancel)
+        self.lock = threading.Lock()
+        self.work: dict[str, _AccountWork] = {}
+        now = config.now or datetime.now(UTC)
+        self.alert_days = max(1, min(config.since_days, MAX_ALERT_WINDOW_DAYS))
+        self.alert_start = now - timedelta(days=self.alert_days)
+
+    # ---------------------------------------------------------------- task plumbing
+
+    def spawn(self, w: _AccountWork, source: str, fn: Callable[..., None], *args: Any) -> None:
+        with self.lock:
+            w.pending += 1
+        self.pool.submit(self._run, w, source, fn, args)
+
+    def _run(self, w: _AccountWork, source: str, fn: Callable[..., None], args: tuple) -> None:
+        try:
+            fn(w, *args)
+        except CancelledError:
+            pass
+        except (TwilioException, requests.RequestException) as exc:
+            self.mark(w, source, describe_error(exc))
+        except Exception as exc:  # a record we could not map: say so, keep going
+            self.mark(w, source, f"error: unexpected {type(exc).__name__}")
+        finally:
+            with self.lock:
+                w.pending -= 1
+                done = w.pending == 0
+            if done:
+                self.progress.account_done(w.account.sid)
+
+    def mark(self, w: _AccountWork, source: str, status: str) -> None:
+        with self.lock:
+            current = w.coverage.get(source, "")
+            if status == "ok":
+                if not current:
+                    w.coverage[source] = "ok"
+            elif not current.startswith("error"):
+                w.coverage[source] = status
+
+    def add(self, w: _AccountWork, source: str, item: Any) -> None:
+        with self.lock:
+            w.items[source].append(item)
+
+    # ---------------------------------------------------------------- per account
+
+    def start(self, w: _AccountWork, api_key_denied: bool) -> None:
+        sid = w.account.sid
+        cfg = self.config
+        if api_key_denied:
+            for source in SOURCES:
+                w.coverage[source] = API_KEY_DENIED
+            self.progress.account_done(sid)
+            return
+        acct = self.root.api.v2010.accounts(sid)
+        v2010 = {
+            "phone_numbers": (acct.incoming_phone_numbers, records.phone_number),
+            "verified_caller_ids": (acct.outgoing_caller_ids, records.verified_caller_id),
+            "applications": (acct.applications, records.application),
+            "sip_domains": (acct.sip.domains, records.sip_domain),
+        }
+        for source, (resource, mapper) in v2010.items():
+            self.spawn(w, source, self._v2010_list, source, resource, mapper)
+        wanted = {"flows": cfg.studio, "functions": cfg.functions, "alerts": cfg.alerts}
+        for source, on in wanted.items():
+            if not on:
+                w.coverage[source] = "skipped"
+            elif w.client is None:
+                w.coverage[source] = (
+                    "error: Twilio returned no auth token for this subaccount, "
+                    "so its own products could not be read"
+                )
+        if cfg.studio and w.client is not None:
+            self.spawn(w, "flows", self._flows)
+        if cfg.functions and w.client is not None:
+            self.spawn(w, "functions", self._services)
+        if cfg.alerts and w.client is not None:
+            self.spawn(w, "alerts", self._alerts)
+        if w.pending == 0:
+            self.progress.account_done(sid)
+
+    def _v2010_list(
+        self, w: _AccountWork, source: str, resource: Any, mapper: Callable[[Any, str], Any]
+    ) -> None:
+        items = [
+            mapper(rec, w.account.sid)
+            for rec in read_pages(lambda: resource.page(page_size=PAGE_SIZE))
+        ]
+        with self.lock:
+            w.items[source].extend(items)
+        self.mark(w, source, "ok")
+
+    # Studio ---------------------------------------------------------------------
+
+    def _flows(self, w: _AccountWork) -> None:
+        assert w.client is not None
+        flows = w.client.studio.v2.flows
+        for rec in read_pages(lambda: flows.page(page_size=PAGE_SIZE)):
+            flow = records.flow(rec, w.account.sid)
+            self.add(w, "flows", flow)
+            self.spawn(w, "flows", self._flow_fetch, flow)
+        self.mark(w, "flows", "ok")
+
+    def _flow_fetch(self, w: _AccountWork, flow: StudioFlow) -> None:
+        assert w.client is not None
+        records.fill_flow(flow, w.client.studio.v2.flows(flow.sid).fetch())
+        self.mark(w, "flows", "ok")
+
+    # Serverless -------------------------------------------------------------------
+
+    def _services(self, w: _AccountWork) -> None:
+        assert w.client is not None
+        services = w.client.serverless.v1.services
+        for svc in read_pages(lambda: services.page(page_size=PAGE_SIZE)):
+            name = svc.unique_name or svc.friendly_name or svc.sid
+            self.spawn(w, "functions", self._environments, svc.sid, name)
+        self.mark(w, "functions", "ok")
+
+    def _environments(self, w: _AccountWork, service_sid: str, service_name: str) -> None:
+        assert w.client is not None
+        service = w.client.serverless.v1.services(service_sid)
+        for env in read_pages(lambda: service.environments.page(page_size=PAGE_SIZE)):
+            if not env.build_sid:
+                continue  # nothing deployed: nothing Twilio executes
+            self.spawn(w, "functions", self._variables, service_sid, env.sid)
+            self.spawn(
+                w, "functions", self._build, service_sid, service_name,
+                env.sid, env.domain_name, env.build_sid,
+            )  # fmt: skip
+
+    def _variables(self, w: _AccountWork, service_sid: str, env_sid: str) -> None:
+        assert w.client is not None
+        variables = w.client.serverless.v1.services(service_sid).environments(env_sid).variables
+        found = {
+            str(v.key): str(v.value or "")
+            for v in read_pages(lambda: variables.page(page_size=PAGE_SIZE))
+        }
+        with self.lock:
+            w.env_vars[env_sid] = found  # in memory only; filtered before the snapshot
+
+    def _build(
+        self,
+        w: _AccountWork,
+        service_sid: str,
+        service_name: str,
+        env_sid: str,
+        domain_name: str | None,
+        build_sid: str,
+    ) -> None:
+        assert w.client is not None
+        build = w.client.serverless.v1.services(service_sid).builds(build_sid).fetch()
+        for fv in build.function_versions or []:
+            fn = ServerlessFunction(
+                sid=str(fv.get("function_sid") or ""),
+                account_sid=w.account.sid,
+                service_sid=service_sid,
+                service_name=service_name,
+                path=str(fv.get("path") or ""),
+                version_sid=str(fv.get("sid") or ""),
+                content="",
+                environment_sid=env_sid,
+                domain_name=domain_name or None,
+            )
+            self.add(w, "functions", fn)
+            self.spawn(w, "functions", self._content, fn)
+
+    def _content(self, w: _AccountWork, fn: ServerlessFunction) -> None:
+        assert w.client is not None
+        version = (
+            w.client.serverless.v1.services(fn.service_sid)
+            .functions(fn.sid)
+            .function_versions(fn.version_sid)
+        )
+        fn.content = version.function_version_content().fetch().content or ""
+
+    # Monitor ----------------------------------------------------------------------
+
+    def _alerts(self, w: _AccountWork) -> None:
+        assert w.client is not None
+        alerts = w.client.monitor.v1.alerts
+        start = self.alert_start
+        for rec in read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE)):
+            if str(rec.error_code) not in CALLER_ID_ALERT_CODES:
+                continue
+            alert = records.alert(rec, w.account.sid)
+            self.add(w, "alerts", alert)
+            self.spawn(w, "alerts", self._alert_fetch, alert)
+        self.mark(w, "alerts", "ok")
+
+    def _alert_fetch(self, w: _AccountWork, alert: Alert) -> None:
+        assert w.client is not None
+        records.fill_alert(alert, w.client.monitor.v1.alerts(alert.sid).fetch())
+
+
+# -------------------------------------------------------------------- entry point
+
+
+def _first_request(root: Client, creds: Credentials, api_url: str | None) -> list[Any]:
+    """List the accounts (parent + subaccounts); this request also checks the credentials."""
+    where = api_url or "the Twilio API"
+    accounts = root.api.v2010.accounts
+    try:
+        try:
+            return list(read_pages(lambda: accounts.page(page_size=PAGE_SIZE)))
+        except (TwilioException, TwilioRestException) as exc:
+            if creds.uses_api_key and _status(exc) == 403:
+                # Some keys may not list accounts: fall back to the key's own account.
+                return [accounts(creds.account_sid).fetch()]
+            raise
+    except (TwilioException, TwilioRestException) as exc:
+        status = _status(exc)
+        if status in (401, 403):
+            names = (
+                "TWILIO_ACCOUNT_SID, TWILIO_API_KEY and TWILIO_API_SECRET"
+                if creds.uses_api_key
+                else "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
+            )
+            raise CredentialsError(
+                f"Twilio rejected the credentials for {creds.account_sid} (HTTP {status}); "
+                f"check {names}"
+            ) from None
+        raise ApiUnreachableError(
+            f"{where} answered {describe_error(exc).removeprefix('error: ')} to the first "
+            "request; try again later or check --api-url"
+        ) from None
+    except requests.RequestException as exc:
+        raise ApiUnreachableError(
+            f"cannot reach {where} ({type(exc).__name__}); check the network or --api-url"
+        ) from None
+
+
+def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot:
+    """Read the hierarchy into a Snapshot (raises CredentialsError/ApiUnreachableError early)."""
+    progress = progress or NullProgress()
+    creds = config.credentials
+    http = ReadOnlyHttpClient(
+        config.api_url,
+        timeout=config.timeout,
+        pool_size=max(config.concurrency, config.per_account_limit) + 8,
+        on_event=progress.http_event,
+        per_account_limit=config.per_account_limit,
+    )
+    root = make_client(creds, config.api_url, http_client=http)
+    listed = _first_request(root, creds, config.api_url)
+    if not any(rec.sid == creds.account_sid for rec in listed):
+        listed.insert(0, root.api.v2010.accounts(creds.account_sid).fetch())
+    root_sid = creds.account_sid
+    accounts = [records.account(rec, root_sid) for rec in listed]
+    accounts.sort(key=lambda a: (a.sid != root_sid, a.date_created or "", a.sid))
+    tokens = {rec.sid: rec.auth_token for rec in listed if getattr(rec, "auth_token", None)}
+    del listed  # the records hold auth tokens: keep them in `tokens` only
+
+    known = {a.sid for a in accounts}
+    unknown = [sid for sid in config.accounts if sid not in known]
+    if unknown:
+        raise AuditorError(
+            f"--account {unknown[0]} is not in the hierarchy of {root_sid}; "
+            "run without --account to list every account"
+        )
+    selected = set(config.accounts) or known
+
+    snapshot = Snapshot(
+        root_account_sid=root_sid,
+        collected_at=records.iso(datetime.now(UTC)) or "",
+        tool_version=__version__,
+        api_url=config.api_url,
+        accounts=accounts,
+    )
+    walk = _Walk(config, http, root, progress)
+    snapshot.alert_window_days = walk.alert_days if config.alerts else None
+    for account in accounts:
+        if account.sid == root_sid:
+            client: Client | None = root
+        elif account.sid in tokens and not creds.uses_api_key:
+            sub = Credentials(account_sid=account.sid, auth_token=tokens[account.sid])
+            client = make_client(sub, config.api_url, http_client=http)
+        else:
+            client = None
+        walk.work[account.sid] = _AccountWork(account=account, client=client)
+    tokens.clear()
+
+    progress.start(len(selected))
+    try:
+        for account in accounts:
+            w = walk.work[account.sid]
+            if account.sid not in selected:
+                w.coverage = dict.fromkeys(SOURCES, "skipped")
+                continue
+            walk.start(w, api_key_denied=creds.uses_api_key and account.sid != root_sid)
+        walk.pool.wait()
+    except BaseException:
+        http.cancel.set()
+        progress.finish()
+        raise
+    walk.pool.close()
+    progress.finish()
+    _assemble(snapshot, walk, config)
+    return snapshot
+
+
+def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
+    """Fill the snapshot in account order, lists in the order Twilio paged them."""
+    creds = config.credentials
+    for account in snapshot.accounts:
+        w = walk.work[account.sid]
+        snapshot.phone_numbers.extend(w.items["phone_numbers"])
+        snapshot.verified_caller_ids.extend(w.items["verified_caller_ids"])
+        snapshot.applications.extend(w.items["applications"])
+        snapshot.sip_domains.extend(w.items["sip_domains"])
+        snapshot.flows.extend(w.items["flows"])
+        snapshot.alerts.extend(w.items["alerts"])
+        for fn in w.items["functions"]:
+            fn.environment = callerid_environment(
+                fn.content, w.env_vars.get(fn.environment_sid or "", {})
+            )
+            snapshot.functions.append(fn)
+        w.env_vars.clear()
+        snapshot.coverage[account.sid] = {
+            s: w.coverage.get(s, "error: not read (interrupted)") for s in SOURCES
+        }
+    if creds.uses_api_key and len(snapshot.accounts) > 1:
+        snapshot.notes.append(
+            "Collected with an API key: Twilio denies a parent's API key access to subaccount "
+            "resources, so only the key's own account was audited. Use the parent's Account SID "
+            "and Auth Token to audit every subaccount."
+        )
+    if config.accounts:
+        snapshot.notes.append(
+            f"Restricted with --account to {len(set(config.accounts))} account(s); "
+            "the other accounts are listed but their resources were not read."
+        )
+    if config.alerts and config.since_days > MAX_ALERT_WINDOW_DAYS:
+        snapshot.notes.append(
+            f"Alerts were read for the last {MAX_ALERT_WINDOW_DAYS} days: Twilio's Monitor API "
+            "does not answer for older alerts."
+        )
+    failed = [
+        sid
+        for sid, cov in snapshot.coverage.items()
+        if any(v.startswith("error") for v in cov.values())
+    ]
+    if failed:
+        snapshot.notes.append(
+            f"{len(failed)} account(s) could not be read completely; see coverage for each source."
+        )
