@@ -1,12 +1,90 @@
-"""`twilio-audit diff` (placeholder until its issue lands)."""
+"""`twilio-audit diff OLD NEW`: what changed since the previous run, failing on new findings."""
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.commands.options import FailOn
+from auditor.diff import Comparison, compare, render
+from auditor.model import Snapshot
+from auditor.snapshot import load_snapshot, write_atomic
 
 NAME = "diff"
-HELP = "Not built yet."
+HELP = (
+    "Compare two runs (snapshot files or audit output folders): findings new, resolved and "
+    "unchanged; numbers added, released or moved; verified caller IDs; account status. "
+    "Exit 1 when a new finding is at or above --fail-on."
+)
 
 
-def run() -> None:
-    raise AuditorError("'diff' is not built yet")
+class DiffFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    MD = "md"
+    HTML = "html"
+
+
+def compare_snapshots(old: Snapshot, new: Snapshot) -> Comparison:
+    """Analyse both runs (the new one against the old as baseline) and compare them."""
+    from auditor.analysis import analyse
+
+    old_findings = analyse(old).findings
+    # With the old run as baseline, numbers that were authorized and are gone now
+    # (callerid-released) show up as new findings: they are regressions too.
+    new_findings = analyse(new, baseline=old).findings
+    return compare(old, new, old_findings, new_findings)
+
+
+def run(
+    old: Annotated[
+        Path,
+        typer.Argument(
+            metavar="OLD", help="The earlier run: snapshot.json or an audit --out folder."
+        ),
+    ],
+    new: Annotated[
+        Path,
+        typer.Argument(
+            metavar="NEW", help="The later run: snapshot.json or an audit --out folder."
+        ),
+    ],
+    fmt: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DiffFormat.TEXT,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", metavar="FILE", help="Write to this file instead of stdout."),
+    ] = None,
+    fail_on: Annotated[
+        FailOn,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1 when a NEW finding is at or above this severity ('never': always 0).",
+        ),
+    ] = FailOn.HIGH,
+) -> int:
+    """Exit 0 when no new finding reaches --fail-on, 1 when one does, 2 on bad input."""
+    comp = compare_snapshots(load_snapshot(old), load_snapshot(new))
+    text = render(comp, fmt.value)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_atomic(out, text)
+        print(
+            f"wrote {out}: {len(comp.new)} new, {len(comp.resolved)} resolved, "
+            f"{len(comp.unchanged)} unchanged finding(s)",
+            file=sys.stderr,
+        )
+    failing = comp.new_at_or_above(fail_on.value)
+    if failing:
+        print(
+            f"twilio-audit: {len(failing)} new finding(s) at or above {fail_on.value}",
+            file=sys.stderr,
+        )
+        return 1
+    return 0

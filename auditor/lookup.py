@@ -1,0 +1,115 @@
+"""Is this number a valid callerId for that account? One filtered lookup, shared by check and guard.
+
+Twilio accepts a `<Dial callerId>` that the executing account owns
+(IncomingPhoneNumbers) or has verified (OutgoingCallerIds). Both lists take a
+`PhoneNumber` filter, so one or two small GETs answer the question without
+listing the whole inventory. The filter also matches partial numbers, so every
+result is compared exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+
+from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
+
+
+class Authorization(StrEnum):
+    OWNED = "owned"
+    VERIFIED = "verified"
+    NOT_FOUND = "not found"
+
+
+@dataclass(frozen=True)
+class CallerIdStatus:
+    """Whether `account_sid` may use `phone_number` as callerId, and through which resource."""
+
+    phone_number: str
+    account_sid: str
+    authorization: Authorization
+    resource_sid: str | None = None  # PN… of the IncomingPhoneNumber or OutgoingCallerId
+
+    @property
+    def authorized(self) -> bool:
+        return self.authorization is not Authorization.NOT_FOUND
+
+
+def lookup_caller_id(client: Any, account_sid: str, e164: str) -> CallerIdStatus:
+    """Ask Twilio whether `account_sid` owns or verified `e164` (1 GET if owned, else 2).
+
+    Raises TwilioRestException / requests errors as the SDK does; `api_error`
+    turns them into one-line AuditorErrors for the CLI.
+    """
+    account = client.api.v2010.accounts(account_sid)
+    for owned in account.incoming_phone_numbers.list(phone_number=e164):
+        if owned.phone_number == e164:
+            return CallerIdStatus(e164, account_sid, Authorization.OWNED, owned.sid)
+    for verified in account.outgoing_caller_ids.list(phone_number=e164):
+        if verified.phone_number == e164:
+            return CallerIdStatus(e164, account_sid, Authorization.VERIFIED, verified.sid)
+    return CallerIdStatus(e164, account_sid, Authorization.NOT_FOUND)
+
+
+@dataclass(frozen=True)
+class VisibleAccount:
+    sid: str
+    friendly_name: str
+    status: str
+
+
+def visible_accounts(client: Any) -> list[VisibleAccount]:
+    """The accounts these credentials can read (the parent's token sees every subaccount)."""
+    return [
+        VisibleAccount(a.sid, a.friendly_name or "", a.status or "")
+        for a in client.api.v2010.accounts.list()
+    ]
+
+
+def find_elsewhere(
+    client: Any, e164: str, accounts: list[VisibleAccount], exclude: str
+) -> list[CallerIdStatus]:
+    """Where else in the hierarchy `e164` is owned or verified; unreadable accounts are skipped."""
+    found = []
+    for acct in accounts:
+        if acct.sid == exclude:
+            continue
+        try:
+            status = lookup_caller_id(client, acct.sid, e164)
+        except TwilioRestException as exc:
+            if exc.status in (401, 403, 404):  # closed, or not readable with these credentials
+                continue
+            raise
+        if status.authorized:
+            found.append(status)
+    return found
+
+
+def api_error(exc: Exception, account_sid: str) -> AuditorError:
+    """One actionable line for an SDK or network failure (never with credentials)."""
+    if isinstance(exc, TwilioRestException):
+        if exc.status == 401:
+            return CredentialsError(
+                "Twilio rejected the credentials (401); check TWILIO_ACCOUNT_SID and "
+                "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY + TWILIO_API_SECRET)"
+            )
+        if exc.status == 403:
+            return CredentialsError(
+                f"these credentials cannot read account {account_sid} (403); use the parent "
+                "account's SID and auth token, or that account's own"
+            )
+        if exc.status == 404:
+            return AuditorError(f"account {account_sid} was not found (404); check the Account SID")
+        return AuditorError(
+            f"Twilio answered {exc.status} for account {account_sid}"
+            f"{f' (error {exc.code})' if exc.code else ''}; try again later"
+        )
+    if isinstance(exc, requests.RequestException):
+        return ApiUnreachableError(
+            f"cannot reach the Twilio API ({type(exc).__name__}); check the network or --api-url"
+        )
+    return AuditorError(f"lookup failed for account {account_sid}: {type(exc).__name__}")

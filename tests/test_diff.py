@@ -1,0 +1,229 @@
+"""auditor.diff: finding and inventory comparison between two runs, and its renderers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from auditor.diff import (
+    compare,
+    lost_authorizations,
+    mark_status,
+    render_html,
+    render_json,
+    render_markdown,
+    render_text,
+)
+from auditor.model import Account, Finding, PhoneNumber, Snapshot, Source, VerifiedCallerId
+
+PARENT = "AC" + "0" * 32
+CLINIC = "AC" + "1" * 32
+BILLING = "AC" + "2" * 32
+LAB = "AC" + "3" * 32
+NEWSUB = "AC" + "4" * 32
+GONE = "AC" + "5" * 32
+
+
+def snap(
+    collected_at: str,
+    accounts: list[Account],
+    numbers: list[PhoneNumber],
+    verified: list[VerifiedCallerId],
+) -> Snapshot:
+    return Snapshot(
+        root_account_sid=PARENT,
+        collected_at=collected_at,
+        tool_version="test",
+        accounts=accounts,
+        phone_numbers=numbers,
+        verified_caller_ids=verified,
+    )
+
+
+def finding(fp: str, severity: str = "high", rule: str = "callerid-cross-account") -> Finding:
+    return Finding(
+        rule=rule,
+        severity=severity,
+        account_sid=CLINIC,
+        caller_id="+15551230009",
+        raw_value="+15551230009",
+        owner_account_sid=BILLING,
+        source=Source(kind="studio_flow", sid="FW" + "a" * 32, location="dial"),
+        message=f"message {fp}",
+        remediation="move it",
+        fingerprint=fp,
+    )
+
+
+@pytest.fixture
+def old_new() -> tuple[Snapshot, Snapshot]:
+    old = snap(
+        "2026-11-01T00:00:00Z",
+        [
+            Account(PARENT, "Parent", "active", None),
+            Account(CLINIC, "Clinic", "active", PARENT),
+            Account(BILLING, "Billing", "active", PARENT),
+            Account(LAB, "Lab", "suspended", PARENT),
+            Account(GONE, "Old sub", "closed", PARENT),
+        ],
+        [
+            PhoneNumber("PN" + "1" * 32, CLINIC, "+15551230001"),  # stays
+            PhoneNumber("PN" + "2" * 32, CLINIC, "+15551230002"),  # released
+            PhoneNumber("PN" + "3" * 32, CLINIC, "+15551230003"),  # moved (same SID)
+            PhoneNumber("PN" + "4" * 32, BILLING, "+15551230004"),  # moved (same E.164)
+        ],
+        [
+            VerifiedCallerId("PN" + "a" * 32, CLINIC, "+15557770001"),  # removed
+            VerifiedCallerId("PN" + "b" * 32, BILLING, "+15557770002"),  # stays
+        ],
+    )
+    new = snap(
+        "2026-11-29T12:00:00Z",
+        [
+            Account(PARENT, "Parent", "active", None),
+            Account(CLINIC, "Clinic", "suspended", PARENT),  # suspended
+            Account(BILLING, "Billing", "closed", PARENT),  # closed
+            Account(LAB, "Lab", "active", PARENT),  # reactivated
+            Account(NEWSUB, "New <b>sub</b>", "active", PARENT),  # added
+        ],
+        [
+            PhoneNumber("PN" + "1" * 32, CLINIC, "+15551230001"),
+            PhoneNumber("PN" + "3" * 32, BILLING, "+15551230003"),
+            PhoneNumber("PN" + "9" * 32, LAB, "+15551230004"),  # released + bought by Lab
+            PhoneNumber("PN" + "5" * 32, NEWSUB, "+15551230005"),  # added
+        ],
+        [
+            VerifiedCallerId("PN" + "b" * 32, BILLING, "+15557770002"),
+            VerifiedCallerId("PN" + "c" * 32, LAB, "+15557770003"),  # added
+        ],
+    )
+    return old, new
+
+
+def test_findings_new_resolved_unchanged_by_fingerprint(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    comp = compare(
+        old,
+        new,
+        [finding("keep"), finding("fixed", "critical")],
+        [finding("keep"), finding("fresh-low", "low"), finding("fresh-crit", "critical")],
+    )
+    assert [f.fingerprint for f in comp.new] == ["fresh-crit", "fresh-low"]  # severity order
+    assert [f.fingerprint for f in comp.resolved] == ["fixed"]
+    assert [f.fingerprint for f in comp.unchanged] == ["keep"]
+    assert [f.fingerprint for f in comp.new_at_or_above("high")] == ["fresh-crit"]
+    assert len(comp.new_at_or_above("low")) == 2
+    assert comp.new_at_or_above("never") == []
+
+
+def test_duplicate_fingerprints_match_pairwise(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    comp = compare(old, new, [finding("x")], [finding("x"), finding("x")])
+    assert len(comp.unchanged) == 1 and len(comp.new) == 1 and comp.resolved == []
+
+
+def test_findings_without_fingerprint_match_on_their_fields(
+    old_new: tuple[Snapshot, Snapshot],
+) -> None:
+    old, new = old_new
+    a, b = finding(""), finding("")
+    b.message = "reworded, same place"
+    c = finding("")
+    c.caller_id = "+15550000000"
+    comp = compare(old, new, [a], [b, c])
+    assert comp.unchanged == [b] and comp.new == [c] and comp.resolved == []
+
+
+def test_inventory_changes_every_kind(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    inv = compare(old, new, [], []).inventory
+    assert [n.phone_number for n in inv.numbers_added] == ["+15551230005"]
+    assert [n.phone_number for n in inv.numbers_released] == ["+15551230002"]
+    moves = {(m.phone_number, m.old_account_sid, m.new_account_sid) for m in inv.numbers_moved}
+    assert moves == {("+15551230003", CLINIC, BILLING), ("+15551230004", BILLING, LAB)}
+    assert [(v.account_sid, v.phone_number) for v in inv.verified_added] == [(LAB, "+15557770003")]
+    assert [(v.account_sid, v.phone_number) for v in inv.verified_removed] == [
+        (CLINIC, "+15557770001")
+    ]
+    assert [a.sid for a in inv.accounts_added] == [NEWSUB]
+    assert [a.sid for a in inv.accounts_removed] == [GONE]
+    changes = {(s.account_sid, s.old_status, s.new_status, s.change) for s in inv.status_changed}
+    assert changes == {
+        (CLINIC, "active", "suspended", "suspended"),
+        (BILLING, "active", "closed", "closed"),
+        (LAB, "suspended", "active", "reactivated"),
+    }
+    assert inv.count() == 11
+
+
+def test_identical_runs_have_no_change(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, _ = old_new
+    comp = compare(old, old, [finding("a")], [finding("a")])
+    assert comp.inventory.count() == 0 and comp.new == [] and comp.resolved == []
+    assert "No change." in render_text(comp)
+
+
+def test_mark_status_sets_new_and_unchanged() -> None:
+    current = [finding("a"), finding("b")]
+    mark_status(current, [finding("a"), finding("gone")])
+    assert [(f.fingerprint, f.status) for f in current] == [("a", "unchanged"), ("b", "new")]
+
+
+def test_lost_authorizations(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    lost = {
+        (x.account_sid, x.phone_number, x.was, x.now_owner_account_sid)
+        for x in lost_authorizations(old, new)
+    }
+    assert lost == {
+        (CLINIC, "+15551230002", "owned", None),
+        (CLINIC, "+15551230003", "owned", BILLING),
+        (BILLING, "+15551230004", "owned", LAB),
+        (CLINIC, "+15557770001", "verified", None),
+    }
+
+
+def test_renderers_agree(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    evil = finding("evil", "critical")
+    evil.message = "<script>alert(1)</script> | *bold*"
+    comp = compare(old, new, [finding("fixed")], [evil])
+
+    text = render_text(comp)
+    assert "New findings (1)" in text and "Resolved findings (1)" in text
+    assert "~ +15551230003" in text and f"{CLINIC} (Clinic) → {BILLING} (Billing)" in text
+    assert "~ " + f"{CLINIC} (Clinic): active → suspended\n" in text
+    assert "suspended → active (reactivated)" in text
+
+    data = json.loads(render_json(comp))
+    assert data["summary"] == {
+        "findings_new": 1,
+        "findings_resolved": 1,
+        "findings_unchanged": 0,
+        "inventory_changes": 11,
+    }
+    assert data["findings"]["new"][0]["fingerprint"] == "evil"
+    assert data["inventory"]["numbers_moved"][0]["new_account_sid"] == BILLING
+    assert {s["change"] for s in data["inventory"]["status_changed"]} == {
+        "suspended",
+        "closed",
+        "reactivated",
+    }
+
+    md = render_markdown(comp)
+    assert "### New findings (1)" in md and "\\<script\\>" in md and "\\|" in md
+    assert "- +15551230002 (PN" in md and "- - " not in md  # no accidental nested lists
+
+    html = render_html(comp)
+    assert html.lstrip().startswith("<section") and "<script>" not in html
+    assert "&lt;script&gt;" in html and "New &lt;b&gt;sub&lt;/b&gt;" in html
+    page = render_html(comp, standalone=True)
+    assert page.startswith("<!doctype html>") and page.rstrip().endswith("</html>")
+
+
+def test_text_output_drops_terminal_control_characters(old_new: tuple[Snapshot, Snapshot]) -> None:
+    old, new = old_new
+    new.accounts[-1].friendly_name = "evil\x1b[2J\x07name"
+    text = render_text(compare(old, new, [], []))
+    assert "\x1b" not in text and "\x07" not in text and "evil?[2J?name" in text
