@@ -1,0 +1,38 @@
+"""`python -m auditor.emulator --scenario FILE --port N`: serve a scenario until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+from auditor.emulator.server import EmulatorServer
+from auditor.errors import AuditorError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m auditor.emulator",
+        description="Serve a Twilio hierarchy scenario on loopback (pass the URL as --api-url).",
+    )
+    parser.add_argument("--scenario", required=True, help="scenario JSON file")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    args = parser.parse_args(argv)
+    try:
+        server = EmulatorServer.from_file(args.scenario, args.host, args.port).start()
+    except AuditorError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(server.url, flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Answer one authenticated GET from the precomputed index: route, filter, page.
+
+Pure over data: (index, principal, path, query) → (status, JSON body). The HTTP
+server adds faults, latency and counting around it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from auditor.emulator import shapes
+from auditor.emulator.auth import Principal, may_read_v2010
+from auditor.emulator.index import V2010, Collection, ScenarioIndex
+from auditor.emulator.paging import PagingError, page_body, parse_page_request
+from auditor.emulator.shapes import JsonDict
+
+PRODUCTS = frozenset({"api", "studio", "serverless", "monitor"})
+_V2010_ACCOUNT = re.compile(r"^/api/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:\.json$|/)")
+ACCOUNTS_LIST = f"{V2010}/Accounts.json"
+
+Query = Sequence[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: JsonDict
+
+
+def not_found(path: str) -> Reply:
+    twilio_path = "/" + path.split("/", 2)[2] if path.count("/") >= 2 else path
+    return Reply(
+        404, shapes.error(404, 20404, f"The requested resource {twilio_path} was not found")
+    )
+
+
+def bad_request(message: str) -> Reply:
+    return Reply(400, shapes.error(400, 20001, message))
+
+
+def forbidden() -> Reply:
+    return Reply(403, shapes.error(403, 20003, "Authenticate"))
+
+
+def unauthorized() -> Reply:
+    return Reply(401, shapes.error(401, 20003, "Authenticate"))
+
+
+def product_of(path: str) -> str:
+    """`/studio/v2/Flows` → `studio` (empty when the path names no known product)."""
+    product = path.split("/", 2)[1] if path.count("/") >= 2 else ""
+    return product if product in PRODUCTS else ""
+
+
+def target_account(index: ScenarioIndex, who: Principal, path: str) -> str | None:
+    """The account whose resources `path` reads (None: a v2010 account we do not have)."""
+    m = _V2010_ACCOUNT.match(path)
+    if m:
+        return m.group(1) if m.group(1) in index.accounts else None
+    return who.account_sid
+
+
+def dispatch(index: ScenarioIndex, who: Principal, path: str, query: Query) -> Reply:
+    product = product_of(path)
+    if not product:
+        return not_found(path)
+    if path == ACCOUNTS_LIST:
+        return _accounts_list(index, who, query)
+    target = target_account(index, who, path)
+    if target is None:
+        return not_found(path)
+    if product == "api":
+        if not _V2010_ACCOUNT.match(path):
+            return not_found(path)
+        if not may_read_v2010(index, who, target):
+            return forbidden()
+        if path == f"{V2010}/Accounts/{target}.json":
+            entry = index.accounts[target]
+            return Reply(200, entry.shown_to_key if who.via_key else entry.shown)
+    route = index.accounts[target].routes.get(path)
+    if route is None:
+        return not_found(path)
+    if not isinstance(route, Collection):
+        return Reply(200, route)
+    try:
+        items = _filtered(route, query)
+        req = parse_page_request(query)
+    except (PagingError, ValueError) as exc:
+        return bad_request(str(exc))
+    twilio_path = path[len(product) + 1 :]
+    host = None if product == "api" else f"https://{product}.twilio.com"
+    return Reply(200, page_body(items, req, key=route.key, path=twilio_path, host=host))
+
+
+def _accounts_list(index: ScenarioIndex, who: Principal, query: Query) -> Reply:
+    own = index.accounts[who.account_sid]
+    if who.via_key:
+        items = [own.shown_to_key]
+    else:
+        items = [own.shown, *(index.accounts[c].shown for c in own.children)]
+    params = dict(query)
+    if "FriendlyName" in params:
+        items = [a for a in items if a["friendly_name"] == params["FriendlyName"]]
+    if "Status" in params:
+        items = [a for a in items if a["status"] == params["Status"]]
+    try:
+        req = parse_page_request(query)
+    except PagingError as exc:
+        return bad_request(str(exc))
+    return Reply(
+        200, page_body(items, req, key="accounts", path="/2010-04-01/Accounts.json", host=None)
+    )
+
+
+def _phone(value: str) -> str:
+    """A `+` sent unencoded in a query string arrives as a space: put it back."""
+    if value.startswith(" ") and value.strip()[:1].isdigit():
+        return "+" + value.strip()
+    return value.strip()
+
+
+def _number_matcher(value: str) -> re.Pattern[str]:
+    """Twilio matches IncomingPhoneNumbers partially; `*` stands for one digit."""
+    pattern = "".join(r"\d" if ch == "*" else re.escape(ch) for ch in _phone(value))
+    return re.compile(pattern)
+
+
+def _parse_date(name: str, value: str) -> datetime:
+    try:
+        return shapes.parse_iso(value)
+    except ValueError:
+        raise ValueError(f"{name} must be an ISO 8601 date or date-time, got {value!r}") from None
+
+
+def _filtered(route: Collection, query: Query) -> Sequence[JsonDict]:
+    params = {k: v for k, v in query}
+    items: Sequence[JsonDict] = route.items
+    if route.filters == "alerts":
+        start = _parse_date("StartDate", params["StartDate"]) if "StartDate" in params else None
+        end = _parse_date("EndDate", params["EndDate"]) if "EndDate" in params else None
+        level = params.get("LogLevel")
+        if start or end or level:
+            items = [
+                item
+                for item, when in zip(route.items, route.dates, strict=True)
+                if (start is None or when >= start)
+                and (end is None or when <= end)
+                and (level is None or item["log_level"] == level)
+            ]
+        return items
+    if route.filters in ("numbers", "caller_ids", "applications") and "FriendlyName" in params:
+        items = [i for i in items if i["friendly_name"] == params["FriendlyName"]]
+    if "PhoneNumber" in params:
+        if route.filters == "numbers":
+            matcher = _number_matcher(params["PhoneNumber"])
+            items = [i for i in items if matcher.search(i["phone_number"] or "")]
+        elif route.filters == "caller_ids":
+            wanted = _phone(params["PhoneNumber"])
+            items = [i for i in items if i["phone_number"] == wanted]
+    return items

@@ -1,0 +1,221 @@
+"""Precomputed routes: every list and instance the emulator can answer, built once at load.
+
+Each account gets a map from emulator path (`/api/2010-04-01/Accounts/AC…/…`,
+`/studio/v2/Flows`, …) to either a `Collection` (a list endpoint, items
+already in Twilio's shape) or an instance dict. v2010 paths are looked up in the
+account named in the path; Studio, Serverless and Monitor paths in the
+authenticating account, which is how Twilio scopes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from auditor.emulator import shapes
+from auditor.emulator.shapes import JsonDict
+
+V2010 = "/api/2010-04-01"
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A list endpoint: Twilio's list key, items in order, and which filters it takes."""
+
+    key: str
+    items: tuple[JsonDict, ...]
+    filters: str = ""  # "numbers" | "caller_ids" | "applications" | "alerts" | ""
+    dates: tuple[datetime, ...] = ()  # alerts only: date_created of each item
+
+
+Route = Collection | JsonDict
+
+
+@dataclass
+class AccountEntry:
+    sid: str
+    owner: str | None  # None for a top-level account
+    status: str
+    auth_token: str
+    raw: Mapping[str, Any]
+    children: list[str] = field(default_factory=list)
+    routes: dict[str, Route] = field(default_factory=dict)
+    shown: JsonDict = field(default_factory=dict)  # v2010 Account with auth_token
+    shown_to_key: JsonDict = field(default_factory=dict)  # the same, auth_token null
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    sid: str
+    secret: str
+    account_sid: str
+
+
+@dataclass
+class ScenarioIndex:
+    accounts: dict[str, AccountEntry]
+    api_keys: dict[str, ApiKey]
+    parent_sid: str
+
+
+def build_index(scenario: Mapping[str, Any]) -> ScenarioIndex:
+    """Render every resource of a (validated) scenario into routes."""
+    accounts: dict[str, AccountEntry] = {}
+    for acc in scenario["accounts"]:
+        entry = AccountEntry(
+            sid=acc["sid"],
+            owner=acc.get("owner_account_sid"),
+            status=acc.get("status", "active"),
+            auth_token=acc["auth_token"],
+            raw=acc,
+        )
+        entry.routes = _account_routes(acc)
+        entry.shown = shapes.account(acc, show_token=True)
+        entry.shown_to_key = shapes.account(acc, show_token=False)
+        accounts[entry.sid] = entry
+    for entry in accounts.values():
+        if entry.owner and entry.owner != entry.sid:
+            accounts[entry.owner].children.append(entry.sid)
+    parent = next(
+        (a.sid for a in accounts.values() if not a.owner or a.owner == a.sid),
+        next(iter(accounts)),
+    )
+    keys = {
+        k["sid"]: ApiKey(k["sid"], k["secret"], k["account_sid"])
+        for k in scenario.get("api_keys", [])
+    }
+    return ScenarioIndex(accounts, keys, parent)
+
+
+def _collection(
+    routes: dict[str, Route],
+    path: str,
+    key: str,
+    listed: list[JsonDict],
+    fetched: list[JsonDict] | None = None,
+    *,
+    filters: str = "",
+    dates: tuple[datetime, ...] = (),
+    instance_suffix: str = "",
+) -> None:
+    """Register a list at `path` and each item at `path/{sid}` (v2010: `path/{sid}.json`)."""
+    routes[path + instance_suffix] = Collection(key, tuple(listed), filters, dates)
+    for item in fetched if fetched is not None else listed:
+        routes[f"{path}/{item['sid']}{instance_suffix}"] = item
+
+
+def _account_routes(acc: Mapping[str, Any]) -> dict[str, Route]:
+    sid = acc["sid"]
+    routes: dict[str, Route] = {}
+    base = f"{V2010}/Accounts/{sid}"
+    _collection(
+        routes,
+        f"{base}/IncomingPhoneNumbers",
+        "incoming_phone_numbers",
+        [shapes.incoming_phone_number(n, sid) for n in acc.get("incoming_phone_numbers", [])],
+        filters="numbers",
+        instance_suffix=".json",
+    )
+    _collection(
+        routes,
+        f"{base}/OutgoingCallerIds",
+        "outgoing_caller_ids",
+        [shapes.outgoing_caller_id(c, sid) for c in acc.get("outgoing_caller_ids", [])],
+        filters="caller_ids",
+        instance_suffix=".json",
+    )
+    _collection(
+        routes,
+        f"{base}/Applications",
+        "applications",
+        [shapes.application(a, sid) for a in acc.get("applications", [])],
+        filters="applications",
+        instance_suffix=".json",
+    )
+    _collection(
+        routes,
+        f"{base}/SIP/Domains",
+        "domains",
+        [shapes.sip_domain(d, sid) for d in acc.get("sip_domains", [])],
+        instance_suffix=".json",
+    )
+    # Monitor: newest first, as Twilio lists them.
+    alerts = sorted(
+        acc.get("alerts", []),
+        key=lambda a: shapes.parse_iso(a.get("date_created") or shapes.DEFAULT_DATE),
+        reverse=True,
+    )
+    _collection(
+        routes,
+        "/monitor/v1/Alerts",
+        "alerts",
+        [shapes.alert(a, sid, full=False) for a in alerts],
+        [shapes.alert(a, sid, full=True) for a in alerts],
+        filters="alerts",
+        dates=tuple(shapes.parse_iso(a.get("date_created") or shapes.DEFAULT_DATE) for a in alerts),
+    )
+    flows = acc.get("flows", [])
+    _collection(
+        routes,
+        "/studio/v2/Flows",
+        "flows",
+        [shapes.flow(f, sid, full=False) for f in flows],
+        [shapes.flow(f, sid, full=True) for f in flows],
+    )
+    services = acc.get("services", [])
+    _collection(
+        routes, "/serverless/v1/Services", "services", [shapes.service(s, sid) for s in services]
+    )
+    for svc in services:
+        _service_routes(routes, svc, sid)
+    return routes
+
+
+def _service_routes(routes: dict[str, Route], svc: Mapping[str, Any], sid: str) -> None:
+    zs = svc["sid"]
+    base = f"/serverless/v1/Services/{zs}"
+    versions: dict[str, tuple[str, Mapping[str, Any]]] = {}
+    functions = svc.get("functions", [])
+    _collection(
+        routes,
+        f"{base}/Functions",
+        "functions",
+        [shapes.function(f, sid, zs) for f in functions],
+    )
+    for fn in functions:
+        zh = fn["sid"]
+        fn_versions = fn.get("versions", [])
+        _collection(
+            routes,
+            f"{base}/Functions/{zh}/Versions",
+            "function_versions",
+            [shapes.function_version(v, sid, zs, zh) for v in fn_versions],
+        )
+        for ver in fn_versions:
+            versions[ver["sid"]] = (zh, ver)
+            routes[f"{base}/Functions/{zh}/Versions/{ver['sid']}/Content"] = (
+                shapes.function_version_content(ver, sid, zs, zh)
+            )
+    _collection(
+        routes,
+        f"{base}/Builds",
+        "builds",
+        [shapes.build(b, sid, zs, versions) for b in svc.get("builds", [])],
+    )
+    environments = svc.get("environments", [])
+    _collection(
+        routes,
+        f"{base}/Environments",
+        "environments",
+        [shapes.environment(e, sid, svc) for e in environments],
+    )
+    for env in environments:
+        ze = env["sid"]
+        _collection(
+            routes,
+            f"{base}/Environments/{ze}/Variables",
+            "variables",
+            [shapes.variable(v, sid, zs, ze) for v in env.get("variables", [])],
+        )

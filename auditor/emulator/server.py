@@ -1,0 +1,340 @@
+"""A threaded loopback HTTP server that answers like the Twilio REST API for a scenario.
+
+    with EmulatorServer(generate_hierarchy(3, 10)) as server:
+        client = Client(sid, token, http_client=ReadOnlyHttpClient(server.url))
+
+One thread per connection (HTTP/1.1 keep-alive, so the SDK's pool is reused),
+a deep accept queue, and every response precomputed at load: the collector
+benchmark pushes thousands of requests through it. Latency is a sleep in the
+handler thread; the only shared lock guards counters and is never held while
+sleeping or writing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from auditor.emulator import shapes
+from auditor.emulator.auth import authenticate
+from auditor.emulator.dispatch import (
+    Reply,
+    dispatch,
+    not_found,
+    product_of,
+    target_account,
+    unauthorized,
+)
+from auditor.emulator.index import build_index
+from auditor.emulator.scenario import PRODUCTS, load_scenario, validate_scenario
+from auditor.errors import AuditorError
+
+log = logging.getLogger("auditor.emulator")
+
+# Twilio's error code for a status we inject (fail_every_n, product_errors).
+_ERROR_CODES = {400: 20001, 401: 20003, 403: 20403, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
+_MESSAGES = {
+    400: "Bad request",
+    401: "Authenticate",
+    403: "Forbidden",
+    404: "Not found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True)
+class Faults:
+    """Faults on demand; all off by default (see docs/scenario-format.md)."""
+
+    latency_ms: float = 0
+    max_in_flight_per_account: int = 0
+    fail_every_n: int = 0
+    fail_status: int = 500
+    product_errors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Faults:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise AuditorError(
+                f"scenario faults: unknown key(s) {', '.join(unknown)}; "
+                f"use {', '.join(sorted(known))}"
+            )
+        faults = cls(**data)
+        faults.check()
+        return faults
+
+    def check(self) -> None:
+        if self.latency_ms < 0 or self.max_in_flight_per_account < 0 or self.fail_every_n < 0:
+            raise AuditorError("faults: latency_ms, max_in_flight_per_account, fail_every_n >= 0")
+        if not 400 <= self.fail_status <= 599:
+            raise AuditorError(f"faults: fail_status {self.fail_status} must be a 4xx/5xx status")
+        for sid, per_product in self.product_errors.items():
+            for product, status in per_product.items():
+                if product not in PRODUCTS or not 400 <= int(status) <= 599:
+                    raise AuditorError(
+                        f"faults: product_errors[{sid}][{product}]={status}; product must be one "
+                        f"of {', '.join(PRODUCTS)} and status 4xx/5xx"
+                    )
+
+
+@dataclass
+class EmulatorStats:
+    """What the server saw. `max_in_flight` counts attempts, so it exceeds the limit iff 429s."""
+
+    total_requests: int = 0  # every request, refused methods included
+    per_account_requests: dict[str, int] = field(default_factory=dict)  # by account read
+    max_in_flight: dict[str, int] = field(default_factory=dict)
+    refused_methods: list[str] = field(default_factory=list)  # "POST /api/…"
+    too_many_requests: int = 0  # 429s sent (in-flight limit and injected)
+    injected_failures: int = 0  # fail_every_n and product_errors answers
+    status_counts: dict[int, int] = field(default_factory=dict)
+
+    def copy(self) -> EmulatorStats:
+        return replace(
+            self,
+            per_account_requests=dict(self.per_account_requests),
+            max_in_flight=dict(self.max_in_flight),
+            refused_methods=list(self.refused_methods),
+            status_counts=dict(self.status_counts),
+        )
+
+
+def _error_reply(status: int) -> Reply:
+    code = _ERROR_CODES.get(status, 20000 + status if status < 600 else 20500)
+    return Reply(status, shapes.error(status, code, _MESSAGES.get(status, "Error")))
+
+
+class EmulatorServer:
+    """Serve `scenario` on http://host:port (port 0: any free port) until stopped."""
+
+    def __init__(self, scenario: Mapping[str, Any], host: str = "127.0.0.1", port: int = 0) -> None:
+        validate_scenario(scenario)
+        self.scenario = scenario
+        self.index = build_index(scenario)
+        self._faults = Faults.from_dict(scenario.get("faults", {}))
+        self._lock = threading.Lock()
+        self._stats = EmulatorStats()
+        self._in_flight: dict[str, int] = {}
+        self._served = 0  # GETs past auth, for fail_every_n
+        self._host = host
+        self._port = port
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def from_file(cls, path: str | Path, host: str = "127.0.0.1", port: int = 0) -> EmulatorServer:
+        return cls(load_scenario(path), host, port)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> EmulatorServer:
+        if self._httpd is not None:
+            return self
+        try:
+            httpd = _HTTPServer((self._host, self._port), _Handler)
+        except OSError as exc:
+            raise AuditorError(
+                f"emulator: cannot listen on {self._host}:{self._port} ({exc.strerror}); "
+                "choose another --port"
+            ) from None
+        httpd.emulator = self
+        self._httpd = httpd
+        self._thread = threading.Thread(
+            target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.name = f"emulator:{self.port}"
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        httpd.shutdown()
+        httpd.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("emulator is not running; call start() first")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def url(self) -> str:
+        """Base URL to pass as --api-url."""
+        return f"http://{self._host}:{self.port}"
+
+    # --- faults and stats ------------------------------------------------------------
+
+    @property
+    def faults(self) -> Faults:
+        return self._faults
+
+    def set_faults(self, faults: Faults | None = None, **changes: Any) -> Faults:
+        """Replace the faults (`faults`) or change some fields (`latency_ms=30`, …)."""
+        new = replace(faults or self._faults, **changes)
+        new.check()
+        self._faults = new
+        return new
+
+    @property
+    def stats(self) -> EmulatorStats:
+        with self._lock:
+            return self._stats.copy()
+
+    @property
+    def refused_methods(self) -> list[str]:
+        return self.stats.refused_methods
+
+    def reset_stats(self) -> None:
+        with self._lock:
+            self._stats = EmulatorStats()
+            self._served = 0
+
+    # --- request handling (called from handler threads) -------------------------------
+
+    def _count_status(self, status: int) -> None:
+        with self._lock:
+            self._stats.status_counts[status] = self._stats.status_counts.get(status, 0) + 1
+            if status == 429:
+                self._stats.too_many_requests += 1
+
+    def refuse(self, method: str, path: str) -> Reply:
+        log.warning("emulator refused %s %s (405): the API is read-only here", method, path)
+        with self._lock:
+            self._stats.total_requests += 1
+            self._stats.refused_methods.append(f"{method} {path}")
+        self._count_status(405)
+        return Reply(405, shapes.error(405, 20004, "Method not allowed"))
+
+    def handle_get(self, raw_path: str, authorization: str | None) -> Reply:
+        reply = self._handle_get(raw_path, authorization)
+        self._count_status(reply.status)
+        return reply
+
+    def _handle_get(self, raw_path: str, authorization: str | None) -> Reply:
+        faults = self._faults
+        parts = urlsplit(raw_path)
+        path = parts.path
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        with self._lock:
+            self._stats.total_requests += 1
+        who = authenticate(self.index, authorization)
+        if who is None:
+            self._sleep(faults)
+            return unauthorized()
+        target = target_account(self.index, who, path)
+        if target is None:
+            self._sleep(faults)
+            return not_found(path)
+        limit = faults.max_in_flight_per_account
+        nth = 0
+        with self._lock:
+            stats = self._stats
+            stats.per_account_requests[target] = stats.per_account_requests.get(target, 0) + 1
+            now = self._in_flight.get(target, 0) + 1
+            self._in_flight[target] = now
+            if now > stats.max_in_flight.get(target, 0):
+                stats.max_in_flight[target] = now
+            refused = 0 < limit < now
+            if refused:
+                self._in_flight[target] = now - 1
+            else:
+                self._served += 1
+                nth = self._served
+        if refused:
+            self._sleep(faults)
+            return _error_reply(429)
+        try:
+            self._sleep(faults)
+            if faults.fail_every_n and nth % faults.fail_every_n == 0:
+                return self._injected(faults.fail_status)
+            status = faults.product_errors.get(target, {}).get(product_of(path))
+            if status:
+                return self._injected(int(status))
+            return dispatch(self.index, who, path, query)
+        finally:
+            with self._lock:
+                self._in_flight[target] -= 1
+
+    def _injected(self, status: int) -> Reply:
+        with self._lock:
+            self._stats.injected_failures += 1
+        return _error_reply(status)
+
+    @staticmethod
+    def _sleep(faults: Faults) -> None:
+        if faults.latency_ms > 0:
+            time.sleep(faults.latency_ms / 1000.0)
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 1024
+    emulator: EmulatorServer
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: the SDK's connection pool is reused
+    disable_nagle_algorithm = True
+    server_version = "TwilioEmulator/1.0"
+    sys_version = ""
+    timeout = 120  # close idle keep-alive connections eventually
+    server: _HTTPServer
+
+    def do_GET(self) -> None:
+        self._send(self.server.emulator.handle_get(self.path, self.headers.get("Authorization")))
+
+    def _refuse(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+        self._send(self.server.emulator.refuse(self.command, urlsplit(self.path).path))
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _refuse
+
+    def _send(self, reply: Reply) -> None:
+        body = json.dumps(reply.body, separators=(",", ":")).encode()
+        try:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            if reply.status == 405:
+                self.send_header("Allow", "GET")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("emulator: " + format, *args)
