@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 import requests
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 
@@ -42,7 +42,7 @@ class CallerIdStatus:
 def lookup_caller_id(client: Any, account_sid: str, e164: str) -> CallerIdStatus:
     """Ask Twilio whether `account_sid` owns or verified `e164` (1 GET if owned, else 2).
 
-    Raises TwilioRestException / requests errors as the SDK does; `api_error`
+    Raises TwilioException / requests errors as the SDK does; `api_error`
     turns them into one-line AuditorErrors for the CLI.
     """
     account = client.api.v2010.accounts(account_sid)
@@ -70,6 +70,17 @@ def visible_accounts(client: Any) -> list[VisibleAccount]:
     ]
 
 
+def api_status(exc: BaseException) -> int | None:
+    """The HTTP status of an SDK error: a fetch raises TwilioRestException, a list page
+    TwilioException("Unable to fetch page", response)."""
+    if isinstance(exc, TwilioRestException):
+        return int(exc.status)
+    if isinstance(exc, TwilioException) and len(exc.args) > 1:
+        status = getattr(exc.args[1], "status_code", None)
+        return int(status) if isinstance(status, int) else None
+    return None
+
+
 def find_elsewhere(
     client: Any, e164: str, accounts: list[VisibleAccount], exclude: str
 ) -> list[CallerIdStatus]:
@@ -80,8 +91,8 @@ def find_elsewhere(
             continue
         try:
             status = lookup_caller_id(client, acct.sid, e164)
-        except TwilioRestException as exc:
-            if exc.status in (401, 403, 404):  # closed, or not readable with these credentials
+        except TwilioException as exc:
+            if api_status(exc) in (401, 403, 404):  # closed, or not readable with these credentials
                 continue
             raise
         if status.authorized:
@@ -91,23 +102,21 @@ def find_elsewhere(
 
 def api_error(exc: Exception, account_sid: str) -> AuditorError:
     """One actionable line for an SDK or network failure (never with credentials)."""
-    if isinstance(exc, TwilioRestException):
-        if exc.status == 401:
+    status = api_status(exc)
+    if status is not None:
+        if status == 401:
             return CredentialsError(
                 "Twilio rejected the credentials (401); check TWILIO_ACCOUNT_SID and "
                 "TWILIO_AUTH_TOKEN (or TWILIO_API_KEY + TWILIO_API_SECRET)"
             )
-        if exc.status == 403:
+        if status == 403:
             return CredentialsError(
                 f"these credentials cannot read account {account_sid} (403); use the parent "
                 "account's SID and auth token, or that account's own"
             )
-        if exc.status == 404:
+        if status == 404:
             return AuditorError(f"account {account_sid} was not found (404); check the Account SID")
-        return AuditorError(
-            f"Twilio answered {exc.status} for account {account_sid}"
-            f"{f' (error {exc.code})' if exc.code else ''}; try again later"
-        )
+        return AuditorError(f"Twilio answered {status} for account {account_sid}; try again later")
     if isinstance(exc, requests.RequestException):
         return ApiUnreachableError(
             f"cannot reach the Twilio API ({type(exc).__name__}); check the network or --api-url"

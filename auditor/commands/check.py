@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 import requests
 import typer
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException
 
 from auditor.collect.client import make_client
 from auditor.collect.credentials import credentials_from_env
@@ -126,7 +126,7 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
     for item in items:
         try:
             status = lookup_caller_id(client, item.account_sid, item.number)
-        except (TwilioRestException, requests.RequestException) as exc:
+        except (TwilioException, requests.RequestException) as exc:
             raise api_error(exc, item.account_sid) from None
         elsewhere: tuple[CallerIdStatus, ...] = ()
         if not status.authorized:
@@ -134,7 +134,7 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
                 if accounts is None:
                     accounts = visible_accounts(client)
                 elsewhere = tuple(find_elsewhere(client, item.number, accounts, item.account_sid))
-            except (TwilioRestException, requests.RequestException):
+            except (TwilioException, requests.RequestException):
                 accounts = accounts or []  # the hint is best effort
         results.append(CheckResult(item, status, elsewhere))
     return results, {a.sid: a.friendly_name for a in accounts or []}
@@ -154,18 +154,18 @@ def format_result(result: CheckResult, names: dict[str, str]) -> str:
         return f"✓ {item.number}{tag}  verified caller ID of {acct}"
     line = (
         f"✗ {item.number}{tag}  not found in {acct}: neither owned nor verified there, "
-        "so Twilio refuses it as callerId (error 13214)"
+        "so Twilio refuses it as callerId (error 13214); "
     )
     if result.elsewhere:
         where = ", ".join(
             f"{s.authorization.value} by {label(s.account_sid)}" for s in result.elsewhere
         )
         line += (
-            f"; it is {where} in the same hierarchy: move the number to {item.account_sid} "
-            "(update its IncomingPhoneNumber AccountSid) or verify it there"
+            f"it is {where} in the same hierarchy: move it to {item.account_sid} "
+            "(update the IncomingPhoneNumber's AccountSid) or verify it there"
         )
     else:
-        line += f"; buy or port it into {item.account_sid}, or verify it as an outgoing caller ID"
+        line += f"buy or port it into {item.account_sid}, or verify it there"
     return line
 
 
