@@ -1,12 +1,43 @@
-"""`twilio-audit rules` (placeholder until its issue lands)."""
+"""`twilio-audit rules`: the rules the analysis runs, with their metadata (table or JSON)."""
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+import json
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from auditor.rules import ALL_RULES
 
 NAME = "rules"
-HELP = "Not built yet."
+HELP = "List the rules (id, severity, Twilio error codes, risk, docs link); --json for machines."
 
 
-def run() -> None:
-    raise AuditorError("'rules' is not built yet")
+def rules_json() -> str:
+    return json.dumps([rule.metadata() for rule in ALL_RULES], indent=2, ensure_ascii=False)
+
+
+def run(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the rules as a JSON list instead of a table.")
+    ] = False,
+) -> None:
+    """List every rule with its metadata."""
+    if as_json:
+        typer.echo(rules_json())
+        return
+    table = Table(title="twilio-audit rules", caption="--json adds risk, remediation, docs links")
+    table.add_column("id", no_wrap=True)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("errors", no_wrap=True)
+    table.add_column("title")
+    for rule in ALL_RULES:
+        table.add_row(
+            rule.id,
+            rule.severity,
+            " ".join(str(c) for c in rule.error_codes) or "-",
+            rule.title,
+        )
+    Console().print(table)

@@ -1,0 +1,96 @@
+"""The analysis stage: snapshot (+ local code, baseline, policy) → sorted, fingerprinted findings.
+
+Pure and deterministic: the same inputs give the same findings in the same order
+with the same fingerprints, which is what makes snapshots reproducible and runs
+comparable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from auditor.findings import assign_fingerprints, sort_findings
+from auditor.graph import build_graph, build_index
+from auditor.model import Analysis, CallerIdReference, Finding, PolicyEntry, Snapshot
+from auditor.rules import ALL_RULES
+from auditor.rules.base import RuleContext
+
+
+def analyse(
+    snapshot: Snapshot,
+    *,
+    extra_references: Sequence[CallerIdReference] = (),
+    baseline: Snapshot | None = None,
+    policy: Sequence[PolicyEntry] | None = None,
+) -> Analysis:
+    """Extract every callerId reference of `snapshot`, build the graph, run every rule."""
+    from auditor.extract import references_from_snapshot
+
+    refs, notes = references_from_snapshot(snapshot)
+    return analyse_references(
+        snapshot,
+        [*refs, *extra_references],
+        baseline=baseline,
+        policy=policy,
+        notes=notes,
+    )
+
+
+def analyse_references(
+    snapshot: Snapshot,
+    references: Sequence[CallerIdReference],
+    *,
+    baseline: Snapshot | None = None,
+    policy: Sequence[PolicyEntry] | None = None,
+    notes: Sequence[str] = (),
+) -> Analysis:
+    """Run every rule over references already extracted (tests and benchmarks start here)."""
+    refs = unique_references(references)
+    graph = build_graph(snapshot, refs)
+    ctx = RuleContext(
+        snapshot=snapshot,
+        graph=graph,
+        references=refs,
+        index=graph.graph["index"],
+        baseline=baseline,
+        baseline_index=build_index(baseline, []) if baseline is not None else None,
+        policy=policy,
+    )
+    findings: list[Finding] = []
+    for rule in ALL_RULES:
+        findings.extend(rule.check(ctx))
+    findings = sort_findings(findings)
+    assign_fingerprints(findings)
+    return Analysis(
+        findings=findings,
+        references=refs,
+        notes=list(notes),
+        baseline_collected_at=baseline.collected_at if baseline is not None else None,
+    )
+
+
+def _ref_key(ref: CallerIdReference) -> tuple[object, ...]:
+    s = ref.source
+    return (
+        ref.raw_value,
+        ref.kind,
+        s.kind,
+        s.sid,
+        s.location,
+        ref.executing_account_sid,
+        ref.dialed,
+        ref.missing,
+        ref.client_leg,
+    )
+
+
+def unique_references(references: Sequence[CallerIdReference]) -> list[CallerIdReference]:
+    """Drop exact repeats (a snapshot's code references may also arrive as extra references)."""
+    seen: set[tuple[object, ...]] = set()
+    out: list[CallerIdReference] = []
+    for ref in references:
+        key = _ref_key(ref)
+        if key not in seen:
+            seen.add(key)
+            out.append(ref)
+    return out

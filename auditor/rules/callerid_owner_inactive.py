@@ -1,0 +1,79 @@
+"""callerid-owner-inactive: the account holding a borrowed callerId is suspended or closed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.graph import hierarchy_path
+from auditor.model import AccountStatus, Finding, Severity
+from auditor.rules.base import (
+    DOCS_SUBACCOUNTS,
+    ERROR_13214,
+    Rule,
+    RuleContext,
+    describe_source,
+    finding_for,
+    judgeable,
+    move_request,
+    verify_request,
+)
+from auditor.rules.remedy import owned_number, pick_owner
+
+_INACTIVE = frozenset({AccountStatus.SUSPENDED.value, AccountStatus.CLOSED.value})
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    for ref in ctx.distinct_references:
+        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+            continue
+        x, e164 = ref.executing_account_sid, ref.e164
+        if ctx.index.authorized_for(e164, x):
+            continue
+        picked = pick_owner(ctx, x, e164)
+        if picked is None:
+            continue
+        owner, how = picked
+        account = ctx.index.accounts.get(owner)
+        if account is None or account.status not in _INACTIVE:
+            continue
+        number = owned_number(ctx, owner, e164) if how == "owned" else None
+        if account.status == AccountStatus.CLOSED:
+            consequence = (
+                "Twilio deletes a closed subaccount 30 days after closure and releases its "
+                "numbers"
+            )
+        else:
+            consequence = "a suspended account's numbers stop working and may be released"
+        fix = (
+            f"Move {e164} ({number.sid}) out of {owner} into {x} before it is lost: "
+            f"{move_request(owner, number.sid, x)} (a suspended account may need reactivating "
+            f"first)."
+            if number is not None
+            else f"Verify {e164} in {x}: {verify_request(x, e164)}."
+        )
+        yield finding_for(
+            RULE,
+            ctx,
+            ref,
+            f"{describe_source(ref, ctx)} in {ctx.index.account_label(x)} depends on {e164}, "
+            f"held by {ctx.index.account_label(owner)}, which is {account.status}: "
+            f"{consequence}.",
+            fix,
+            owner=owner,
+            path=hierarchy_path(ctx.index, x, owner),
+            details={"owner_status": account.status},
+        )
+
+
+RULE = Rule(
+    id="callerid-owner-inactive",
+    title="Caller ID held by a suspended or closed account",
+    severity=Severity.MEDIUM.value,
+    error_codes=(ERROR_13214,),
+    risk="The number lives in an account that is going away; when it is released the callerId "
+    "cannot be recovered.",
+    remediation="Move {caller_id} from {owner_account_sid} into {account_sid} while the number "
+    "still exists.",
+    docs_url=DOCS_SUBACCOUNTS,
+    check=check,
+)

@@ -1,0 +1,78 @@
+"""callerid-released: a callerId its account held in the baseline snapshot and holds no more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from auditor.graph import hierarchy_path
+from auditor.model import Finding, Severity
+from auditor.rules.base import (
+    DOCS_INCOMING_NUMBERS,
+    ERROR_13214,
+    ERROR_21210,
+    Rule,
+    RuleContext,
+    describe_source,
+    finding_for,
+    judgeable,
+)
+from auditor.rules.base import verify_request
+from auditor.rules.remedy import borrow_fixes, own_numbers_clause, pick_owner
+
+
+def check(ctx: RuleContext) -> Iterator[Finding]:
+    base = ctx.baseline_index
+    if base is None or ctx.baseline is None:
+        return
+    for ref in ctx.distinct_references:
+        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+            continue
+        x, e164 = ref.executing_account_sid, ref.e164
+        if ctx.index.authorized_for(e164, x) or not base.authorized_for(e164, x):
+            continue
+        was = base.authorized[e164][x]
+        old_sid = next(
+            (n.sid for n in base.numbers_by_e164.get(e164, []) if n.account_sid == x), None
+        )
+        held = f"{'owned' if was == 'owned' else 'verified'}" + (f" as {old_sid}" if old_sid else "")
+        picked = pick_owner(ctx, x, e164)
+        if picked:
+            owner, how = picked
+            now = f"it now belongs to {ctx.index.account_label(owner)}"
+            fix = borrow_fixes(ctx, x, e164, owner, how)
+            path = hierarchy_path(ctx.index, x, owner)
+        else:
+            owner, path = None, [x]
+            now = "no account of the hierarchy holds it now"
+            fix = (
+                f"If Twilio still has {e164} available, buy it back into {x}: POST "
+                f"/2010-04-01/Accounts/{x}/IncomingPhoneNumbers.json with PhoneNumber={e164}; "
+                f"or, if the business still controls the line, verify it: "
+                f"{verify_request(x, e164)}. {own_numbers_clause(ctx, x)}"
+            )
+        yield finding_for(
+            RULE,
+            ctx,
+            ref,
+            f"{describe_source(ref, ctx)} dials with callerId {e164}, which "
+            f"{ctx.index.account_label(x)} {held} in the baseline of "
+            f"{ctx.baseline.collected_at}; {now}, so Twilio refuses the Dial (13214).",
+            fix,
+            owner=owner,
+            path=path,
+            details={"baseline_collected_at": ctx.baseline.collected_at, "baseline_held": was},
+        )
+
+
+RULE = Rule(
+    id="callerid-released",
+    title="Caller ID released or moved since the baseline",
+    severity=Severity.HIGH.value,
+    error_codes=(ERROR_13214, ERROR_21210),
+    risk="A number was released or moved while code still dials with it; calls that worked "
+    "before now fail.",
+    remediation="Buy back or move {caller_id} into {account_sid}, verify it there, or change the "
+    "callerId to a number {account_sid} still owns.",
+    docs_url=DOCS_INCOMING_NUMBERS,
+    check=check,
+)
