@@ -1,0 +1,121 @@
+"""Render a Snapshot + Analysis into the report files: html, pdf, json, csv, sarif, md.
+
+`render_reports` is the one entry point the commands use; each file is written
+atomically, so an interrupted run never leaves half a report behind.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from auditor.errors import AuditorError
+from auditor.model import Analysis, Snapshot
+from auditor.render.files import write_atomic, write_bytes_atomic
+from auditor.render.options import ReportOptions
+from auditor.snapshot import dump_json
+
+FILE_NAMES = {
+    "html": "report.html",
+    "pdf": "report.pdf",
+    "json": "findings.json",
+    "csv": "inventory.csv",
+    "sarif": "findings.sarif",
+    "md": "report.md",
+}
+ORDER = list(FILE_NAMES)
+
+__all__ = ["FILE_NAMES", "ReportOptions", "render_reports"]
+
+
+def render_reports(
+    snapshot: Snapshot,
+    analysis: Analysis,
+    out_dir: Path,
+    formats: Sequence[str],
+    options: ReportOptions,
+) -> list[Path]:
+    """Write one file per requested format into `out_dir`; return their paths in a fixed order."""
+    wanted = []
+    for fmt in formats:
+        name = str(getattr(fmt, "value", fmt)).lower()
+        if name not in FILE_NAMES:
+            raise AuditorError(
+                f"unknown report format {name!r}; use one of {', '.join(FILE_NAMES)}"
+            )
+        if name not in wanted:
+            wanted.append(name)
+    options.checked_paper()
+    if options.generated_at is None:
+        options = ReportOptions(
+            options.client_name, options.prepared_by, options.paper, options.resolved_generated_at()
+        )
+    view_cache: dict[str, object] = {}
+
+    def view() -> object:
+        if "view" not in view_cache:
+            from auditor.render.diagram import hierarchy_svg
+            from auditor.render.view import build_view
+
+            v = build_view(snapshot, analysis, options)
+            if "html" in wanted or "pdf" in wanted:
+                v.diagram_svg = hierarchy_svg(snapshot, analysis)
+            view_cache["view"] = v
+        return view_cache["view"]
+
+    writers: dict[str, Callable[[Path], None]] = {
+        "html": lambda p: _html(p, view()),
+        "pdf": lambda p: _pdf(p, view(), options.checked_paper()),
+        "json": lambda p: _json(p, snapshot, analysis, options),
+        "csv": lambda p: _csv(p, snapshot, analysis),
+        "sarif": lambda p: write_atomic(p, _sarif(snapshot, analysis)),
+        "md": lambda p: _md(p, view()),
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in sorted(wanted, key=ORDER.index):
+        path = out_dir / FILE_NAMES[name]
+        writers[name](path)
+        written.append(path)
+    return written
+
+
+def _html(path: Path, view: object) -> None:
+    from auditor.render.html import render_html
+
+    write_atomic(path, render_html(view))  # type: ignore[arg-type]
+
+
+def _pdf(path: Path, view: object, paper: str) -> None:
+    from auditor.render.html import render_html
+    from auditor.render.pdf import render_pdf
+
+    write_bytes_atomic(path, render_pdf(render_html(view, pdf=True), paper))  # type: ignore[arg-type]
+
+
+def _json(path: Path, snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> None:
+    from auditor.findings import findings_document  # type: ignore[import-not-found]
+
+    document = findings_document(snapshot, analysis)
+    if isinstance(document, dict) and "generated_at" in document:
+        document["generated_at"] = options.generated_at
+    write_atomic(path, document if isinstance(document, str) else dump_json(document))
+
+
+def _csv(path: Path, snapshot: Snapshot, analysis: Analysis) -> None:
+    from auditor.render.inventory_csv import render_csv
+
+    write_atomic(path, render_csv(snapshot, analysis))
+
+
+def _sarif(snapshot: Snapshot, analysis: Analysis) -> str:
+    from auditor.render.sarif import sarif_document
+
+    return json.dumps(sarif_document(snapshot, analysis), indent=2, ensure_ascii=False) + "\n"
+
+
+def _md(path: Path, view: object) -> None:
+    from auditor.render.markdown import render_markdown
+
+    write_atomic(path, render_markdown(view))  # type: ignore[arg-type]

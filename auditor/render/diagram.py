@@ -1,0 +1,246 @@
+"""The hierarchy diagram: accounts as boxes, parent/child lines, cross-account caller IDs as red arrows.
+
+The picture is drawn from a small networkx graph (accounts and two edge kinds)
+laid out on a grid under the parent; past `MAX_BOXES` accounts the quiet ones
+are folded into one box so the diagram stays readable for 1,000 accounts.
+The SVG itself is written by the autoescaping template `diagram.svg.j2`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+import networkx as nx
+
+from auditor.model import Analysis, Snapshot
+from auditor.render.templating import environment
+
+MAX_BOXES = 50  # the root included
+COLUMNS = 5
+BOX_W, BOX_H = 196, 62
+GAP_X, GAP_Y = 28, 74
+MARGIN = 44
+ROOT_GAP = 70
+OTHERS = "__others__"
+CROSS_RULES = {"callerid-cross-account", "callerid-owner-inactive"}
+
+
+def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
+    """Accounts (with counts) + `parent` edges + `uses` edges (user → owner, numbers listed)."""
+    g = nx.MultiDiGraph()
+    numbers: dict[str, int] = defaultdict(int)
+    for pn in snapshot.phone_numbers:
+        numbers[pn.account_sid] += 1
+    verified: dict[str, int] = defaultdict(int)
+    for vc in snapshot.verified_caller_ids:
+        verified[vc.account_sid] += 1
+    findings: dict[str, int] = defaultdict(int)
+    for f in analysis.findings:
+        if f.severity in ("critical", "high"):
+            findings[f.account_sid or ""] += 1
+    for acc in snapshot.accounts:
+        g.add_node(
+            acc.sid,
+            name=acc.friendly_name or acc.sid,
+            status=acc.status,
+            numbers=numbers[acc.sid],
+            verified=verified[acc.sid],
+            serious=findings[acc.sid],
+        )
+    for acc in snapshot.accounts:
+        if acc.owner_account_sid and acc.owner_account_sid in g:
+            g.add_edge(acc.owner_account_sid, acc.sid, key="parent", kind="parent")
+    for f in analysis.findings:
+        user, owner = f.account_sid, f.owner_account_sid
+        if f.rule not in CROSS_RULES or not user or not owner or user == owner:
+            continue
+        if user not in g or owner not in g:
+            continue
+        edge = g.get_edge_data(user, owner, key="uses")
+        if edge is None:
+            g.add_edge(user, owner, key="uses", kind="uses", numbers=[])
+            edge = g.get_edge_data(user, owner, key="uses")
+        value = f.caller_id or f.raw_value or "?"
+        if value not in edge["numbers"]:
+            edge["numbers"].append(value)
+    return g
+
+
+def fold(g: nx.MultiDiGraph, root: str, max_boxes: int = MAX_BOXES) -> nx.MultiDiGraph:
+    """Keep the root and the accounts that matter most; fold the rest into one box."""
+    if g.number_of_nodes() <= max_boxes:
+        return g
+
+    def weight(n: str) -> tuple[int, int, int, str]:
+        uses = sum(1 for _, _, k in g.in_edges(n, data="kind") if k == "uses") + sum(
+            1 for _, _, k in g.out_edges(n, data="kind") if k == "uses"
+        )
+        return (-uses, -g.nodes[n]["serious"], -g.nodes[n]["numbers"], n)
+
+    others = sorted((n for n in g if n != root), key=weight)
+    keep = {root, *others[: max_boxes - 2]}
+    folded = [n for n in others if n not in keep]
+    h = nx.MultiDiGraph()
+    for n in keep:
+        h.add_node(n, **g.nodes[n])
+    h.add_node(
+        OTHERS,
+        name=f"{len(folded):,} more accounts",
+        status="folded",
+        numbers=sum(g.nodes[n]["numbers"] for n in folded),
+        verified=sum(g.nodes[n]["verified"] for n in folded),
+        serious=sum(g.nodes[n]["serious"] for n in folded),
+    )
+    for u, v, data in g.edges(data=True):
+        u2 = u if u in keep else OTHERS
+        v2 = v if v in keep else OTHERS
+        if u2 == v2:
+            continue
+        if data["kind"] == "parent":
+            h.add_edge(u2, v2, key="parent", kind="parent")
+            continue
+        existing = h.get_edge_data(u2, v2, key="uses")
+        if existing is None:
+            h.add_edge(u2, v2, key="uses", kind="uses", numbers=[])
+            existing = h.get_edge_data(u2, v2, key="uses")
+        existing["numbers"].extend(data["numbers"])
+    return h
+
+
+@dataclass
+class Box:
+    sid: str
+    x: float
+    y: float
+    name: str
+    full_name: str
+    status: str
+    numbers: int
+    verified: int
+    serious: int
+    root: bool
+
+
+@dataclass
+class Arrow:
+    path: str
+    label: str
+    title: str
+    lx: float
+    ly: float
+    lw: float
+
+
+def _clip_line(cx: float, cy: float, tx: float, ty: float) -> tuple[float, float]:
+    """Where the line from a box centre toward (tx, ty) leaves the box."""
+    dx, dy = tx - cx, ty - cy
+    if dx == 0 and dy == 0:
+        return cx, cy
+    scale = min(
+        (BOX_W / 2 + 4) / abs(dx) if dx else math.inf,
+        (BOX_H / 2 + 4) / abs(dy) if dy else math.inf,
+    )
+    return cx + dx * scale, cy + dy * scale
+
+
+def _label(numbers: list[str]) -> tuple[str, str]:
+    first = numbers[0] if numbers else "?"
+    first = first if len(first) <= 18 else first[:17] + "…"
+    label = first if len(numbers) <= 1 else f"{first} +{len(numbers) - 1}"
+    title = ", ".join(n if len(n) <= 40 else n[:39] + "…" for n in numbers[:20])
+    if len(numbers) > 20:
+        title += f" and {len(numbers) - 20} more"
+    return label, title
+
+
+def layout(g: nx.MultiDiGraph, root: str) -> tuple[list[Box], list[tuple[float, float, float, float]], list[Arrow], float, float]:
+    children = sorted(
+        (n for n in g if n != root),
+        key=lambda n: (n == OTHERS, str(g.nodes[n]["name"]).lower(), n),
+    )
+    cols = max(1, min(COLUMNS, len(children)))
+    row_w = cols * BOX_W + (cols - 1) * GAP_X
+    width = max(row_w + 2 * MARGIN + 20, BOX_W + 2 * MARGIN)
+    boxes: list[Box] = []
+    pos: dict[str, tuple[float, float]] = {}
+
+    def add(n: str, x: float, y: float) -> None:
+        data = g.nodes[n]
+        name = str(data["name"])
+        boxes.append(
+            Box(n, x, y, name if len(name) <= 26 else name[:25] + "…", name if len(name) <= 200 else name[:199] + "…",
+                str(data["status"]), int(data["numbers"]), int(data["verified"]), int(data["serious"]), n == root)
+        )
+        pos[n] = (x + BOX_W / 2, y + BOX_H / 2)
+
+    if root in g:
+        add(root, (width - BOX_W) / 2, MARGIN)
+    top = MARGIN + BOX_H + ROOT_GAP
+    lines: list[tuple[float, float, float, float]] = []
+    left = MARGIN + 20
+    gutter = MARGIN
+    rows = math.ceil(len(children) / cols) if children else 0
+    for i, n in enumerate(children):
+        r, c = divmod(i, cols)
+        add(n, left + c * (BOX_W + GAP_X), top + r * (BOX_H + GAP_Y))
+    # Parent lines: root → bus over each row → each box (Twilio subaccounts are one level deep).
+    if root in g and rows:
+        rx, ry = pos[root]
+        bus_y = [top + r * (BOX_H + GAP_Y) - 22 for r in range(rows)]
+        lines.append((rx, ry + BOX_H / 2, rx, bus_y[0]))
+        lines.append((gutter, bus_y[0], gutter, bus_y[-1]))
+        for r, y in enumerate(bus_y):
+            in_row = children[r * cols : (r + 1) * cols]
+            last_x = pos[in_row[-1]][0]
+            lines.append((gutter, y, max(last_x, rx), y))
+            for n in in_row:
+                if g.has_edge(root, n) or n == OTHERS:
+                    lines.append((pos[n][0], y, pos[n][0], pos[n][1] - BOX_H / 2))
+    arrows: list[Arrow] = []
+    pair_count: dict[frozenset[str], int] = defaultdict(int)
+    for u, v, data in sorted(g.edges(data=True), key=lambda e: (e[0], e[1])):
+        if data.get("kind") != "uses":
+            continue
+        (x1, y1), (x2, y2) = pos[u], pos[v]
+        k = pair_count[frozenset((u, v))]
+        pair_count[frozenset((u, v))] += 1
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        length = math.hypot(x2 - x1, y2 - y1) or 1.0
+        bend = 46 + 30 * k
+        nx_, ny_ = -(y2 - y1) / length, (x2 - x1) / length
+        cx, cy = mx + nx_ * bend, my + ny_ * bend
+        sx, sy = _clip_line(x1, y1, cx, cy)
+        ex, ey = _clip_line(x2, y2, cx, cy)
+        label, title = _label(list(data["numbers"]))
+        lx, ly = 0.25 * sx + 0.5 * cx + 0.25 * ex, 0.25 * sy + 0.5 * cy + 0.25 * ey
+        arrows.append(
+            Arrow(
+                path=f"M{sx:.1f},{sy:.1f} Q{cx:.1f},{cy:.1f} {ex:.1f},{ey:.1f}",
+                label=label,
+                title=f"{g.nodes[u]['name']} uses {title}, owned by {g.nodes[v]['name']}"[:600],
+                lx=lx,
+                ly=ly,
+                lw=7.2 * len(label) + 12,
+            )
+        )
+    height = top + rows * (BOX_H + GAP_Y) + MARGIN
+    return boxes, lines, arrows, width, height
+
+
+def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> str:
+    """The inline SVG markup (escaped by the template) for the report's hierarchy section."""
+    g = fold(hierarchy_graph(snapshot, analysis), snapshot.root_account_sid)
+    boxes, lines, arrows, width, height = layout(g, snapshot.root_account_sid)
+    folded = OTHERS in g
+    return environment().get_template("diagram.svg.j2").render(
+        boxes=boxes,
+        lines=lines,
+        arrows=arrows,
+        width=width,
+        height=height,
+        box_w=BOX_W,
+        box_h=BOX_H,
+        folded=folded,
+    )

@@ -1,0 +1,25 @@
+"""Atomic writes for the report files (text through auditor.snapshot, bytes here)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from auditor.snapshot import write_atomic
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Same contract as `write_atomic` for binary files (the PDF)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["write_atomic", "write_bytes_atomic"]

@@ -1,0 +1,25 @@
+"""report.html: one self-contained file (inline CSS, SVG and script) under a strict CSP."""
+
+from __future__ import annotations
+
+from markupsafe import Markup
+
+from auditor.render.templating import csp_hash, environment, resource_text
+from auditor.render.view import ReportView
+
+
+def render_html(view: ReportView, *, pdf: bool = False) -> str:
+    """The report page; `pdf=True` leaves out the script and adds the paged-media CSS."""
+    css = resource_text("report.css")
+    if pdf:
+        css += "\n" + resource_text("pdf.css")
+    script = resource_text("report.js")
+    return environment().get_template("report.html.j2").render(
+        view=view,
+        pdf=pdf,
+        paper=view.options.checked_paper(),
+        css=Markup(css),
+        script=Markup(script),
+        script_hash=csp_hash(script),
+        diagram=Markup(view.diagram_svg),
+    )

@@ -1,0 +1,65 @@
+"""report.md: summary and findings, short enough for a ticket or a pull request."""
+
+from __future__ import annotations
+
+import re
+
+from auditor.render.view import ReportView
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+MAX_FINDINGS = 500
+
+
+def md(value: object, limit: int = 200) -> str:
+    """Escape account data so it renders as text (no HTML, links, tables or code spans)."""
+    text = " ".join(("" if value is None else str(value)).split())
+    if len(text) > limit:
+        text = text[: limit - 1] + f"… ({len(text):,} characters)"
+    return _SPECIAL.sub(r"\\\1", text)
+
+
+def render_markdown(view: ReportView) -> str:
+    lines = ["# Caller ID audit"]
+    if view.options.client_name:
+        lines.append(f"\nPrepared for **{md(view.options.client_name, 120)}**")
+    meta = [f"Parent account {md(view.root_name)} (`{view.root_sid}`)"]
+    meta.append(f"{view.account_count:,} accounts, {view.number_count:,} numbers")
+    meta.append(f"generated {view.generated_display}")
+    lines.append("\n" + " · ".join(meta))
+    lines.append("\n## Summary\n")
+    lines.extend(f"{s}\n" for s in view.risk)
+    lines.append("| " + " | ".join(s for s, _ in view.counts) + " | total |")
+    lines.append("|" + "---:|" * (len(view.counts) + 1))
+    lines.append("| " + " | ".join(str(n) for _, n in view.counts) + f" | {view.total_findings} |")
+    if view.actions:
+        lines.append("\n### Actions that fix the most\n")
+        for i, a in enumerate(view.actions, 1):
+            sev = ", ".join(f"{n} {s}" for s, n in a.by_severity)
+            lines.append(
+                f"{i}. {md(a.text, 600)} (caller ID {md(a.caller_id or '(empty)', 60)} in "
+                f"{md(a.account_name)}; fixes {a.fixes}: {sev})"
+            )
+    lines.append("\n## Findings\n")
+    if not view.groups:
+        lines.append("No finding.")
+    written = 0
+    for g in view.groups:
+        lines.append(f"\n### {md(g.info.title)} ({g.severity}, {g.count:,})\n")
+        lines.append(f"Rule `{g.info.id}`" + (f": {md(g.info.risk, 600)}" if g.info.risk else ""))
+        lines.append("")
+        lines.append("| severity | account | caller ID | source | fix |")
+        lines.append("|---|---|---|---|---|")
+        for fv in [*g.findings, *g.compact]:
+            if written >= MAX_FINDINGS:
+                break
+            written += 1
+            f = fv.finding
+            lines.append(
+                f"| {f.severity} | {md(fv.account_name, 60)} | "
+                f"{md(f.caller_id or f.raw_value or '(empty)', 40)} | {md(fv.source, 80)} | "
+                f"{md(f.remediation, 300)} |"
+            )
+    total = sum(g.count for g in view.groups)
+    if total > written:
+        lines.append(f"\n{total - written:,} more findings are in findings.json.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,63 @@
+"""The Jinja environment over the packaged templates (`auditor.templates`), autoescape on."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import cache
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import jinja2
+
+TEMPLATES_PACKAGE = "auditor.templates"
+
+
+def templates_root() -> Traversable:
+    return files(TEMPLATES_PACKAGE)
+
+
+def templates_dir() -> Path:
+    """The templates folder on disk (a regular or editable install always has one)."""
+    return Path(str(templates_root())).resolve()
+
+
+def resource_text(name: str) -> str:
+    return templates_root().joinpath(name).read_text(encoding="utf-8")
+
+
+def _load(name: str) -> str:
+    try:
+        return resource_text(name)
+    except FileNotFoundError:
+        raise jinja2.TemplateNotFound(name) from None
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """Autoescape every template (HTML, SVG, Markdown alike): account data is hostile."""
+    env = jinja2.Environment(
+        loader=jinja2.FunctionLoader(_load),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["thousands"] = lambda n: f"{int(n):,}"
+    env.filters["clip"] = clip
+    return env
+
+
+def clip(value: object, limit: int = 160) -> str:
+    """Shorten very long account data for display; the full value stays in JSON and CSV."""
+    text = "" if value is None else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+
+
+def csp_hash(script: str) -> str:
+    """The CSP source expression allowing exactly this inline script."""
+    digest = hashlib.sha256(script.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"

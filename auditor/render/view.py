@@ -1,0 +1,529 @@
+"""The report's view model: plain data the templates read, computed once from Snapshot + Analysis.
+
+Templates stay dumb (loops and escaping); every count, grouping, ordering and
+"what to show at scale" decision is made here, in pure functions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from auditor.model import Analysis, CallerIdReference, Finding, Severity, Snapshot
+from auditor.render.options import ReportOptions
+from auditor.render.rulemeta import RuleInfo, rule_info
+
+SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
+SEVERITY_WEIGHT = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}
+# Past this many accounts the HTML shows one summary row per account (full list in CSV).
+DETAILED_ACCOUNTS_MAX = 50
+NUMBER_ROWS_PER_ACCOUNT = 50
+FULL_EVIDENCE_PER_RULE = 100
+COMPACT_ROWS_PER_RULE = 2000
+COVERAGE_PROBLEMS_MAX = 500
+NAME_LIMIT = 60
+# Rules whose finding means Twilio refuses the call leg (error 13214).
+REFUSING_RULES = {
+    "callerid-not-authorized",
+    "callerid-cross-account",
+    "callerid-not-e164",
+    "callerid-empty",
+    "callerid-client-on-pstn",
+    "callerid-released",
+    "webhook-context-mismatch",
+    "callerid-owner-inactive",
+    "callerid-missing-client-leg",
+}
+
+
+def sev_rank(severity: str) -> int:
+    try:
+        return Severity(severity).rank
+    except ValueError:
+        return -1
+
+
+def short(text: str | None, limit: int = NAME_LIMIT) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def display_date(iso: str | None) -> str:
+    """'2026-11-29T12:00:00Z' -> '29 November 2026, 12:00 UTC' (unchanged when not ISO)."""
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
+
+
+@dataclass
+class Directory:
+    """SID → human label lookups over one snapshot, built once (O(n) for 100,000 numbers)."""
+
+    snapshot: Snapshot
+    names: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, snapshot: Snapshot) -> Directory:
+        d = cls(snapshot)
+        for acc in snapshot.accounts:
+            d.names[acc.sid] = acc.friendly_name or acc.sid
+        for pn in snapshot.phone_numbers:
+            d.labels[pn.sid] = f"{pn.phone_number} ({short(pn.friendly_name, 40)})".replace(" ()", "")
+        for vc in snapshot.verified_caller_ids:
+            d.labels[vc.sid] = f"verified {vc.phone_number}"
+        for app in snapshot.applications:
+            d.labels[app.sid] = f"app {short(app.friendly_name, 40) or app.sid}"
+        for flow in snapshot.flows:
+            d.labels[flow.sid] = f"Studio flow {short(flow.friendly_name, 40)}"
+        for fn in snapshot.functions:
+            d.labels[fn.sid] = f"Function {fn.service_name}{fn.path}"
+        for dom in snapshot.sip_domains:
+            d.labels[dom.sid] = f"SIP domain {dom.domain_name}"
+        return d
+
+    def name(self, sid: str | None) -> str:
+        if not sid:
+            return "unknown account"
+        return short(self.names.get(sid, sid))
+
+    def label(self, sid: str) -> str:
+        return self.labels.get(sid) or self.names.get(sid) or sid
+
+
+def source_text(kind: str, sid: str | None, location: str | None, d: Directory) -> str:
+    kind_label = {
+        "alert": "13214 alert",
+        "studio_flow": "Studio flow",
+        "function": "Function",
+        "webhook": "webhook",
+        "code": "source code",
+        "policy": "policy file",
+        "inventory": "inventory",
+    }.get(kind, kind)
+    parts = [kind_label]
+    if sid:
+        label = d.labels.get(sid)
+        parts.append(f"{label} ({sid})" if label else sid)
+    if location:
+        parts.append(location)
+    return " · ".join(parts)
+
+
+# --------------------------------------------------------------------------- findings
+
+
+@dataclass
+class FindingView:
+    finding: Finding
+    index: int
+    account_name: str
+    owner_name: str | None
+    path_names: list[str]
+    source: str
+    impacted: list[str]
+    details: list[tuple[str, str]]
+
+    @property
+    def severity(self) -> str:
+        return self.finding.severity
+
+
+@dataclass
+class RuleGroup:
+    info: RuleInfo
+    severity: str
+    findings: list[FindingView]
+    compact: list[FindingView]
+    hidden: int
+    accounts: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.findings) + len(self.compact) + self.hidden
+
+
+def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
+    return FindingView(
+        finding=f,
+        index=i,
+        account_name=d.name(f.account_sid),
+        owner_name=d.name(f.owner_account_sid) if f.owner_account_sid else None,
+        path_names=[d.name(s) for s in f.path],
+        source=source_text(f.source.kind, f.source.sid, f.source.location, d),
+        impacted=[d.label(s) for s in f.impacted],
+        details=[(str(k).replace("_", " "), str(v)) for k, v in sorted(f.details.items())],
+    )
+
+
+def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
+    return sorted(
+        findings,
+        key=lambda f: (-sev_rank(f.severity), f.rule, f.account_sid or "", f.caller_id or ""),
+    )
+
+
+def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
+    by_rule: dict[str, list[Finding]] = defaultdict(list)
+    for f in ordered_findings(findings):
+        by_rule[f.rule].append(f)
+    groups = []
+    counter = 0
+    for rule, items in by_rule.items():
+        views = []
+        for f in items[: FULL_EVIDENCE_PER_RULE + COMPACT_ROWS_PER_RULE]:
+            counter += 1
+            views.append(finding_view(counter, f, d))
+        severity = max((f.severity for f in items), key=sev_rank)
+        groups.append(
+            RuleGroup(
+                info=rule_info(rule),
+                severity=severity,
+                findings=views[:FULL_EVIDENCE_PER_RULE],
+                compact=views[FULL_EVIDENCE_PER_RULE:],
+                hidden=max(0, len(items) - len(views)),
+                accounts=sorted({f.account_sid or "" for f in items}),
+            )
+        )
+    groups.sort(key=lambda g: (-sev_rank(g.severity), g.info.id))
+    return groups
+
+
+@dataclass
+class Action:
+    text: str
+    account_name: str
+    caller_id: str
+    fixes: int
+    by_severity: list[tuple[str, int]]
+    impacted: int
+
+
+def top_actions(findings: list[Finding], d: Directory, limit: int = 3) -> list[Action]:
+    """The actions that fix the most: findings sharing account and caller ID share one fix."""
+    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for f in findings:
+        if SEVERITY_WEIGHT.get(f.severity, 0) == 0:
+            continue
+        groups[(f.account_sid or "", f.caller_id or f.raw_value or "")].append(f)
+
+    def score(item: tuple[tuple[str, str], list[Finding]]) -> tuple[int, int, str, str]:
+        (acc, cid), fs = item
+        weight = sum(SEVERITY_WEIGHT.get(f.severity, 0) for f in fs)
+        impacted = len({s for f in fs for s in f.impacted})
+        return (-weight, -impacted, acc, cid)
+
+    actions = []
+    for (acc, cid), fs in sorted(groups.items(), key=score)[:limit]:
+        lead = max(fs, key=lambda f: (sev_rank(f.severity), f.rule == "callerid-cross-account"))
+        counts = Counter(f.severity for f in fs)
+        actions.append(
+            Action(
+                text=lead.remediation or lead.message,
+                account_name=d.name(acc or None),
+                caller_id=cid,
+                fixes=len(fs),
+                by_severity=[(s, counts[s]) for s in SEVERITIES if counts[s]],
+                impacted=len({s for f in fs for s in f.impacted}),
+            )
+        )
+    return actions
+
+
+def risk_sentences(snapshot: Snapshot, findings: list[Finding], d: Directory) -> list[str]:
+    """The risk in plain words, for a reader who has never seen TwiML."""
+    refused = {
+        (f.account_sid, f.caller_id or f.raw_value) for f in findings if f.rule in REFUSING_RULES
+    }
+    accounts = {acc for acc, _ in refused}
+    out = []
+    if refused:
+        out.append(
+            f"{len(refused)} caller ID setting{'s' if len(refused) != 1 else ''} in "
+            f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} will be refused by "
+            "Twilio (error 13214): the outgoing leg of those calls is never created, so the "
+            "caller hears silence or an error instead of being connected."
+        )
+    else:
+        out.append("No caller ID in use was found that Twilio would refuse.")
+    alerts = sum(
+        int(str(f.details.get("count", 1)))
+        for f in findings
+        if f.rule == "alert-13214-observed" and str(f.details.get("count", 1)).isdigit()
+    )
+    if alerts:
+        window = snapshot.alert_window_days
+        span = f"in the last {window} days" if window else "in the alert window"
+        out.append(f"Twilio has already logged {alerts:,} such failures (alert 13214) {span}.")
+    impacted = {s for f in findings if f.rule in REFUSING_RULES for s in f.impacted}
+    if impacted:
+        out.append(
+            f"{len(impacted):,} inbound number{'s' if len(impacted) != 1 else ''}, "
+            "apps or flows lead to a call that fails this way."
+        )
+    cross = [f for f in findings if f.rule == "callerid-cross-account"]
+    if cross:
+        out.append(
+            f"{len(cross)} of these use a number that belongs to another account of the same "
+            "hierarchy: Twilio checks the account that runs the call, not the parent."
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- inventory
+
+
+@dataclass
+class NumberRow:
+    phone_number: str
+    sid: str
+    friendly_name: str
+    route: str
+    used_by: list[str]
+    flagged: bool
+
+
+@dataclass
+class VerifiedRow:
+    phone_number: str
+    sid: str
+    friendly_name: str
+    used_by: list[str]
+
+
+@dataclass
+class AppRow:
+    sid: str
+    friendly_name: str
+    voice_url: str
+    numbers: list[str]
+
+
+@dataclass
+class AccountView:
+    sid: str
+    name: str
+    status: str
+    parent_name: str | None
+    numbers_total: int
+    numbers: list[NumberRow]
+    verified: list[VerifiedRow]
+    apps: list[AppRow]
+    findings_by_severity: list[tuple[str, int]]
+    findings_total: int
+
+    @property
+    def numbers_hidden(self) -> int:
+        return self.numbers_total - len(self.numbers)
+
+
+def reference_index(references: Iterable[CallerIdReference]) -> dict[str, list[CallerIdReference]]:
+    """Caller-ID value (E.164 when known, else raw) → the references that use it."""
+    index: dict[str, list[CallerIdReference]] = defaultdict(list)
+    for ref in references:
+        index[ref.e164 or ref.raw_value].append(ref)
+    return index
+
+
+def reference_text(ref: CallerIdReference, d: Directory) -> str:
+    src = source_text(ref.source.kind, ref.source.sid, ref.source.location, d)
+    return f"{d.name(ref.executing_account_sid)}: {src}"
+
+
+def number_route(voice_url: str | None, app_sid: str | None, trunk_sid: str | None, d: Directory) -> str:
+    if trunk_sid:
+        return f"trunk {trunk_sid}"
+    if app_sid:
+        return d.label(app_sid)
+    return voice_url or "no voice route"
+
+
+def account_views(
+    snapshot: Snapshot, analysis: Analysis, d: Directory, refs: dict[str, list[CallerIdReference]]
+) -> list[AccountView]:
+    flagged = {f.caller_id for f in analysis.findings if f.caller_id}
+    numbers = defaultdict(list)
+    for pn in snapshot.phone_numbers:
+        numbers[pn.account_sid].append(pn)
+    verified = defaultdict(list)
+    for vc in snapshot.verified_caller_ids:
+        verified[vc.account_sid].append(vc)
+    apps = defaultdict(list)
+    for app in snapshot.applications:
+        apps[app.account_sid].append(app)
+    numbers_by_app = defaultdict(list)
+    for pn in snapshot.phone_numbers:
+        if pn.voice_application_sid:
+            numbers_by_app[pn.voice_application_sid].append(pn.phone_number)
+    sev = defaultdict(Counter)
+    for f in analysis.findings:
+        sev[f.account_sid or ""][f.severity] += 1
+
+    views = []
+    for acc in hierarchy_order(snapshot):
+        pns = numbers[acc.sid]
+        # The numbers that matter first: used as caller ID or named by a finding.
+        pns_sorted = sorted(
+            pns, key=lambda p: (p.phone_number not in refs and p.phone_number not in flagged, p.phone_number)
+        )
+        rows = [
+            NumberRow(
+                pn.phone_number,
+                pn.sid,
+                pn.friendly_name,
+                number_route(pn.voice_url, pn.voice_application_sid, pn.trunk_sid, d),
+                [reference_text(r, d) for r in refs.get(pn.phone_number, [])],
+                pn.phone_number in flagged,
+            )
+            for pn in pns_sorted[:NUMBER_ROWS_PER_ACCOUNT]
+        ]
+        views.append(
+            AccountView(
+                sid=acc.sid,
+                name=acc.friendly_name or acc.sid,
+                status=acc.status,
+                parent_name=d.name(acc.owner_account_sid) if acc.owner_account_sid else None,
+                numbers_total=len(pns),
+                numbers=rows,
+                verified=[
+                    VerifiedRow(
+                        v.phone_number,
+                        v.sid,
+                        v.friendly_name,
+                        [reference_text(r, d) for r in refs.get(v.phone_number, [])],
+                    )
+                    for v in verified[acc.sid]
+                ],
+                apps=[
+                    AppRow(a.sid, a.friendly_name, a.voice_url or "", numbers_by_app[a.sid])
+                    for a in apps[acc.sid]
+                ],
+                findings_by_severity=[(s, sev[acc.sid][s]) for s in SEVERITIES if sev[acc.sid][s]],
+                findings_total=sum(sev[acc.sid].values()),
+            )
+        )
+    return views
+
+
+def hierarchy_order(snapshot: Snapshot) -> list:  # type: ignore[type-arg]
+    """The root first, then its subaccounts by name (then any orphan)."""
+    root = [a for a in snapshot.accounts if a.sid == snapshot.root_account_sid]
+    rest = sorted(
+        (a for a in snapshot.accounts if a.sid != snapshot.root_account_sid),
+        key=lambda a: (a.friendly_name.lower(), a.sid),
+    )
+    return root + rest
+
+
+# --------------------------------------------------------------------------- coverage
+
+
+@dataclass
+class CoverageView:
+    sources: list[str]
+    per_source: list[tuple[str, int, int, int]]  # source, ok, error, skipped
+    matrix: list[tuple[str, str, list[str]]]  # account name, sid, cell per source
+    problems: list[tuple[str, str, str, str]]  # account name, sid, source, status
+    problems_hidden: int
+    notes: list[str]
+
+
+def coverage_view(snapshot: Snapshot, analysis: Analysis, d: Directory) -> CoverageView:
+    sources = sorted({s for per in snapshot.coverage.values() for s in per})
+    per_source = []
+    for s in sources:
+        states = [per.get(s, "") for per in snapshot.coverage.values()]
+        per_source.append(
+            (
+                s,
+                sum(1 for x in states if x == "ok"),
+                sum(1 for x in states if x.startswith("error")),
+                sum(1 for x in states if x == "skipped"),
+            )
+        )
+    problems = []
+    matrix = []
+    for acc in hierarchy_order(snapshot):
+        per = snapshot.coverage.get(acc.sid, {})
+        matrix.append((d.name(acc.sid), acc.sid, [per.get(s, "not read") for s in sources]))
+        for s in sources:
+            state = per.get(s, "not read")
+            if state != "ok":
+                problems.append((d.name(acc.sid), acc.sid, s, state))
+    return CoverageView(
+        sources=sources,
+        per_source=per_source,
+        matrix=matrix if len(matrix) <= DETAILED_ACCOUNTS_MAX else [],
+        problems=problems[:COVERAGE_PROBLEMS_MAX],
+        problems_hidden=max(0, len(problems) - COVERAGE_PROBLEMS_MAX),
+        notes=[*snapshot.notes, *analysis.notes],
+    )
+
+
+# --------------------------------------------------------------------------- whole report
+
+
+@dataclass
+class ReportView:
+    options: ReportOptions
+    generated_at: str
+    generated_display: str
+    collected_display: str
+    root_name: str
+    root_sid: str
+    account_count: int
+    number_count: int
+    verified_count: int
+    alert_window_days: int | None
+    tool_version: str
+    counts: list[tuple[str, int]]
+    total_findings: int
+    risk: list[str]
+    actions: list[Action]
+    groups: list[RuleGroup]
+    accounts: list[AccountView]
+    detailed_accounts: bool
+    filter_accounts: list[tuple[str, str]]  # sid, name: accounts with findings
+    coverage: CoverageView
+    diagram_svg: str = ""
+    snapshot: Snapshot | None = None
+
+
+def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> ReportView:
+    d = Directory.build(snapshot)
+    refs = reference_index(analysis.references)
+    counts = Counter(f.severity for f in analysis.findings)
+    generated = options.resolved_generated_at()
+    accounts = account_views(snapshot, analysis, d, refs)
+    with_findings = sorted(
+        {f.account_sid for f in analysis.findings if f.account_sid}, key=lambda s: (d.name(s), s)
+    )
+    return ReportView(
+        options=options,
+        generated_at=generated,
+        generated_display=display_date(generated),
+        collected_display=display_date(snapshot.collected_at),
+        root_name=d.name(snapshot.root_account_sid),
+        root_sid=snapshot.root_account_sid,
+        account_count=len(snapshot.accounts),
+        number_count=len(snapshot.phone_numbers),
+        verified_count=len(snapshot.verified_caller_ids),
+        alert_window_days=snapshot.alert_window_days,
+        tool_version=snapshot.tool_version,
+        counts=[(s, counts[s]) for s in SEVERITIES],
+        total_findings=len(analysis.findings),
+        risk=risk_sentences(snapshot, analysis.findings, d),
+        actions=top_actions(analysis.findings, d),
+        groups=group_findings(analysis.findings, d),
+        accounts=accounts,
+        detailed_accounts=len(accounts) <= DETAILED_ACCOUNTS_MAX,
+        filter_accounts=[(s, d.name(s)) for s in with_findings],
+        coverage=coverage_view(snapshot, analysis, d),
+        snapshot=snapshot,
+    )
