@@ -1,0 +1,86 @@
+"""callerId references from everything a snapshot holds, and from local source trees.
+
+Pure functions over data, no network: hostile input becomes a note, never an
+exception. `references_from_snapshot` is what the analysis consumes.
+"""
+
+from __future__ import annotations
+
+from auditor.extract.alerts import extract_alert
+from auditor.extract.functions import extract_function
+from auditor.extract.studio import extract_flow
+from auditor.extract.twiml import extract_twiml
+from auditor.model import CallerIdReference, Snapshot, Source, SourceKind, WebhookResponse
+
+__all__ = ["references_from_snapshot"]
+
+_KIND_ORDER = {k.value: i for i, k in enumerate(SourceKind)}
+
+
+def _webhook_refs(
+    hook: WebhookResponse, snapshot: Snapshot
+) -> tuple[list[CallerIdReference], list[str]]:
+    """A probed webhook's TwiML, once per account it serves (each executes it)."""
+    if not hook.body or hook.error or (hook.http_status is not None and hook.http_status >= 400):
+        return [], []
+    from auditor.collect.probe import PROBE_CALLER, PROBE_CLIENT
+
+    numbers = {n.sid: n.phone_number for n in snapshot.phone_numbers}
+    called = [numbers[s] for s in hook.reached_from if s in numbers]
+    request_vars = {
+        "From": PROBE_CLIENT if hook.client_leg else PROBE_CALLER,
+        "To": called[0] if called else "",
+    }
+    refs: list[CallerIdReference] = []
+    notes: list[str] = []
+    accounts: list[str | None] = [*sorted(set(hook.served_accounts))] or [None]
+    for account in accounts:
+        source = Source(kind=SourceKind.WEBHOOK.value, sid=None, location=hook.url)
+        found, found_notes = extract_twiml(
+            hook.body, account_sid=account, source=source, request_vars=request_vars
+        )
+        for ref in found:
+            ref.client_leg = hook.client_leg
+            if ref.raw_value.strip() in called:
+                ref.passthrough = True
+        refs.extend(found)
+        notes.extend(found_notes)
+    return refs, notes
+
+
+def _sort_key(ref: CallerIdReference) -> tuple[int, str, str, str, str, str]:
+    return (
+        _KIND_ORDER.get(ref.source.kind, len(_KIND_ORDER)),
+        ref.source.sid or "",
+        ref.source.location or "",
+        ref.executing_account_sid or "",
+        ref.raw_value,
+        ref.dialed,
+    )
+
+
+def references_from_snapshot(snapshot: Snapshot) -> tuple[list[CallerIdReference], list[str]]:
+    """Every callerId reference Twilio actually executes, in a deterministic order."""
+    refs: list[CallerIdReference] = []
+    notes: list[str] = []
+    for alert in snapshot.alerts:
+        found, found_notes = extract_alert(alert)
+        refs.extend(found)
+        notes.extend(found_notes)
+    for flow in snapshot.flows:
+        if flow.status != "published":
+            continue
+        found, found_notes = extract_flow(flow)
+        refs.extend(found)
+        notes.extend(found_notes)
+    for fn in snapshot.functions:
+        found, found_notes = extract_function(fn)
+        refs.extend(found)
+        notes.extend(found_notes)
+    for hook in snapshot.webhooks:
+        found, found_notes = _webhook_refs(hook, snapshot)
+        refs.extend(found)
+        notes.extend(found_notes)
+    refs.sort(key=_sort_key)
+    refs.extend(snapshot.code_references)
+    return refs, notes

@@ -1,0 +1,55 @@
+"""callerId references in Monitor alerts: the exact value Twilio refused.
+
+The TwiML body Twilio received (`response_body`) gives the Dial and what it
+dialed; without a body, `alert_text` (form-encoded: `Msg=…&callerId=…`) still
+names the value. `request_variables` gives the call's From/To, so a
+pass-through callerId is recognised.
+"""
+
+from __future__ import annotations
+
+from auditor.extract.twiml import extract_twiml, is_passthrough, parse_form
+from auditor.extract.values import classify
+from auditor.model import Alert, CallerIdReference, DialedKind, Source, SourceKind
+
+# Error codes whose alert is about a caller ID: Dial callerId (13214) and Calls From.
+CALLER_ID_ERROR_CODES = frozenset({"13214", "21210", "21212"})
+_TEXT_KEYS = ("callerId", "CallerId", "callerid", "caller_id", "From", "from")
+
+
+def extract_alert(alert: Alert) -> tuple[list[CallerIdReference], list[str]]:
+    """References for one alert (none unless its error code is about a caller ID)."""
+    if str(alert.error_code).strip() not in CALLER_ID_ERROR_CODES:
+        return [], []
+    request_vars = parse_form(alert.request_variables)
+    notes: list[str] = []
+    if alert.response_body and alert.response_body.strip():
+        source = Source(kind=SourceKind.ALERT.value, sid=alert.sid, location="response_body")
+        refs, notes = extract_twiml(
+            alert.response_body,
+            account_sid=alert.account_sid,
+            source=source,
+            request_vars=request_vars,
+        )
+        refs = [r for r in refs if not r.missing]
+        if refs:
+            return refs, notes
+    fields = parse_form(alert.alert_text)
+    key = next((k for k in _TEXT_KEYS if k in fields), None)
+    if key is None:
+        notes.append(f"alert {alert.sid}: no callerId in its TwiML body or alert text")
+        return [], notes
+    value = fields[key]
+    info = classify(value)
+    ref = CallerIdReference(
+        raw_value=value,
+        kind=info.kind,
+        source=Source(kind=SourceKind.ALERT.value, sid=alert.sid, location="alert_text"),
+        executing_account_sid=alert.account_sid,
+        e164=info.e164,
+        dialed=DialedKind.UNKNOWN.value,
+        passthrough=info.passthrough or is_passthrough(value, request_vars),
+        template=info.template,
+        client_leg=(request_vars.get("From") or "").lower().startswith("client:"),
+    )
+    return [ref], notes
