@@ -1,12 +1,127 @@
-"""`twilio-audit audit` (placeholder until its issue lands)."""
+"""`twilio-audit audit`: collect, save snapshot.json, analyse and render, in one go.
+
+The collect options are `twilio-audit collect`'s own parameters, reused as they
+are declared there (so a new collect option appears here too); the collection
+itself runs through that command, which writes OUT/snapshot.json. Then the
+offline half of the pipeline (auditor.pipeline) analyses and renders it.
+"""
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+import inspect
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from auditor.commands import collect as collect_command
+from auditor.commands.options import FailOn, FailOnOpt, Formats, Strict
+from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
+from auditor.render.options import ReportOptions
+from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
 
 NAME = "audit"
-HELP = "Not built yet."
+HELP = (
+    "Audit the hierarchy: collect (as `collect` does), write OUT/snapshot.json, analyse, and "
+    "write the reports. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input or "
+    "credentials, 3 incomplete audit with --strict."
+)
+
+Baseline = Annotated[
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="An earlier snapshot (or audit folder): fires callerid-released and marks each "
+        "finding new or unchanged.",
+    ),
+]
+Policy = Annotated[
+    Path | None,
+    typer.Option("--policy", help="TOML file: the caller IDs each account is meant to use."),
+]
+Code = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--code",
+        help="Also scan this source tree for caller IDs, as PATH or PATH=ACxxx (the account "
+        "that runs it); repeat for several.",
+    ),
+]
+ClientName = Annotated[str, typer.Option("--client-name", help="Client named on the report.")]
+PreparedBy = Annotated[str, typer.Option("--prepared-by", help="Author named on the report.")]
+Paper = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")]
+
+_COLLECT_PARAMS = list(inspect.signature(collect_command.run, eval_str=True).parameters.values())
+_COLLECT_NAMES = [p.name for p in _COLLECT_PARAMS]
 
 
-def run() -> None:
-    raise AuditorError("'audit' is not built yet")
+def _own_params() -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+
+    def p(name: str, annotation: Any, default: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, kw, annotation=annotation, default=default)
+
+    return [
+        p("format", Formats, None),
+        p("baseline", Baseline, None),
+        p("policy", Policy, None),
+        p("code", Code, None),
+        p("client_name", ClientName, ""),
+        p("prepared_by", PreparedBy, ""),
+        p("paper", Paper, "a4"),
+        p("fail_on", FailOnOpt, FailOn.HIGH),
+        p("strict", Strict, False),
+    ]
+
+
+def run(**kwargs: Any) -> int:
+    collect_kwargs = {k: kwargs[k] for k in _COLLECT_NAMES if k in kwargs}
+    out: Path = collect_kwargs["out"]
+    report = ReportOptions(
+        client_name=kwargs.get("client_name", ""),
+        prepared_by=kwargs.get("prepared_by", ""),
+        paper=kwargs.get("paper", "a4"),
+    )
+    report.checked_paper()
+    code = list(kwargs.get("code") or [])
+    parse_code_args(code)  # a typo in --code fails before the collection starts
+
+    def collector() -> Any:
+        collect_command.run(**collect_kwargs)
+        return load_snapshot(out / SNAPSHOT_NAME)
+
+    options = AuditOptions(
+        out_dir=out,
+        formats=kwargs.get("format") or [],
+        collector=collector,
+        baseline=kwargs.get("baseline"),
+        policy=kwargs.get("policy"),
+        code=code,
+        report=report,
+        fail_on=kwargs.get("fail_on", FailOn.HIGH),
+        strict=bool(kwargs.get("strict", False)),
+    )
+    result = run_audit(options)
+    print_outcome(result)
+    return result.exit_code
+
+
+def print_outcome(result: AuditResult) -> None:
+    """One line per file written, the counts, and what could not be audited."""
+    for path in result.files:
+        typer.echo(f"wrote {path}")
+    counts = result.counts
+    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
+    typer.echo(f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else ""))
+    if result.incomplete:
+        typer.echo(
+            f"incomplete: {len(result.incomplete)} source(s) could not be read "
+            "(see the coverage section); --strict makes this exit 3",
+            err=True,
+        )
+
+
+run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in _COLLECT_PARAMS] + _own_params(),
+    return_annotation=int,
+)

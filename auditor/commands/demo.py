@@ -1,12 +1,159 @@
-"""`twilio-audit demo` (placeholder until its issue lands)."""
+"""`twilio-audit demo`: the real pipeline against the built-in Northwind Health hierarchy.
+
+An emulator (auditor.emulator) serves the demo scenario on a free loopback
+port; the pipeline collects it with the parent's credentials (held in memory
+only, never written), compares it with a baseline collected the same way from
+the hierarchy as it was some weeks earlier, applies the demo policy, and
+writes the reports. It exits 0 although the hierarchy has findings (it is a
+demo) unless --fail-on is given.
+"""
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from auditor.collect import CollectConfig, collect
+from auditor.collect.credentials import Credentials
+from auditor.commands.options import FailOn, Format, Formats, Quiet
+from auditor.emulator import EmulatorServer
+from auditor.emulator.demo import (
+    BASELINE_WEEKS_EARLIER,
+    PARENT,
+    auth_token,
+    demo_baseline_scenario,
+    demo_policy_toml,
+    demo_scenario,
+)
+from auditor.findings import sort_findings
+from auditor.model import Snapshot
+from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
+from auditor.progress import NullProgress, Progress, make_progress
+from auditor.render.options import ReportOptions
+from auditor.snapshot import save_snapshot, write_atomic
 
 NAME = "demo"
-HELP = "Not built yet."
+HELP = (
+    "Run the whole audit against a built-in demo hierarchy (Northwind Health: a parent and 7 "
+    "subaccounts) served by a local emulator, and write the reports. No Twilio account needed; "
+    "nothing leaves this machine."
+)
+
+DEFAULT_OUT = Path("twilio-audit-demo")
+DEMO_FORMATS = [Format.HTML, Format.PDF, Format.JSON, Format.MD, Format.CSV]
+POLICY_NAME = "demo-policy.toml"
+BASELINE_DIR = "baseline"
+# The emulator's port changes on every run: the snapshot names the emulator instead.
+DEMO_API_LABEL = "twilio-audit demo emulator (loopback)"
+TOP_FINDINGS = 8
 
 
-def run() -> None:
-    raise AuditorError("'demo' is not built yet")
+@dataclass
+class DemoRun:
+    result: AuditResult
+    policy_path: Path
+    baseline_path: Path
+
+
+def _demo_credentials() -> Credentials:
+    return Credentials(account_sid=PARENT, auth_token=auth_token(PARENT))
+
+
+def _collect_demo(scenario: dict[str, object], now: datetime, progress: Progress) -> Snapshot:
+    with EmulatorServer(scenario) as server:
+        config = CollectConfig(credentials=_demo_credentials(), api_url=server.url, now=now)
+        snapshot = collect(config, progress)
+    snapshot.api_url = DEMO_API_LABEL
+    return snapshot
+
+
+def run_demo(
+    out_dir: Path,
+    formats: list[Format | str] | None = None,
+    *,
+    now: datetime | None = None,
+    fail_on: FailOn | str = FailOn.NEVER,
+    progress: Progress | None = None,
+    report: ReportOptions | None = None,
+) -> DemoRun:
+    """Collect the baseline and today's demo hierarchy from emulators, then audit today's."""
+    check_out_dir(out_dir)
+    now = now or datetime.now(UTC).replace(second=0, microsecond=0)
+    progress = progress or NullProgress()
+    then = now - timedelta(weeks=BASELINE_WEEKS_EARLIER)
+    baseline = _collect_demo(demo_baseline_scenario(now), then, NullProgress())
+    baseline.collected_at = then.isoformat().replace("+00:00", "Z")
+    baseline_path = save_snapshot(baseline, out_dir / BASELINE_DIR / "snapshot.json")
+    policy_path = out_dir / POLICY_NAME
+    write_atomic(policy_path, demo_policy_toml())
+
+    scenario = demo_scenario(now)
+    options = AuditOptions(
+        out_dir=out_dir,
+        formats=list(formats or DEMO_FORMATS),
+        collector=lambda: _collect_demo(scenario, now, progress),
+        baseline_snapshot=baseline,
+        policy=policy_path,
+        report=report
+        or ReportOptions(client_name="Northwind Health (demo)", prepared_by="twilio-audit demo"),
+        fail_on=fail_on,
+    )
+    return DemoRun(run_audit(options), policy_path, baseline_path)
+
+
+def summary_table(result: AuditResult) -> Table:
+    """Counts by severity and the most severe findings, for the terminal."""
+    names = {a.sid: a.friendly_name for a in result.snapshot.accounts}
+    table = Table(title=f"{len(result.analysis.findings)} findings", title_justify="left")
+    table.add_column("severity", no_wrap=True)
+    table.add_column("rule", no_wrap=True)
+    table.add_column("account")
+    table.add_column("caller ID", overflow="fold")
+    for f in sort_findings(result.analysis.findings)[:TOP_FINDINGS]:
+        table.add_row(
+            f.severity,
+            f.rule,
+            names.get(f.account_sid or "", f.account_sid or "?").removeprefix("Northwind "),
+            f.caller_id or "",
+        )
+    return table
+
+
+def run(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for the reports (created if needed).")
+    ] = DEFAULT_OUT,
+    format: Formats = None,
+    fail_on: Annotated[
+        FailOn | None,
+        typer.Option("--fail-on", help="Exit 1 on a finding at or above this severity."),
+    ] = None,
+    quiet: Quiet = False,
+) -> int:
+    demo = run_demo(
+        out,
+        list(format or DEMO_FORMATS),
+        fail_on=fail_on or FailOn.NEVER,
+        progress=make_progress(quiet),
+    )
+    result = demo.result
+    console = Console()
+    counts = ", ".join(f"{n} {sev}" for sev, n in result.counts.items() if n)
+    console.print(f"Audited the demo hierarchy: {counts or 'no findings'}.", highlight=False)
+    console.print(summary_table(result))
+    for path in result.files:
+        console.print(f"  {path}", highlight=False, soft_wrap=True)
+    main = next((p for p in result.files if p.suffix == ".html"), None) or (
+        result.files[0] if result.files else result.snapshot_path
+    )
+    console.print(f"Report: {main.resolve()}", highlight=False, soft_wrap=True)
+    console.print(
+        f"Try: twilio-audit diff {demo.baseline_path.parent} {out}", highlight=False, soft_wrap=True
+    )
+    return result.exit_code

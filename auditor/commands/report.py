@@ -1,12 +1,49 @@
-"""`twilio-audit report` (placeholder until its issue lands)."""
+"""`twilio-audit report SNAPSHOT`: analyse a saved snapshot and write the reports, offline."""
 
 from __future__ import annotations
 
-from auditor.errors import AuditorError
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.commands.audit import Baseline, ClientName, Paper, Policy, PreparedBy, print_outcome
+from auditor.commands.options import FailOn, FailOnOpt, Formats, OutDir, Strict
+from auditor.pipeline import AuditOptions, run_report
+from auditor.render.options import ReportOptions
 
 NAME = "report"
-HELP = "Not built yet."
+HELP = (
+    "Turn a saved snapshot (snapshot.json or an audit folder) into reports, offline: no "
+    "request is sent. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."
+)
 
 
-def run() -> None:
-    raise AuditorError("'report' is not built yet")
+def run(
+    snapshot: Annotated[
+        Path, typer.Argument(help="snapshot.json, or the --out folder of collect/audit.")
+    ],
+    out: OutDir,
+    format: Formats = None,
+    baseline: Baseline = None,
+    policy: Policy = None,
+    client_name: ClientName = "",
+    prepared_by: PreparedBy = "",
+    paper: Paper = "a4",
+    fail_on: FailOnOpt = FailOn.HIGH,
+    strict: Strict = False,
+) -> int:
+    report = ReportOptions(client_name=client_name, prepared_by=prepared_by, paper=paper)
+    report.checked_paper()
+    options = AuditOptions(
+        out_dir=out,
+        formats=format or [],
+        baseline=baseline,
+        policy=policy,
+        report=report,
+        fail_on=fail_on,
+        strict=strict,
+    )
+    result = run_report(snapshot, options)
+    print_outcome(result)
+    return result.exit_code

@@ -482,7 +482,7 @@ def _parent() -> _Acc:
         revision=12,
     )
     acc.flows.append(main)
-    route = {"voice_url": flow_url(PARENT, main["sid"])}
+    route: dict[str, Any] = {"voice_url": flow_url(PARENT, main["sid"])}
     acc.numbers.append(_number(PARENT, 0, "Northwind main line", **route))
     _fill(acc, {0}, "Northwind HQ", route)
     return acc
@@ -991,10 +991,11 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         ("callerid-not-authorized", HILLCREST, HILLCREST_RELEASED, "studio_flow"),
         # The policy says Billing calls from a number Billing neither owns nor verifies.
         ("policy-callerid-missing", BILLING, BILLING_POLICY_MISSING, "policy"),
-        # The HQ switchboard desk phone is verified in two clinics (one finding per holder).
-        ("verified-callerid-duplicated", RIVERSIDE, SWITCHBOARD_LANDLINE, "inventory"),
+        # The HQ switchboard desk phone is verified in two clinics: one finding per number, on the
+        # holder with the lowest SID (Hillcrest); the message names both accounts.
         ("verified-callerid-duplicated", HILLCREST, SWITCHBOARD_LANDLINE, "inventory"),
-        # Pass-through of the caller's own number: allowed, listed.
+        # Pass-through of the caller's own number: allowed, listed. (Not the softphone alert: a
+        # client identity passed through onto a call to a phone number is what Twilio refused.)
         ("callerid-passthrough", RIVERSIDE, "{{contact.channel.address}}", "studio_flow"),
         ("callerid-passthrough", CALL_CENTRE, "event.From", "function"),
     }

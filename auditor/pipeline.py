@@ -1,0 +1,238 @@
+"""The audit pipeline: collect → save snapshot.json → analyse → render → exit code.
+
+`run_audit` does the whole job against the API (or an emulator through
+--api-url); `run_report` does analyse + render offline from a saved snapshot.
+Both go through `analyse_and_render`, so `audit` and `report` on the same
+snapshot give the same findings and the same files. Nothing here prints: the
+commands decide what the user sees.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.collect import CollectConfig, collect
+from auditor.commands.options import DEFAULT_FORMATS, FailOn, Format
+from auditor.errors import AuditorError
+from auditor.findings import exceeds, severity_counts
+from auditor.model import Analysis, PolicyEntry, Snapshot
+from auditor.progress import NullProgress, Progress
+from auditor.render.options import ReportOptions
+from auditor.snapshot import SNAPSHOT_NAME, load_snapshot, resolve_snapshot_path, save_snapshot
+
+EXIT_CLEAN = 0
+EXIT_FINDINGS = 1
+EXIT_INCOMPLETE = 3
+
+_CODE_ACCOUNT = re.compile(r"^(?P<path>.+)=(?P<sid>AC[0-9a-fA-F]{32})$")
+
+
+@dataclass
+class AuditOptions:
+    """Everything `audit`, `report` and `demo` decide before the pipeline runs."""
+
+    out_dir: Path
+    formats: Sequence[Format | str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
+    collect: CollectConfig | None = None  # None for `report` (offline)
+    collector: Callable[[], Snapshot] | None = None  # instead of `collect` (the audit command)
+    progress: Progress | None = None
+    baseline: Path | None = None  # --baseline OLD (snapshot file or audit folder)
+    baseline_snapshot: Snapshot | None = None  # already in memory (demo)
+    policy: Path | None = None
+    code: Sequence[str] = ()  # --code PATH[=ACxxx]
+    report: ReportOptions = field(default_factory=ReportOptions)
+    fail_on: FailOn | str = FailOn.HIGH
+    strict: bool = False
+
+
+@dataclass
+class AuditResult:
+    """What a run produced: the data, the files written and the exit code it implies."""
+
+    snapshot: Snapshot
+    analysis: Analysis
+    snapshot_path: Path
+    files: list[Path]
+    exit_code: int
+    incomplete: list[str]  # "ACxxx: source: error: …" lines, empty when coverage is complete
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return severity_counts(self.analysis.findings)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+def run_audit(options: AuditOptions) -> AuditResult:
+    """collect → snapshot.json → analyse → render; raise AuditorError on bad input."""
+    if options.collect is None and options.collector is None:
+        raise AuditorError("audit needs collect settings; pass credentials and --api-url if any")
+    check_out_dir(options.out_dir)
+    normalise_formats(options.formats)
+    code_paths = parse_code_args(options.code)
+    # Load every input before the (slow) collection, so a typo fails in a second.
+    baseline = _baseline(options)
+    policy = load_policy_file(options.policy)
+    if options.collector is not None:
+        snapshot = options.collector()
+    else:
+        assert options.collect is not None
+        snapshot = collect(options.collect, options.progress or NullProgress())
+    scan_code(snapshot, code_paths)
+    snapshot_path = save_snapshot(snapshot, options.out_dir / SNAPSHOT_NAME)
+    return _analyse_and_render(snapshot, snapshot_path, options, baseline, policy)
+
+
+def run_report(snapshot_file: Path, options: AuditOptions) -> AuditResult:
+    """analyse + render a saved snapshot offline (it is copied into --out if it lives elsewhere)."""
+    check_out_dir(options.out_dir)
+    snapshot = load_snapshot(snapshot_file)
+    baseline = _baseline(options)
+    policy = load_policy_file(options.policy)
+    target = options.out_dir / SNAPSHOT_NAME
+    source = resolve_snapshot_path(snapshot_file)
+    if not (target.exists() and target.resolve() == source.resolve()):
+        save_snapshot(snapshot, target)
+    return _analyse_and_render(snapshot, target, options, baseline, policy)
+
+
+def analyse_and_render(
+    snapshot: Snapshot, options: AuditOptions, snapshot_path: Path | None = None
+) -> AuditResult:
+    """The offline half of the pipeline for a snapshot already in memory."""
+    check_out_dir(options.out_dir)
+    path = snapshot_path or options.out_dir / SNAPSHOT_NAME
+    return _analyse_and_render(
+        snapshot, path, options, _baseline(options), load_policy_file(options.policy)
+    )
+
+
+def _analyse_and_render(
+    snapshot: Snapshot,
+    snapshot_path: Path,
+    options: AuditOptions,
+    baseline: Snapshot | None,
+    policy: list[PolicyEntry] | None,
+) -> AuditResult:
+    from auditor.analysis import analyse
+
+    analysis = analyse(snapshot, baseline=baseline, policy=policy)
+    formats = normalise_formats(options.formats)
+    files = render(snapshot, analysis, options.out_dir, formats, options.report)
+    incomplete = coverage_errors(snapshot)
+    return AuditResult(
+        snapshot=snapshot,
+        analysis=analysis,
+        snapshot_path=snapshot_path,
+        files=files,
+        exit_code=exit_code(analysis, incomplete, options.fail_on, options.strict),
+        incomplete=incomplete,
+    )
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def render(
+    snapshot: Snapshot,
+    analysis: Analysis,
+    out_dir: Path,
+    formats: list[str],
+    report: ReportOptions,
+) -> list[Path]:
+    """Every format goes through the renderers' one entry point."""
+    from auditor.render import render_reports
+
+    return list(render_reports(snapshot, analysis, out_dir, formats, report))
+
+
+def load_policy_file(path: Path | None) -> list[PolicyEntry] | None:
+    if path is None:
+        return None
+    from auditor.policy import load_policy
+
+    return list(load_policy(path))
+
+
+def scan_code(snapshot: Snapshot, paths: list[tuple[Path, str | None]]) -> None:
+    """Add the references of the --code trees (with their mapped account) to the snapshot.
+
+    They are stored in the snapshot, so `report` on it later gives the same findings.
+    """
+    if not paths:
+        return
+    from auditor.extract.code import scan_paths
+
+    scanned = scan_paths(list(paths))
+    snapshot.code_references = list(scanned.references)
+    snapshot.notes.extend(f"--code: {note}" for note in scanned.notes)
+
+
+def _baseline(options: AuditOptions) -> Snapshot | None:
+    if options.baseline_snapshot is not None:
+        return options.baseline_snapshot
+    if options.baseline is None:
+        return None
+    return load_snapshot(options.baseline)
+
+
+# --------------------------------------------------------------------------- small pure helpers
+
+
+def check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise AuditorError(f"--out {out}: is a file; pass a folder for the snapshot and reports")
+
+
+def parse_code_args(values: Sequence[str]) -> list[tuple[Path, str | None]]:
+    """`PATH` or `PATH=ACxxx` → (path, account SID or None); the path must exist."""
+    parsed: list[tuple[Path, str | None]] = []
+    for value in values:
+        m = _CODE_ACCOUNT.match(value)
+        path, account = (Path(m["path"]), "AC" + m["sid"][2:].lower()) if m else (Path(value), None)
+        if "=" in value and m is None and not Path(value).exists():
+            raise AuditorError(
+                f"--code {value}: expected PATH or PATH=ACxxx (AC followed by 32 hex digits)"
+            )
+        if not path.exists():
+            raise AuditorError(f"--code {path}: no such file or folder; pass a source tree")
+        parsed.append((path, account))
+    return parsed
+
+
+def normalise_formats(formats: Sequence[Format | str] | None) -> list[str]:
+    """Deduplicated format names in the order given (default: html, json)."""
+    chosen = list(formats or DEFAULT_FORMATS)
+    names: list[str] = []
+    for f in chosen:
+        name = f.value if isinstance(f, Format) else str(f).lower()
+        if name not in {x.value for x in Format}:
+            raise AuditorError(
+                f"unknown format {f!r}; use one of {', '.join(x.value for x in Format)}"
+            )
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def coverage_errors(snapshot: Snapshot) -> list[str]:
+    return [
+        f"{sid}: {source}: {status}"
+        for sid, sources in snapshot.coverage.items()
+        for source, status in sources.items()
+        if status.startswith("error")
+    ]
+
+
+def exit_code(
+    analysis: Analysis, incomplete: Sequence[str], fail_on: FailOn | str, strict: bool
+) -> int:
+    """3 when --strict and coverage has errors; else 1 for a finding at or above --fail-on."""
+    if strict and incomplete:
+        return EXIT_INCOMPLETE
+    threshold = fail_on.value if isinstance(fail_on, FailOn) else fail_on
+    return EXIT_FINDINGS if exceeds(analysis.findings, threshold) else EXIT_CLEAN
