@@ -38,6 +38,8 @@ _WRAPPER = re.compile(
     r"strval|String\.valueOf)\s*\((?P<inner>.*)\)$",
     re.S,
 )
+# Conversions that do not change the value: '+1…'.freeze, x.toString(), x.strip()
+_CONVERSION = re.compile(r"(?:\.(?:freeze|to_s|toString\(\)|strip\(\)|trim\(\)|ToString\(\)))+$")
 _FALLBACK = re.compile(r"\s(?:\|\||\?\?|or|\?:)\s")
 _STRING = re.compile(
     r"""^(?P<prefix>[rRbBuUfF@$]{0,2})(?P<q>'''|\"\"\"|["'`])(?P<body>.*)(?P=q)$""", re.S
@@ -157,8 +159,9 @@ def _evaluate_text(scope: Scope, expr: str, offset: int, depth: int) -> Evaluate
     wrapped = _WRAPPER.match(expr)
     if wrapped and _balanced(wrapped.group("inner")):
         expr = wrapped.group("inner").strip()
-    if expr.startswith(("await ",)):
+    if expr.startswith("await "):
         expr = expr[6:].strip()
+    expr = _CONVERSION.sub("", expr)
     parts = _FALLBACK.split(expr, maxsplit=1)
     if len(parts) == 2 and _balanced(parts[0]) and _balanced(parts[1]) and depth < 8:
         first = _evaluate_text(scope, parts[0], offset, depth + 1)

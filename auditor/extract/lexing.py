@@ -20,13 +20,13 @@ _SQ = r"'(?:\\.|[^'\\\n])*'"
 _BT = r"`(?:\\.|[^`\\])*`"
 _SLASH_LINE = r"//[^\n]*"
 _HASH_LINE = r"#[^\n]*"
-_BLOCK = r"/\*[\s\S]*?(?:\*/|$)"
+_BLOCK = r"/\*[\s\S]*?(?:\*/|\Z)"
 
 _LANG_TOKENS: dict[str, list[tuple[str, str]]] = {
     "js": [("s", _BT), ("s", _DQ), ("s", _SQ), ("c", _SLASH_LINE), ("c", _BLOCK)],
     "python": [
-        ("s", r"[rRbBuUfF]{0,2}'''[\s\S]*?(?:'''|$)"),
-        ("s", r'[rRbBuUfF]{0,2}"""[\s\S]*?(?:"""|$)'),
+        ("s", r"[rRbBuUfF]{0,2}'''[\s\S]*?(?:'''|\Z)"),
+        ("s", r'[rRbBuUfF]{0,2}"""[\s\S]*?(?:"""|\Z)'),
         ("s", r"[rRbBuUfF]{0,2}" + _DQ),
         ("s", r"[rRbBuUfF]{0,2}" + _SQ),
         ("c", _HASH_LINE),
@@ -39,7 +39,7 @@ _LANG_TOKENS: dict[str, list[tuple[str, str]]] = {
         ("c", _BLOCK),
     ],
     "ruby": [
-        ("c", r"^=begin\b[\s\S]*?(?:^=end\b[^\n]*|$)"),
+        ("c", r"^=begin\b[\s\S]*?(?:^=end\b[^\n]*|\Z)"),
         ("s", _DQ),
         ("s", _SQ),
         ("c", _HASH_LINE),
@@ -52,17 +52,17 @@ _LANG_TOKENS: dict[str, list[tuple[str, str]]] = {
         ("c", _BLOCK),
     ],
     "java": [
-        ("s", r'"""[\s\S]*?(?:"""|$)'),
+        ("s", r'"""[\s\S]*?(?:"""|\Z)'),
         ("s", _DQ),
         ("s", r"'(?:\\.|[^'\\\n])'"),
         ("c", _SLASH_LINE),
         ("c", _BLOCK),
     ],
     "markup": [
-        ("c", r"<!--[\s\S]*?(?:-->|$)"),
-        ("c", r"\{#[\s\S]*?(?:#\}|$)"),
-        ("c", r"<%#[\s\S]*?(?:%>|$)"),
-        ("c", r"\{\{!--[\s\S]*?(?:--\}\}|$)"),
+        ("c", r"<!--[\s\S]*?(?:-->|\Z)"),
+        ("c", r"\{#[\s\S]*?(?:#\}|\Z)"),
+        ("c", r"<%#[\s\S]*?(?:%>|\Z)"),
+        ("c", r"\{\{!--[\s\S]*?(?:--\}\}|\Z)"),
     ],
 }
 

@@ -47,20 +47,38 @@ _NOUN_RE = re.compile("|".join(f"(?P<n{i}>{p})" for i, (p, _) in enumerate(_NOUN
 _STRING_START = re.compile(r"\s*(?:new\s+PhoneNumber\s*\(\s*)?[rRbBuUfF@$]{0,2}[\"'`]")
 
 
+_WINDOW_STOP = re.compile(
+    r"\breturn\b|\bdef\s|\bfunction\b|\bpublic\b|\bprivate\b|\.dial\b|->dial\b|\bnew\s+Dial\b"
+    r"|\bDial\s*\(|callerId|caller_id|\bend\s*$",
+    re.M,
+)
+
+
 def _dialed_after(masked: str, start: int, window: int = 600) -> str:
     """The first Dial noun written after `start` (the dial's children), else unknown."""
-    m = _NOUN_RE.search(masked, start, min(len(masked), start + window))
+    end = min(len(masked), start + window)
+    stop = _WINDOW_STOP.search(masked, start, end)
+    if stop:
+        end = stop.start()
+    m = _NOUN_RE.search(masked, start, end)
     if not m or m.lastgroup is None:
         return DialedKind.UNKNOWN.value
     return _NOUNS[int(m.lastgroup[1:])][1].value
+
+
+_NUMBER_KW = re.compile(r"\s*(?::number\s*=>|number\s*[:=](?![:=]))")
 
 
 def _first_arg_dialed(masked: str, args: list[tuple[int, int]], key: re.Pattern[str]) -> bool:
     """True when the Dial's first positional argument is a value (a bare number to dial)."""
     if not args:
         return False
+    if any(_NUMBER_KW.match(masked[a:b]) for a, b in args):
+        return True  # dial(number=…) / dial(number: …)
     a, b = args[0]
     text = masked[a:b]
+    if re.match(r"\s*:?\w+\s*(?:[:=](?![:=])|=>)", text):
+        return False  # a keyword/hash argument, not the number
     return bool(text.strip()) and not key.search(text) and not text.strip().startswith(("{", "["))
 
 
@@ -153,7 +171,7 @@ PREFILTER: dict[str, re.Pattern[str]] = {
 def _is_options_object(masked: str, brace: int) -> bool:
     """`x = {` / `x: {` / `return {` / `=> [` : an options object built for later use."""
     before = masked[max(0, brace - 40) : brace].rstrip()
-    return before.endswith(("=", ":", "return", "(")) and not before.endswith(("==", "=>"))
+    return before.endswith(("=", ":", "return")) and not before.endswith(("==", "=>"))
 
 
 def _dial_hits(lang: Lang, masked: str) -> Iterator[Hit]:
@@ -198,11 +216,16 @@ def _dial_hits(lang: Lang, masked: str) -> Iterator[Hit]:
         if dial_open >= 0:
             seen_calls.add(dial_open)
             close = matching_close(masked, dial_open) if masked[dial_open] == "(" else end
-            dialed = _dialed_after(masked, close)
-            if dialed == DialedKind.UNKNOWN and masked[dial_open] == "(":
+            if masked[dial_open] == "(":
                 args = split_args(masked, dial_open + 1, close)
-                if _first_arg_dialed(masked, args, lang.key):
-                    dialed = DialedKind.NUMBER.value
+            else:  # Ruby without parentheses: the rest of the line
+                line_end = masked.find("\n", m.start())
+                line_end = len(masked) if line_end < 0 else line_end
+                args = split_args(masked, m.start(), line_end)
+            if _first_arg_dialed(masked, args, lang.key):
+                dialed = DialedKind.NUMBER.value
+            else:
+                dialed = _dialed_after(masked, close + 1)
         else:
             dialed = DialedKind.UNKNOWN.value
         yield Hit(start, end, "dial", dialed, False)
@@ -250,9 +273,10 @@ def _missing_hits(lang: Lang, masked: str, seen_calls: set[int]) -> Iterator[Hit
             and not _first_arg_dialed_is_literal(masked, args)
         ):
             continue
-        dialed = _dialed_after(masked, close)
-        if dialed == DialedKind.UNKNOWN and _first_arg_dialed(masked, args, lang.key):
+        if _first_arg_dialed(masked, args, lang.key):
             dialed = DialedKind.NUMBER.value
+        else:
+            dialed = _dialed_after(masked, close + 1)
         yield Hit(m.start(), m.start(), "dial", dialed, True)
 
 
