@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from auditor.codec import to_data
+from auditor.findings import exceeds, finding_dict, fingerprint, sort_findings
 from auditor.model import (
     Account,
     AccountStatus,
     Finding,
     PhoneNumber,
-    Severity,
     Snapshot,
     VerifiedCallerId,
 )
@@ -109,10 +109,7 @@ class Comparison:
 
     def new_at_or_above(self, severity: str) -> list[Finding]:
         """New findings at or above `severity` ("never" matches none): what fails a pipeline."""
-        threshold = _rank(severity)
-        if threshold is None:
-            return []
-        return [f for f in self.new if (_rank(f.severity) or 0) >= threshold]
+        return [f for f in self.new if exceeds([f], severity)]
 
     def account_label(self, sid: str | None) -> str:
         if not sid:
@@ -139,9 +136,9 @@ def compare(
         new_collected_at=new.collected_at,
         old_root_account_sid=old.root_account_sid,
         new_root_account_sid=new.root_account_sid,
-        new=_sorted(new_list),
-        resolved=_sorted(resolved),
-        unchanged=_sorted(unchanged),
+        new=sort_findings(new_list),
+        resolved=sort_findings(resolved),
+        unchanged=sort_findings(unchanged),
         inventory=compare_inventory(old, new),
         account_names=names,
     )
@@ -157,22 +154,8 @@ def mark_status(findings: Iterable[Finding], baseline_findings: Iterable[Finding
 
 
 def finding_key(finding: Finding) -> str:
-    """The fingerprint, or (for findings made without one) the fields that identify it."""
-    if finding.fingerprint:
-        return finding.fingerprint
-    src = finding.source
-    return "|".join(
-        str(part or "")
-        for part in (
-            finding.rule,
-            finding.account_sid,
-            finding.caller_id,
-            finding.raw_value,
-            src.kind,
-            src.sid,
-            src.location,
-        )
-    )
+    """The fingerprint analyse assigned, or the one it would assign."""
+    return finding.fingerprint or fingerprint(finding)
 
 
 def _match_findings(
@@ -242,62 +225,6 @@ def _compare_numbers(
     changes.numbers_moved.sort(key=lambda m: m.phone_number)
 
 
-@dataclass
-class LostAuthorization:
-    """A number an account could use as callerId in the old run and cannot now."""
-
-    account_sid: str
-    phone_number: str
-    was: str  # "owned" or "verified"
-    now_owner_account_sid: str | None  # who owns/verifies it now, if any account does
-
-
-def authorized_numbers(snapshot: Snapshot) -> dict[tuple[str, str], str]:
-    """(account SID, E.164) → "owned" / "verified": what each account may use as callerId."""
-    out: dict[tuple[str, str], str] = {}
-    for v in snapshot.verified_caller_ids:
-        out[(v.account_sid, v.phone_number)] = "verified"
-    for n in snapshot.phone_numbers:
-        out[(n.account_sid, n.phone_number)] = "owned"
-    return out
-
-
-def lost_authorizations(old: Snapshot, new: Snapshot) -> list[LostAuthorization]:
-    """Numbers authorized for an account in `old` but not in `new` (for callerid-released)."""
-    before = authorized_numbers(old)
-    after = authorized_numbers(new)
-    holder = {v.phone_number: v.account_sid for v in new.verified_caller_ids}
-    holder.update({n.phone_number: n.account_sid for n in new.phone_numbers})  # owner first
-    return [
-        LostAuthorization(sid, number, how, holder.get(number))
-        for (sid, number), how in sorted(before.items())
-        if (sid, number) not in after
-    ]
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _rank(severity: str) -> int | None:
-    try:
-        return Severity(severity).rank
-    except ValueError:
-        return None  # "never", or an unknown severity: below everything
-
-
-def _sorted(findings: list[Finding]) -> list[Finding]:
-    return sorted(
-        findings,
-        key=lambda f: (
-            -(_rank(f.severity) or 0),
-            f.rule,
-            f.account_sid or "",
-            f.caller_id or "",
-            finding_key(f),
-        ),
-    )
-
-
 # --------------------------------------------------------------------------- renderers
 
 
@@ -321,9 +248,9 @@ def to_json_data(comp: Comparison) -> dict[str, Any]:
             "inventory_changes": inv.count(),
         },
         "findings": {
-            "new": [_finding_data(f) for f in comp.new],
-            "resolved": [_finding_data(f) for f in comp.resolved],
-            "unchanged": [_finding_data(f) for f in comp.unchanged],
+            "new": [finding_dict(f) for f in comp.new],
+            "resolved": [finding_dict(f) for f in comp.resolved],
+            "unchanged": [finding_dict(f) for f in comp.unchanged],
         },
         "inventory": {
             "numbers_added": to_data(inv.numbers_added),
@@ -335,23 +262,6 @@ def to_json_data(comp: Comparison) -> dict[str, Any]:
             "accounts_removed": to_data(inv.accounts_removed),
             "status_changed": [{**to_data(s), "change": s.change} for s in inv.status_changed],
         },
-    }
-
-
-def _finding_data(f: Finding) -> dict[str, Any]:
-    return {
-        "rule": f.rule,
-        "severity": f.severity,
-        "account_sid": f.account_sid,
-        "caller_id": f.caller_id,
-        "raw_value": f.raw_value,
-        "owner_account_sid": f.owner_account_sid,
-        "source": to_data(f.source),
-        "impacted": list(f.impacted),
-        "error_codes": list(f.error_codes),
-        "message": f.message,
-        "remediation": f.remediation,
-        "fingerprint": f.fingerprint,
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +195,27 @@ def test_account_the_credentials_cannot_read_is_exit_2(
         monkeypatch, capsys, server, "--account", BILLING, SIBLING, as_account=CLINIC
     )
     assert rc == 2 and BILLING in err
+
+
+def test_policy_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    server: EmulatorServer,
+) -> None:
+    policy = tmp_path / "callerids.toml"
+    policy.write_text(
+        f'[accounts.{CLINIC}]\nname = "Clinic"\ncaller_ids = ["{OWNED}", "{SIBLING}"]\n\n'
+        f'[accounts.{BILLING}]\ncaller_ids = ["{SIBLING}"]\n',
+        encoding="utf-8",
+    )
+    rc, out, _ = run_check(monkeypatch, capsys, server, "--policy", str(policy))
+    lines = out.splitlines()
+    assert rc == 1 and len(lines) == 3
+    assert lines[0] == f"✓ {OWNED}  owned by {CLINIC} (Clinic)"
+    assert lines[1].startswith(f"✗ {SIBLING}  not found in {CLINIC} (Clinic)")
+    assert lines[2] == f"✓ {SIBLING}  owned by {BILLING} (Billing)"
+
+    policy.write_text(f'[accounts.{CLINIC}]\ncaller_ids = ["555-0100"]\n', encoding="utf-8")
+    rc, out, err = run_check(monkeypatch, capsys, server, "--policy", str(policy))
+    assert rc == 2 and out == "" and "'555-0100' is not an E.164 number" in err

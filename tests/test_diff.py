@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from auditor.cli import main
 from auditor.diff import (
     compare,
-    lost_authorizations,
     mark_status,
     render_html,
     render_json,
     render_markdown,
     render_text,
 )
-from auditor.model import Account, Finding, PhoneNumber, Snapshot, Source, VerifiedCallerId
+from auditor.model import (
+    Account,
+    CallerIdReference,
+    Finding,
+    PhoneNumber,
+    Snapshot,
+    Source,
+    VerifiedCallerId,
+)
+from auditor.snapshot import save_snapshot
 
 PARENT = "AC" + "0" * 32
 CLINIC = "AC" + "1" * 32
@@ -170,20 +181,6 @@ def test_mark_status_sets_new_and_unchanged() -> None:
     assert [(f.fingerprint, f.status) for f in current] == [("a", "unchanged"), ("b", "new")]
 
 
-def test_lost_authorizations(old_new: tuple[Snapshot, Snapshot]) -> None:
-    old, new = old_new
-    lost = {
-        (x.account_sid, x.phone_number, x.was, x.now_owner_account_sid)
-        for x in lost_authorizations(old, new)
-    }
-    assert lost == {
-        (CLINIC, "+15551230002", "owned", None),
-        (CLINIC, "+15551230003", "owned", BILLING),
-        (BILLING, "+15551230004", "owned", LAB),
-        (CLINIC, "+15557770001", "verified", None),
-    }
-
-
 def test_renderers_agree(old_new: tuple[Snapshot, Snapshot]) -> None:
     old, new = old_new
     evil = finding("evil", "critical")
@@ -227,3 +224,108 @@ def test_text_output_drops_terminal_control_characters(old_new: tuple[Snapshot, 
     new.accounts[-1].friendly_name = "evil\x1b[2J\x07name"
     text = render_text(compare(old, new, [], []))
     assert "\x1b" not in text and "\x07" not in text and "evil?[2J?name" in text
+
+
+# --------------------------------------------------------------------------- the CLI
+
+
+def code_ref(value: str, account: str) -> CallerIdReference:
+    return CallerIdReference(
+        raw_value=value,
+        kind="number",
+        source=Source(kind="code", location="app/dial.py:12"),
+        executing_account_sid=account,
+        e164=value,
+        dialed="number",
+    )
+
+
+def cli_runs(tmp_path: Path) -> tuple[Path, Path]:
+    """Old: the clinic dials with its own number and an unknown one (critical).
+    New: its number moved to Billing (a regression), the unknown one is now verified."""
+    accounts = [
+        Account(PARENT, "Parent", "active", None),
+        Account(CLINIC, "Clinic", "active", PARENT),
+        Account(BILLING, "Billing", "active", PARENT),
+    ]
+    refs = [code_ref("+15551230001", CLINIC), code_ref("+15559990000", CLINIC)]
+    old = snap(
+        "2026-11-01T00:00:00Z", accounts, [PhoneNumber("PN" + "1" * 32, CLINIC, "+15551230001")], []
+    )
+    new = snap(
+        "2026-11-29T12:00:00Z",
+        accounts,
+        [PhoneNumber("PN" + "1" * 32, BILLING, "+15551230001")],
+        [VerifiedCallerId("PN" + "7" * 32, CLINIC, "+15559990000")],
+    )
+    old.code_references = refs
+    new.code_references = refs
+    old_dir = tmp_path / "audit-2026-11-01"
+    old_dir.mkdir()
+    save_snapshot(old, old_dir)  # an audit output folder
+    return old_dir, save_snapshot(new, tmp_path / "new-snapshot.json")  # a snapshot file
+
+
+def run_diff(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["diff", *args])
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def test_cli_fails_on_new_findings_at_or_above_fail_on(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = cli_runs(tmp_path)
+    rc, out, err = run_diff(capsys, str(old), str(new))
+    assert rc == 1 and "at or above high" in err
+    assert "callerid-released  +15551230001" in out  # the move is a regression
+    assert "Resolved findings (1)" in out and "callerid-not-authorized  +15559990000" in out
+    assert f"~ +15551230001 (PN{'1' * 32}): {CLINIC} (Clinic) → {BILLING} (Billing)" in out
+    assert run_diff(capsys, str(old), str(new), "--fail-on", "critical")[0] == 0
+    assert run_diff(capsys, str(old), str(new), "--fail-on", "never")[0] == 0
+    # Nothing new when a run is compared with itself, whatever the threshold.
+    assert run_diff(capsys, str(new), str(new), "--fail-on", "info")[0] == 0
+
+
+def test_cli_formats_and_out_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = cli_runs(tmp_path)
+    target = tmp_path / "diff.json"
+    rc, out, err = run_diff(capsys, str(old), str(new), "-f", "json", "--out", str(target))
+    assert rc == 1 and out == "" and f"wrote {target}" in err
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert {f["rule"] for f in data["findings"]["new"]} >= {"callerid-released"}
+    assert [f["rule"] for f in data["findings"]["resolved"]] == ["callerid-not-authorized"]
+    assert data["inventory"]["numbers_moved"][0]["old_account_sid"] == CLINIC
+
+    _, md, _ = run_diff(capsys, str(old), str(new), "--format", "md", "--fail-on", "never")
+    assert md.startswith("## Changes since the previous run") and "### Resolved findings (1)" in md
+
+    page = tmp_path / "diff.html"
+    run_diff(capsys, str(old), str(new), "--format", "html", "--out", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>") and 'id="changes"' in html
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.json", "no such file"),
+        (lambda d: d, "folder has no snapshot.json"),
+        (lambda d: _write(d / "x.json", '{"hello": 1}'), "not a twilio-audit snapshot"),
+        (lambda d: _write(d / "y.json", '{"schema_version": 1, "root_acc'), "not valid JSON"),
+    ],
+)
+def test_cli_bad_input_is_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], make: Any, message: str
+) -> None:
+    _, new = cli_runs(tmp_path)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    rc, out, err = run_diff(capsys, str(make(empty)), str(new))
+    assert rc == 2 and out == "" and message in err and len(err.strip().splitlines()) == 1
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path

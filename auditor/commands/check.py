@@ -33,6 +33,7 @@ from auditor.lookup import (
     lookup_caller_id,
     visible_accounts,
 )
+from auditor.policy import load_policy
 
 NAME = "check"
 HELP = (
@@ -48,7 +49,7 @@ ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
 class CheckItem:
     account_sid: str
     number: str  # E.164, validated
-    label: str | None = None
+    label: str | None = None  # the account's name in the policy file
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def items_from_args(
     """Validate everything before any request: bad input is exit 2, never a half-run."""
     if numbers and not account:
         raise AuditorError("numbers were given without --account; add --account ACxxx")
-    if account and not numbers and policy is None:
-        raise AuditorError("--account needs one or more numbers to check (or use --policy FILE)")
+    if account and not numbers:
+        raise AuditorError("--account needs one or more numbers to check, e.g. +14155550100")
     if not account and policy is None:
         raise AuditorError("nothing to check; give --account SID NUMBER... or --policy FILE")
     items: list[CheckItem] = []
@@ -100,19 +101,8 @@ def items_from_args(
         sid = validate_account(account, "--account")
         items += [CheckItem(sid, validate_number(n, "argument")) for n in numbers]
     if policy is not None:
-        from auditor.policy import load_policy
-
-        for entry in load_policy(policy):
-            where = f"{policy}"
-            items.append(
-                CheckItem(
-                    validate_account(entry.account_sid, where),
-                    validate_number(entry.caller_id, where),
-                    entry.label,
-                )
-            )
-    if not items:
-        raise AuditorError(f"{policy}: the policy file lists no caller IDs; add some")
+        # load_policy validates SIDs and numbers, naming the file and the fix.
+        items += [CheckItem(e.account_sid, e.caller_id, e.label) for e in load_policy(policy)]
     return items
 
 
@@ -141,19 +131,19 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
 
 
 def format_result(result: CheckResult, names: dict[str, str]) -> str:
+    item, status = result.item, result.status
+
     def label(sid: str) -> str:
-        name = names.get(sid)
+        name = names.get(sid) or (item.label if sid == item.account_sid else None)
         return f"{sid} ({name})" if name else sid
 
-    item, status = result.item, result.status
-    tag = f" [{item.label}]" if item.label else ""
     acct = label(item.account_sid)
     if status.authorization is Authorization.OWNED:
-        return f"✓ {item.number}{tag}  owned by {acct}"
+        return f"✓ {item.number}  owned by {acct}"
     if status.authorization is Authorization.VERIFIED:
-        return f"✓ {item.number}{tag}  verified caller ID of {acct}"
+        return f"✓ {item.number}  verified caller ID of {acct}"
     line = (
-        f"✗ {item.number}{tag}  not found in {acct}: neither owned nor verified there, "
+        f"✗ {item.number}  not found in {acct}: neither owned nor verified there, "
         "so Twilio refuses it as callerId (error 13214); "
     )
     if result.elsewhere:
