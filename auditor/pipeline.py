@@ -54,6 +54,7 @@ class AuditResult:
 
     snapshot: Snapshot
     analysis: Analysis
+    out_dir: Path
     snapshot_path: Path
     files: list[Path]
     exit_code: int
@@ -127,6 +128,7 @@ def _analyse_and_render(
     return AuditResult(
         snapshot=snapshot,
         analysis=analysis,
+        out_dir=options.out_dir,
         snapshot_path=snapshot_path,
         files=files,
         exit_code=exit_code(analysis, incomplete, options.fail_on, options.strict),

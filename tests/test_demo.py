@@ -1,0 +1,183 @@
+"""The demo hierarchy end to end: emulator → collector → analysis → every report format.
+
+The whole expected set of findings is asserted (any extra finding means a clean
+twin fired; any missing one means a rule went quiet), and every output file is
+searched for every secret of the scenario.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from auditor.commands.demo import DemoRun, run_demo
+from auditor.emulator import validate_scenario
+from auditor.emulator.demo import (
+    DEMO_EXPECTED,
+    DEMO_NOW,
+    DEMO_PENDING_PROBE,
+    DEMO_WEBHOOKS,
+    NUMBER_COUNTS,
+    PARENT,
+    SHARED_IVR_URL,
+    SOFTPHONE_URL,
+    demo_baseline_scenario,
+    demo_scenario,
+    demo_secrets,
+    scenario_json,
+)
+from auditor.findings import severity_counts
+from auditor.model import Severity
+
+# The rule table of the design (../shared/DESIGN.md, "Rules").
+DESIGN_RULES = {
+    "callerid-not-authorized",
+    "callerid-cross-account",
+    "callerid-not-e164",
+    "callerid-empty",
+    "callerid-client-on-pstn",
+    "callerid-released",
+    "webhook-context-mismatch",
+    "callerid-owner-inactive",
+    "alert-13214-observed",
+    "policy-callerid-missing",
+    "callerid-missing-client-leg",
+    "verified-callerid-duplicated",
+    "callerid-passthrough",
+}
+# Need the webhook probe (--probe-webhooks), which the demo does not run yet: the data
+# is in the scenario (a voice URL shared by three accounts, a Voice SDK app).
+PENDING_PROBE = {"webhook-context-mismatch", "callerid-missing-client-leg"}
+ALL_FORMATS = ["html", "pdf", "json", "csv", "sarif", "md"]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRun]:
+    out = tmp_path_factory.mktemp("demo") / "twilio-audit-demo"
+    yield run_demo(out, ALL_FORMATS, now=DEMO_NOW)
+
+
+def _tuples(findings: list[dict[str, object]]) -> set[tuple[str, str, str, str]]:
+    return {
+        (str(f["rule"]), str(f["account_sid"]), str(f["caller_id"]), str(f["source"]["kind"]))  # type: ignore[index]
+        for f in findings
+    }
+
+
+# --------------------------------------------------------------------------- the scenario
+
+
+def test_scenario_is_deterministic_and_valid() -> None:
+    assert scenario_json(demo_scenario()) == scenario_json(demo_scenario())
+    validate_scenario(demo_scenario())
+    validate_scenario(demo_baseline_scenario())
+
+
+def test_scenario_is_a_realistic_hierarchy() -> None:
+    scenario = demo_scenario()
+    accounts = scenario["accounts"]
+    assert accounts[0]["sid"] == PARENT and accounts[0]["owner_account_sid"] is None
+    subs = accounts[1:]
+    assert len(subs) == 7 and all(a["owner_account_sid"] == PARENT for a in subs)
+    assert sorted(a["status"] for a in subs).count("suspended") == 1
+    assert sorted(a["status"] for a in subs).count("closed") == 1
+    numbers = sum(len(a["incoming_phone_numbers"]) for a in accounts)
+    assert numbers == sum(NUMBER_COUNTS.values()) >= 300
+    functions = [f for a in accounts for s in a["services"] for f in s["functions"]]
+    assert any(len(f["versions"]) > 1 for f in functions)
+
+
+def test_alert_dates_follow_the_clock() -> None:
+    later = DEMO_NOW.replace(year=2031)
+    dates = [al["date_created"] for a in demo_scenario(later)["accounts"] for al in a["alerts"]]
+    assert dates and all(d.startswith("2031-") for d in dates)
+
+
+def test_webhook_data_for_the_probe_rules_is_in_place() -> None:
+    scenario = demo_scenario()
+    served = {
+        a["sid"]
+        for a in scenario["accounts"]
+        for n in a["incoming_phone_numbers"]
+        if n["voice_url"] == SHARED_IVR_URL
+    }
+    assert len(served) == 3
+    apps = [p for a in scenario["accounts"] for p in a["applications"]]
+    assert any(p["voice_url"] == SOFTPHONE_URL for p in apps)
+    assert "callerId" not in DEMO_WEBHOOKS[SOFTPHONE_URL]
+    assert PENDING_PROBE == set(DEMO_PENDING_PROBE)
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_demo_yields_exactly_the_expected_findings(demo_run: DemoRun) -> None:
+    doc = json.loads((demo_run.result.out_dir / "findings.json").read_text())
+    got = _tuples(doc["findings"])
+    assert got - DEMO_EXPECTED == set(), "findings that should not fire (a clean twin fired)"
+    assert DEMO_EXPECTED - got == set(), "expected findings that did not fire"
+    assert doc["root_account_sid"] == PARENT
+
+
+def test_every_rule_of_the_design_fires_except_those_pending_the_probe(demo_run: DemoRun) -> None:
+    fired = {f.rule for f in demo_run.result.analysis.findings}
+    assert fired == DESIGN_RULES - PENDING_PROBE
+    assert {rule for rule, *_ in DEMO_EXPECTED} == DESIGN_RULES - PENDING_PROBE
+
+
+def test_demo_writes_every_format_and_exits_zero(demo_run: DemoRun) -> None:
+    names = {p.name for p in demo_run.result.files}
+    assert names == {
+        "report.html",
+        "report.pdf",
+        "findings.json",
+        "inventory.csv",
+        "findings.sarif",
+        "report.md",
+    }
+    assert all(p.stat().st_size > 0 for p in demo_run.result.files)
+    assert (demo_run.result.out_dir / "snapshot.json").exists()
+    assert demo_run.baseline_path.exists() and demo_run.policy_path.exists()
+    assert demo_run.result.exit_code == 0  # a demo: findings do not fail it
+    counts = severity_counts(demo_run.result.analysis.findings)
+    assert counts[Severity.CRITICAL.value] >= 1 and counts[Severity.INFO.value] >= 1
+
+
+def test_only_deployed_function_versions_are_collected(demo_run: DemoRun) -> None:
+    snapshot = demo_run.result.snapshot
+    contents = "\n".join(f.content for f in snapshot.functions)
+    assert "+15095550177" not in contents  # an older build
+    assert "971.555.0103" not in contents  # written after the last deploy
+
+
+def _output_texts(out: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(out.rglob("*")):
+        if not path.is_file():
+            continue
+        data = path.read_bytes()
+        yield path, data.decode("utf-8", errors="replace")
+        if path.suffix == ".pdf" and shutil.which("pdftotext"):
+            text = subprocess.run(
+                ["pdftotext", str(path), "-"], capture_output=True, check=True, timeout=60
+            ).stdout
+            yield path, text.decode("utf-8", errors="replace")
+
+
+def test_no_secret_in_any_output_file(demo_run: DemoRun) -> None:
+    secrets = set(demo_secrets(demo_scenario())) | set(demo_secrets(demo_baseline_scenario()))
+    assert len(secrets) >= 8 + 1 + 5  # tokens, the API secret, env values
+    out = demo_run.result.out_dir
+    checked = 0
+    for path, text in _output_texts(out):
+        checked += 1
+        leaked = [s for s in secrets if s in text]
+        assert not leaked, f"{path} contains a secret of the scenario"
+    assert checked >= 9  # six reports, snapshot, baseline snapshot, policy (+ pdf text)
+    # The environment variables kept are only those used as caller IDs.
+    kept = {k for f in demo_run.result.snapshot.functions for k in f.environment}
+    assert kept == {"NURSE_LINE_CID", "BILLING_CID", "CC_MAIN_CID"}
