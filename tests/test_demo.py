@@ -110,7 +110,7 @@ def test_webhook_data_for_the_probe_rules_is_in_place() -> None:
     apps = [p for a in scenario["accounts"] for p in a["applications"]]
     assert any(p["voice_url"] == SOFTPHONE_URL for p in apps)
     assert "callerId" not in DEMO_WEBHOOKS[SOFTPHONE_URL]
-    assert PENDING_PROBE == set(DEMO_PENDING_PROBE)
+    assert set(DEMO_PENDING_PROBE) == PENDING_PROBE
 
 
 # --------------------------------------------------------------------------- end to end
