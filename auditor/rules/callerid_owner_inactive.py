@@ -44,10 +44,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             )
         else:
             consequence = "a suspended account's numbers stop working and may be released"
+        first = " (reactivate it first if Twilio refuses)" if account.status != "closed" else ""
         fix = (
             f"Move {e164} ({number.sid}) out of {owner} into {x} before it is lost: "
-            f"{move_request(owner, number.sid, x)} (a suspended account may need reactivating "
-            f"first)."
+            f"{move_request(owner, number.sid, x)}{first}."
             if number is not None
             else f"Verify {e164} in {x}: {verify_request(x, e164)}."
         )

@@ -1,0 +1,39 @@
+"""`twilio-audit rules`: every rule with its metadata, as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from auditor.cli import app
+from auditor.rules import ALL_RULES
+
+
+def test_rules_json_lists_every_rule_with_metadata() -> None:
+    result = CliRunner().invoke(app, ["rules", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert [r["id"] for r in data] == [r.id for r in ALL_RULES]
+    for entry in data:
+        assert set(entry) == {
+            "id", "title", "severity", "error_codes", "risk", "remediation", "docs_url"
+        }
+    by_id = {r["id"]: r for r in data}
+    assert by_id["callerid-cross-account"]["error_codes"][0] == 13214
+    assert by_id["callerid-passthrough"]["severity"] == "info"
+
+
+def test_rules_table_names_every_rule() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "auditor", "rules"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "160", "PATH": ""},
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    for rule in ALL_RULES:
+        assert rule.id in proc.stdout
