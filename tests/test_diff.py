@@ -329,3 +329,19 @@ def test_cli_bad_input_is_exit_2(
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_cli_policy_findings_are_compared_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = cli_runs(tmp_path)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'[accounts.{CLINIC}]\ncaller_ids = ["+15551230001"]\n', encoding="utf-8")
+    args = [str(old), str(new), "-f", "json", "--fail-on", "never"]
+    _, plain, _ = run_diff(capsys, *args)
+    _, with_policy, _ = run_diff(capsys, *args, "--policy", str(policy))
+    rules = {f["rule"] for f in json.loads(with_policy)["findings"]["new"]}
+    assert "policy-callerid-missing" in rules
+    assert "policy-callerid-missing" not in {
+        f["rule"] for f in json.loads(plain)["findings"]["new"]
+    }

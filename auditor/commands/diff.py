@@ -9,9 +9,11 @@ from typing import Annotated
 
 import typer
 
+from auditor.analysis import analyse
 from auditor.commands.options import FailOn
 from auditor.diff import Comparison, compare, render
-from auditor.model import Snapshot
+from auditor.model import PolicyEntry, Snapshot
+from auditor.policy import load_policy
 from auditor.snapshot import load_snapshot, write_atomic
 
 NAME = "diff"
@@ -29,14 +31,14 @@ class DiffFormat(StrEnum):
     HTML = "html"
 
 
-def compare_snapshots(old: Snapshot, new: Snapshot) -> Comparison:
+def compare_snapshots(
+    old: Snapshot, new: Snapshot, policy: list[PolicyEntry] | None = None
+) -> Comparison:
     """Analyse both runs (the new one against the old as baseline) and compare them."""
-    from auditor.analysis import analyse
-
-    old_findings = analyse(old).findings
+    old_findings = analyse(old, policy=policy).findings
     # With the old run as baseline, numbers that were authorized and are gone now
     # (callerid-released) show up as new findings: they are regressions too.
-    new_findings = analyse(new, baseline=old).findings
+    new_findings = analyse(new, baseline=old, policy=policy).findings
     return compare(old, new, old_findings, new_findings)
 
 
@@ -67,9 +69,18 @@ def run(
             help="Exit 1 when a NEW finding is at or above this severity ('never': always 0).",
         ),
     ] = FailOn.HIGH,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            "--policy",
+            metavar="FILE",
+            help="The policy file the audits used, so policy-callerid-missing is compared too.",
+        ),
+    ] = None,
 ) -> int:
     """Exit 0 when no new finding reaches --fail-on, 1 when one does, 2 on bad input."""
-    comp = compare_snapshots(load_snapshot(old), load_snapshot(new))
+    entries = load_policy(policy) if policy is not None else None
+    comp = compare_snapshots(load_snapshot(old), load_snapshot(new), entries)
     text = render(comp, fmt.value)
     if out is None:
         sys.stdout.write(text)
