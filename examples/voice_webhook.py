@@ -3,8 +3,8 @@
 Twilio refuses a <Dial callerId> that the account running the call neither owns
 nor has verified (error 13214): the caller hears silence. CallerIdGuard asks
 Twilio once per number and TTL, so a misconfigured or released caller ID is
-caught here, logged, and replaced by the caller's own number (pass-through,
-which Twilio always accepts) instead of dropping the call.
+caught here, logged, and replaced by the caller's own number (on a call from a
+phone, Twilio accepts that pass-through) instead of dropping the call.
 
 Run:  TWILIO_ACCOUNT_SID=AC… TWILIO_AUTH_TOKEN=… CALLER_ID=+1… FORWARD_TO=+1… \
       flask --app examples/voice_webhook.py run
@@ -13,7 +13,6 @@ In production also check the X-Twilio-Signature header (twilio.request_validator
 
 from __future__ import annotations
 
-import logging
 import os
 
 from flask import Flask, Response, request
@@ -23,8 +22,6 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from auditor.guard import CallerIdGuard, CallerIdNotAuthorizedError
 
-log = logging.getLogger("voice_webhook")
-
 
 def make_webhook(client: Client, account_sid: str, caller_id: str, forward_to: str) -> Flask:
     app = Flask(__name__)
@@ -33,19 +30,17 @@ def make_webhook(client: Client, account_sid: str, caller_id: str, forward_to: s
     @app.post("/voice")
     def voice() -> Response:
         if request.form.get("AccountSid") != account_sid:
-            # The TwiML runs under the account Twilio posts, not the one we configured.
-            log.warning(
-                "webhook called for %s, guard checks %s",
-                request.form.get("AccountSid"),
-                account_sid,
+            # The Dial runs under the account Twilio posts, not the one the guard checks.
+            app.logger.warning(
+                "webhook runs for %s, guard checks %s", request.form.get("AccountSid"), account_sid
             )
         try:
             dial_from = guard.require(caller_id)
         except CallerIdNotAuthorizedError as exc:
-            log.error("%s", exc)  # names the number, the account and the fix
+            app.logger.error("%s", exc)  # names the number, the account and the fix
             dial_from = request.form["From"]  # pass the caller's own number through
         except TwilioException as exc:  # the lookup failed: keep the configured number
-            log.warning("caller ID check skipped: %s", exc)
+            app.logger.warning("caller ID check skipped: %s", exc)
             dial_from = caller_id
         response = VoiceResponse()
         response.dial(forward_to, caller_id=dial_from)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -345,3 +347,29 @@ def test_cli_policy_findings_are_compared_too(
     assert "policy-callerid-missing" not in {
         f["rule"] for f in json.loads(plain)["findings"]["new"]
     }
+
+
+# --------------------------------------------------------------------------- the docs
+
+
+def _code_blocks(lang: str) -> list[str]:
+    doc = Path(__file__).resolve().parent.parent / "docs" / "periodic-review.md"
+    text = doc.read_text(encoding="utf-8")
+    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
+
+
+def test_docs_review_script_is_valid_sh() -> None:
+    (script,) = _code_blocks("sh")
+    result = subprocess.run(["sh", "-n"], input=script, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "--fail-on high" in script and "--baseline" in script
+
+
+def test_docs_workflow_is_valid_yaml_that_keeps_artifacts() -> None:
+    yaml = pytest.importorskip("yaml")
+    (workflow,) = _code_blocks("yaml")
+    data = yaml.safe_load(workflow)
+    steps = data["jobs"]["review"]["steps"]
+    upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
+    assert upload["if"] == "always()" and upload["with"]["path"] == "run/"
+    assert any("twilio-audit diff" in s.get("run", "") for s in steps)

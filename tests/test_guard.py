@@ -159,3 +159,12 @@ def test_voice_webhook_example(client: Any, configured: str, expected_caller_id:
     assert reply.status_code == 200 and reply.mimetype == "text/xml"
     body = reply.get_data(as_text=True)
     assert f'<Dial callerId="{expected_caller_id}">+15552223333</Dial>' in body
+
+
+def test_docs_show_the_tested_example() -> None:
+    root = Path(__file__).resolve().parent.parent
+    example = (root / "examples" / "voice_webhook.py").read_text(encoding="utf-8")
+    start = example.index("def make_webhook")
+    body = example[start : example.index("    return app\n", start)]
+    docs = (root / "docs" / "periodic-review.md").read_text(encoding="utf-8")
+    assert body in docs  # the README/docs copy has not drifted from the tested file
