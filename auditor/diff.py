@@ -13,7 +13,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from auditor.codec import to_data
@@ -78,19 +78,7 @@ class InventoryChanges:
     status_changed: list[StatusChange] = field(default_factory=list)
 
     def count(self) -> int:
-        return sum(
-            len(items)
-            for items in (
-                self.numbers_added,
-                self.numbers_released,
-                self.numbers_moved,
-                self.verified_added,
-                self.verified_removed,
-                self.accounts_added,
-                self.accounts_removed,
-                self.status_changed,
-            )
-        )
+        return sum(len(getattr(self, f.name)) for f in fields(self))
 
 
 @dataclass
