@@ -7,14 +7,14 @@ server adds faults, latency and counting around it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from auditor.emulator import shapes
 from auditor.emulator.auth import Principal, may_read_v2010
 from auditor.emulator.index import V2010, Collection, ScenarioIndex
-from auditor.emulator.paging import PagingError, page_body, parse_page_request
+from auditor.emulator.paging import PagingError, dumps, page_body, page_json, parse_page_request
 from auditor.emulator.shapes import JsonDict
 
 PRODUCTS = frozenset({"api", "studio", "serverless", "monitor"})
@@ -28,6 +28,10 @@ Query = Sequence[tuple[str, str]]
 class Reply:
     status: int
     body: JsonDict
+    raw: bytes | None = None  # the body already serialised (list pages)
+
+    def encode(self) -> bytes:
+        return self.raw if self.raw is not None else dumps(self.body).encode()
 
 
 def not_found(path: str) -> Reply:
@@ -86,13 +90,14 @@ def dispatch(index: ScenarioIndex, who: Principal, path: str, query: Query) -> R
     if not isinstance(route, Collection):
         return Reply(200, route)
     try:
-        items = _filtered(route, query)
+        items, encoded = _filtered(route, query)
         req = parse_page_request(query)
     except (PagingError, ValueError) as exc:
         return bad_request(str(exc))
     twilio_path = path[len(product) + 1 :]
     host = None if product == "api" else f"https://{product}.twilio.com"
-    return Reply(200, page_body(items, req, key=route.key, path=twilio_path, host=host))
+    raw = page_json(items, encoded, req, key=route.key, path=twilio_path, host=host)
+    return Reply(200, {}, raw)
 
 
 def _accounts_list(index: ScenarioIndex, who: Principal, query: Query) -> Reply:
@@ -135,29 +140,37 @@ def _parse_date(name: str, value: str) -> datetime:
         raise ValueError(f"{name} must be an ISO 8601 date or date-time, got {value!r}") from None
 
 
-def _filtered(route: Collection, query: Query) -> Sequence[JsonDict]:
-    params = {k: v for k, v in query}
-    items: Sequence[JsonDict] = route.items
+def _filtered(route: Collection, query: Query) -> tuple[Sequence[JsonDict], Sequence[str]]:
+    """The items (and their encodings) that the query's filters keep, in order."""
+    keep = _predicate(route, dict(query))
+    if keep is None:
+        return route.items, route.encoded
+    kept = [i for i in range(len(route.items)) if keep(i)]
+    return [route.items[i] for i in kept], [route.encoded[i] for i in kept]
+
+
+def _predicate(route: Collection, params: dict[str, str]) -> Callable[[int], bool] | None:
+    items = route.items
+    tests: list[Callable[[int], bool]] = []
     if route.filters == "alerts":
-        start = _parse_date("StartDate", params["StartDate"]) if "StartDate" in params else None
-        end = _parse_date("EndDate", params["EndDate"]) if "EndDate" in params else None
-        level = params.get("LogLevel")
-        if start or end or level:
-            items = [
-                item
-                for item, when in zip(route.items, route.dates, strict=True)
-                if (start is None or when >= start)
-                and (end is None or when <= end)
-                and (level is None or item["log_level"] == level)
-            ]
-        return items
+        if "StartDate" in params:
+            start = _parse_date("StartDate", params["StartDate"])
+            tests.append(lambda i: route.dates[i] >= start)
+        if "EndDate" in params:
+            end = _parse_date("EndDate", params["EndDate"])
+            tests.append(lambda i: route.dates[i] <= end)
+        if "LogLevel" in params:
+            level = params["LogLevel"]
+            tests.append(lambda i: items[i]["log_level"] == level)
     if route.filters in ("numbers", "caller_ids", "applications") and "FriendlyName" in params:
-        items = [i for i in items if i["friendly_name"] == params["FriendlyName"]]
-    if "PhoneNumber" in params:
-        if route.filters == "numbers":
-            matcher = _number_matcher(params["PhoneNumber"])
-            items = [i for i in items if matcher.search(i["phone_number"] or "")]
-        elif route.filters == "caller_ids":
-            wanted = _phone(params["PhoneNumber"])
-            items = [i for i in items if i["phone_number"] == wanted]
-    return items
+        name = params["FriendlyName"]
+        tests.append(lambda i: items[i]["friendly_name"] == name)
+    if "PhoneNumber" in params and route.filters == "numbers":
+        matcher = _number_matcher(params["PhoneNumber"])
+        tests.append(lambda i: bool(matcher.search(items[i]["phone_number"] or "")))
+    if "PhoneNumber" in params and route.filters == "caller_ids":
+        wanted = _phone(params["PhoneNumber"])
+        tests.append(lambda i: items[i]["phone_number"] == wanted)
+    if not tests:
+        return None
+    return lambda i: all(test(i) for test in tests)

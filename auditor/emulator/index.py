@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from auditor.emulator import shapes
+from auditor.emulator.paging import dumps
 from auditor.emulator.shapes import JsonDict
 
 V2010 = "/api/2010-04-01"
@@ -26,6 +27,7 @@ class Collection:
 
     key: str
     items: tuple[JsonDict, ...]
+    encoded: tuple[str, ...]  # each item as compact JSON, spliced into pages
     filters: str = ""  # "numbers" | "caller_ids" | "applications" | "alerts" | ""
     dates: tuple[datetime, ...] = ()  # alerts only: date_created of each item
 
@@ -101,7 +103,8 @@ def _collection(
     instance_suffix: str = "",
 ) -> None:
     """Register a list at `path` and each item at `path/{sid}` (v2010: `path/{sid}.json`)."""
-    routes[path + instance_suffix] = Collection(key, tuple(listed), filters, dates)
+    encoded = tuple(dumps(item) for item in listed)
+    routes[path + instance_suffix] = Collection(key, tuple(listed), encoded, filters, dates)
     for item in fetched if fetched is not None else listed:
         routes[f"{path}/{item['sid']}{instance_suffix}"] = item
 

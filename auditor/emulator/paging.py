@@ -7,6 +7,7 @@ token, the page starts at Page × PageSize.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -63,6 +64,48 @@ def _link(path: str, req: PageRequest, page: int, token: str | None) -> str:
     return f"{path}?{urlencode(params)}"
 
 
+def _envelope(
+    items: Sequence[JsonDict], req: PageRequest, key: str, path: str, host: str | None
+) -> tuple[JsonDict, int, int]:
+    """The envelope without its records, and the records' [start, end) in `items`."""
+    start, end = _window(items, req)
+    count = end - start
+    nxt = (
+        _link(path, req, req.number + 1, f"PA{items[end - 1]['sid']}") if end < len(items) else None
+    )
+    prev = (
+        _link(path, req, max(req.number - 1, 0), f"PB{items[start]['sid']}")
+        if start > 0 and count
+        else None
+    )
+    first = _link(path, req, 0, None)
+    this = _link(path, req, req.number, req.token)
+    if host is None:
+        envelope = {
+            "first_page_uri": first,
+            "end": start + max(count - 1, 0),
+            "previous_page_uri": prev,
+            "uri": this,
+            "page_size": req.size,
+            "start": start,
+            "next_page_uri": nxt,
+            "page": req.number,
+        }
+    else:
+        envelope = {
+            "meta": {
+                "first_page_url": host + first,
+                "key": key,
+                "next_page_url": host + nxt if nxt else None,
+                "page": req.number,
+                "page_size": req.size,
+                "previous_page_url": host + prev if prev else None,
+                "url": host + this,
+            }
+        }
+    return envelope, start, end
+
+
 def page_body(
     items: Sequence[JsonDict], req: PageRequest, *, key: str, path: str, host: str | None
 ) -> JsonDict:
@@ -72,37 +115,29 @@ def page_body(
     None for v2010 (links are paths: `next_page_uri`), else the product's real
     origin (`https://studio.twilio.com`) for the `meta` envelope.
     """
-    start, end = _window(items, req)
-    records = list(items[start:end])
-    nxt = _link(path, req, req.number + 1, f"PA{records[-1]['sid']}") if end < len(items) else None
-    prev = (
-        _link(path, req, max(req.number - 1, 0), f"PB{records[0]['sid']}")
-        if start > 0 and records
-        else None
-    )
-    first = _link(path, req, 0, None)
-    this = _link(path, req, req.number, req.token)
-    if host is None:
-        return {
-            "first_page_uri": first,
-            "end": start + max(len(records) - 1, 0),
-            "previous_page_uri": prev,
-            key: records,
-            "uri": this,
-            "page_size": req.size,
-            "start": start,
-            "next_page_uri": nxt,
-            "page": req.number,
-        }
-    return {
-        key: records,
-        "meta": {
-            "first_page_url": host + first,
-            "key": key,
-            "next_page_url": host + nxt if nxt else None,
-            "page": req.number,
-            "page_size": req.size,
-            "previous_page_url": host + prev if prev else None,
-            "url": host + this,
-        },
-    }
+    envelope, start, end = _envelope(items, req, key, path, host)
+    return {key: list(items[start:end]), **envelope}
+
+
+def page_json(
+    items: Sequence[JsonDict],
+    encoded: Sequence[str],
+    req: PageRequest,
+    *,
+    key: str,
+    path: str,
+    host: str | None,
+) -> bytes:
+    """`page_body` serialised, splicing in items already encoded (`encoded[i]` is `items[i]`).
+
+    Serialising a 50-number page costs ~0.5 ms; splicing costs a few µs, and the
+    benchmarks send thousands of pages.
+    """
+    envelope, start, end = _envelope(items, req, key, path, host)
+    head = dumps(envelope)
+    records = ",".join(encoded[start:end])
+    return f'{{"{key}":[{records}],{head[1:]}'.encode()
+
+
+def dumps(body: object) -> str:
+    return json.dumps(body, separators=(",", ":"))

@@ -12,7 +12,6 @@ sleeping or writing.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -323,7 +322,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _refuse
 
     def _send(self, reply: Reply) -> None:
-        body = json.dumps(reply.body, separators=(",", ":")).encode()
+        body = reply.encode()
         try:
             self.send_response(reply.status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
