@@ -85,7 +85,9 @@ def build_snapshot() -> Snapshot:
                     sid=sid("PN", n),
                     account_sid=acc.sid,
                     phone_number=f"+1555{acc_i:03d}{j:04d}",
-                    friendly_name=FORMULA_NAME if n == 5 else f"Line {j} of {acc.friendly_name[:20]}",
+                    friendly_name=FORMULA_NAME
+                    if n == 5
+                    else f"Line {j} of {acc.friendly_name[:20]}",
                     capabilities={"voice": True, "sms": True},
                     voice_url=f"https://ivr.example.com/{acc_i}/voice?x=<b>",
                     voice_application_sid=sid("AP", acc_i) if j == 0 else None,
@@ -102,7 +104,7 @@ def build_snapshot() -> Snapshot:
         for i, acc in enumerate(accounts)
     ]
     flows = [
-        StudioFlow(sid("FW", 1), CLINIC, "Reception flow \"main\"", "published", 3, {}),
+        StudioFlow(sid("FW", 1), CLINIC, 'Reception flow "main"', "published", 3, {}),
     ]
     alerts = [
         Alert(
@@ -115,7 +117,13 @@ def build_snapshot() -> Snapshot:
         )
     ]
     coverage = {
-        acc.sid: {"numbers": "ok", "verified": "ok", "studio": "ok", "serverless": "ok", "alerts": "ok"}
+        acc.sid: {
+            "numbers": "ok",
+            "verified": "ok",
+            "studio": "ok",
+            "serverless": "ok",
+            "alerts": "ok",
+        }
         for acc in accounts
     }
     coverage[CLOSED] = {
@@ -178,32 +186,90 @@ def build_analysis() -> Analysis:
             remediation="Move +15550020000 from the RTL clinic to the Clinic: POST "
             "/2010-04-01/Accounts/AC…/IncomingPhoneNumbers/PN….json AccountSid=AC…",
         ),
-        _finding(4, "callerid-cross-account", CALLS, "+15550020001", owner=RTL, path=[CALLS, ROOT, RTL]),
-        _finding(5, "callerid-cross-account", CALLS, "+15550000000", owner=ROOT, path=[CALLS, ROOT]),
-        _finding(6, "callerid-not-e164", RTL, "5550020000", raw_value="(555) 002-0000", source=code),
+        _finding(
+            4, "callerid-cross-account", CALLS, "+15550020001", owner=RTL, path=[CALLS, ROOT, RTL]
+        ),
+        _finding(
+            5, "callerid-cross-account", CALLS, "+15550000000", owner=ROOT, path=[CALLS, ROOT]
+        ),
+        _finding(
+            6, "callerid-not-e164", RTL, "5550020000", raw_value="(555) 002-0000", source=code
+        ),
         _finding(7, "callerid-empty", BILLING, None, raw_value="{{caller_id}}"),
-        _finding(8, "callerid-client-on-pstn", CALLS, "client:agent\"1\"", raw_value="client:agent\"1\""),
+        _finding(
+            8, "callerid-client-on-pstn", CALLS, 'client:agent"1"', raw_value='client:agent"1"'
+        ),
         _finding(9, "callerid-released", CLINIC, "+15550019999"),
-        _finding(10, "webhook-context-mismatch", CALLS, "+15550030000", source=Source("webhook", None, "https://ivr.example.com/x")),
-        _finding(11, "callerid-owner-inactive", CLINIC, "+15550050000", owner=LEGACY, path=[CLINIC, ROOT, LEGACY]),
+        _finding(
+            10,
+            "webhook-context-mismatch",
+            CALLS,
+            "+15550030000",
+            source=Source("webhook", None, "https://ivr.example.com/x"),
+        ),
+        _finding(
+            11,
+            "callerid-owner-inactive",
+            CLINIC,
+            "+15550050000",
+            owner=LEGACY,
+            path=[CLINIC, ROOT, LEGACY],
+        ),
         _finding(
             12,
             "alert-13214-observed",
             CLINIC,
             "+15550010000",
             source=Source("alert", sid("NO", 1), "response_body"),
-            details={"count": 17, "first_seen": "2026-11-01T08:00:00Z", "last_seen": "2026-11-20T10:00:00Z"},
+            details={
+                "count": 17,
+                "first_seen": "2026-11-01T08:00:00Z",
+                "last_seen": "2026-11-20T10:00:00Z",
+            },
         ),
-        _finding(13, "policy-callerid-missing", BILLING, "+15550090000", source=Source("policy", None, "policy.toml:3")),
+        _finding(
+            13,
+            "policy-callerid-missing",
+            BILLING,
+            "+15550090000",
+            source=Source("policy", None, "policy.toml:3"),
+        ),
         _finding(14, "callerid-missing-client-leg", CALLS, None, raw_value=""),
-        _finding(15, "verified-callerid-duplicated", CALLS, "+15559990001", source=Source("inventory", sid("PN", 900), None)),
+        _finding(
+            15,
+            "verified-callerid-duplicated",
+            CALLS,
+            "+15559990001",
+            source=Source("inventory", sid("PN", 900), None),
+        ),
         _finding(16, "callerid-passthrough", RTL, "{{trigger.call.From}}", source=code),
     ]
     refs = [
-        CallerIdReference("+15550020000", "number", Source("studio_flow", sid("FW", 1), "dial"), CLINIC, e164="+15550020000", dialed="number"),
-        CallerIdReference("+15550020001", "number", code, CALLS, e164="+15550020001", dialed="number"),
-        CallerIdReference("+15550000000", "number", code, CALLS, e164="+15550000000", dialed="number"),
-        CallerIdReference("+15550010000", "number", Source("alert", sid("NO", 1), "response_body"), CLINIC, e164="+15550010000"),
-        CallerIdReference("+15551000000", "number", code, RTL, e164="+15551000000", dialed="number"),
+        CallerIdReference(
+            "+15550020000",
+            "number",
+            Source("studio_flow", sid("FW", 1), "dial"),
+            CLINIC,
+            e164="+15550020000",
+            dialed="number",
+        ),
+        CallerIdReference(
+            "+15550020001", "number", code, CALLS, e164="+15550020001", dialed="number"
+        ),
+        CallerIdReference(
+            "+15550000000", "number", code, CALLS, e164="+15550000000", dialed="number"
+        ),
+        CallerIdReference(
+            "+15550010000",
+            "number",
+            Source("alert", sid("NO", 1), "response_body"),
+            CLINIC,
+            e164="+15550010000",
+        ),
+        CallerIdReference(
+            "+15551000000", "number", code, RTL, e164="+15551000000", dialed="number"
+        ),
     ]
-    return Analysis(findings=findings, references=refs, notes=["TwiML of alert NO… could not be parsed <x>"])
+    return Analysis(
+        findings=findings, references=refs, notes=["TwiML of alert NO… could not be parsed <x>"]
+    )

@@ -14,6 +14,7 @@ from auditor.errors import AuditorError
 from auditor.model import Analysis, Snapshot
 from auditor.render.files import write_atomic, write_bytes_atomic
 from auditor.render.options import ReportOptions
+from auditor.render.view import ReportView, build_view
 from auditor.snapshot import dump_json
 
 FILE_NAMES = {
@@ -51,12 +52,11 @@ def render_reports(
         options = ReportOptions(
             options.client_name, options.prepared_by, options.paper, options.resolved_generated_at()
         )
-    view_cache: dict[str, object] = {}
+    view_cache: dict[str, ReportView] = {}
 
-    def view() -> object:
+    def view() -> ReportView:
         if "view" not in view_cache:
             from auditor.render.diagram import hierarchy_svg
-            from auditor.render.view import build_view
 
             v = build_view(snapshot, analysis, options)
             if "html" in wanted or "pdf" in wanted:
@@ -81,26 +81,24 @@ def render_reports(
     return written
 
 
-def _html(path: Path, view: object) -> None:
+def _html(path: Path, view: ReportView) -> None:
     from auditor.render.html import render_html
 
-    write_atomic(path, render_html(view))  # type: ignore[arg-type]
+    write_atomic(path, render_html(view))
 
 
-def _pdf(path: Path, view: object, paper: str) -> None:
+def _pdf(path: Path, view: ReportView, paper: str) -> None:
     from auditor.render.html import render_html
     from auditor.render.pdf import render_pdf
 
-    write_bytes_atomic(path, render_pdf(render_html(view, pdf=True), paper))  # type: ignore[arg-type]
+    write_bytes_atomic(path, render_pdf(render_html(view, pdf=True), paper))
 
 
 def _json(path: Path, snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> None:
-    from auditor.findings import findings_document  # type: ignore[import-not-found]
+    from auditor.findings import findings_document
 
-    document = findings_document(snapshot, analysis)
-    if isinstance(document, dict) and "generated_at" in document:
-        document["generated_at"] = options.generated_at
-    write_atomic(path, document if isinstance(document, str) else dump_json(document))
+    document = findings_document(snapshot, analysis, generated_at=options.generated_at)
+    write_atomic(path, dump_json(document))
 
 
 def _csv(path: Path, snapshot: Snapshot, analysis: Analysis) -> None:
@@ -115,7 +113,7 @@ def _sarif(snapshot: Snapshot, analysis: Analysis) -> str:
     return json.dumps(sarif_document(snapshot, analysis), indent=2, ensure_ascii=False) + "\n"
 
 
-def _md(path: Path, view: object) -> None:
+def _md(path: Path, view: ReportView) -> None:
     from auditor.render.markdown import render_markdown
 
-    write_atomic(path, render_markdown(view))  # type: ignore[arg-type]
+    write_atomic(path, render_markdown(view))

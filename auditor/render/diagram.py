@@ -1,4 +1,4 @@
-"""The hierarchy diagram: accounts as boxes, parent/child lines, cross-account caller IDs as red arrows.
+"""The hierarchy diagram: account boxes, parent lines, cross-account caller IDs as red arrows.
 
 The picture is drawn from a small networkx graph (accounts and two edge kinds)
 laid out on a grid under the parent; past `MAX_BOXES` accounts the quiet ones
@@ -9,11 +9,12 @@ The SVG itself is written by the autoescaping template `diagram.svg.j2`.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import networkx as nx
 
+from auditor.graph import EXECUTES, IS_NUMBER, OWNS, PARENT_OF, USES_CALLERID, VERIFIES, build_graph
 from auditor.model import Analysis, Snapshot
 from auditor.render.templating import environment
 
@@ -24,47 +25,80 @@ GAP_X, GAP_Y = 28, 74
 MARGIN = 44
 ROOT_GAP = 70
 OTHERS = "__others__"
-CROSS_RULES = {"callerid-cross-account", "callerid-owner-inactive"}
+NAME_CHARS = 22
 
 
 def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
-    """Accounts (with counts) + `parent` edges + `uses` edges (user → owner, numbers listed)."""
-    g = nx.MultiDiGraph()
-    numbers: dict[str, int] = defaultdict(int)
-    for pn in snapshot.phone_numbers:
-        numbers[pn.account_sid] += 1
-    verified: dict[str, int] = defaultdict(int)
-    for vc in snapshot.verified_caller_ids:
-        verified[vc.account_sid] += 1
-    findings: dict[str, int] = defaultdict(int)
+    """The picture's graph, read off `auditor.graph.build_graph`: accounts with their counts,
+    `parent` edges, and `uses` edges from the account that dials with a caller ID to the
+    account(s) that own or verify it, when the dialing account does not (a cross-account use).
+    """
+    full = build_graph(snapshot, list(analysis.references))
+    serious: dict[str, int] = defaultdict(int)
     for f in analysis.findings:
         if f.severity in ("critical", "high"):
-            findings[f.account_sid or ""] += 1
-    for acc in snapshot.accounts:
-        g.add_node(
-            acc.sid,
-            name=acc.friendly_name or acc.sid,
-            status=acc.status,
-            numbers=numbers[acc.sid],
-            verified=verified[acc.sid],
-            serious=findings[acc.sid],
+            serious[f.account_sid or ""] += 1
+    g = nx.MultiDiGraph()
+    for node, data in full.nodes(data=True):
+        if data.get("kind") != "account" or "sid" not in data:
+            continue
+        sid = str(data["sid"])
+        acc = snapshot.account(sid)
+        counts = Counter(
+            full.nodes[v].get("kind")
+            for _, v, k in full.out_edges(node, data="kind")
+            if k in (OWNS, VERIFIES)
         )
-    for acc in snapshot.accounts:
-        if acc.owner_account_sid and acc.owner_account_sid in g:
-            g.add_edge(acc.owner_account_sid, acc.sid, key="parent", kind="parent")
-    for f in analysis.findings:
-        user, owner = f.account_sid, f.owner_account_sid
-        if f.rule not in CROSS_RULES or not user or not owner or user == owner:
+        g.add_node(
+            sid,
+            name=(acc.friendly_name if acc else "") or sid,
+            status=acc.status if acc else "unknown",
+            numbers=counts["number"],
+            verified=counts["verified"],
+            serious=serious[sid],
+        )
+    for u, v, kind in full.edges(data="kind"):
+        if (
+            kind == PARENT_OF
+            and u.removeprefix("account:") in g
+            and v.removeprefix("account:") in g
+        ):
+            g.add_edge(
+                u.removeprefix("account:"), v.removeprefix("account:"), key="parent", kind="parent"
+            )
+    for node, data in full.nodes(data=True):
+        if data.get("kind") != "ref":
             continue
-        if user not in g or owner not in g:
+        ref = analysis.references[int(data["index"])]
+        if ref.passthrough:
             continue
-        edge = g.get_edge_data(user, owner, key="uses")
-        if edge is None:
-            g.add_edge(user, owner, key="uses", kind="uses", numbers=[])
-            edge = g.get_edge_data(user, owner, key="uses")
-        value = f.caller_id or f.raw_value or "?"
-        if value not in edge["numbers"]:
-            edge["numbers"].append(value)
+        users = [
+            u.removeprefix("account:")
+            for u, _, k in full.in_edges(node, data="kind")
+            if k == EXECUTES
+        ]
+        values = [v for _, v, k in full.out_edges(node, data="kind") if k == USES_CALLERID]
+        for value in values:
+            holders = {
+                owner.removeprefix("account:")
+                for item, _, k in full.in_edges(value, data="kind")
+                if k == IS_NUMBER
+                for owner, _, k2 in full.in_edges(item, data="kind")
+                if k2 in (OWNS, VERIFIES)
+            }
+            for user in users:
+                if user in holders or user not in g:
+                    continue
+                for owner in sorted(holders):
+                    if owner not in g:
+                        continue
+                    edge = g.get_edge_data(user, owner, key="uses")
+                    if edge is None:
+                        g.add_edge(user, owner, key="uses", kind="uses", numbers=[])
+                        edge = g.get_edge_data(user, owner, key="uses")
+                    number = value.removeprefix("value:")
+                    if number not in edge["numbers"]:
+                        edge["numbers"].append(number)
     return g
 
 
@@ -155,7 +189,9 @@ def _label(numbers: list[str]) -> tuple[str, str]:
     return label, title
 
 
-def layout(g: nx.MultiDiGraph, root: str) -> tuple[list[Box], list[tuple[float, float, float, float]], list[Arrow], float, float]:
+def layout(
+    g: nx.MultiDiGraph, root: str
+) -> tuple[list[Box], list[tuple[float, float, float, float]], list[Arrow], float, float]:
     children = sorted(
         (n for n in g if n != root),
         key=lambda n: (n == OTHERS, str(g.nodes[n]["name"]).lower(), n),
@@ -170,8 +206,18 @@ def layout(g: nx.MultiDiGraph, root: str) -> tuple[list[Box], list[tuple[float, 
         data = g.nodes[n]
         name = str(data["name"])
         boxes.append(
-            Box(n, x, y, name if len(name) <= 26 else name[:25] + "…", name if len(name) <= 200 else name[:199] + "…",
-                str(data["status"]), int(data["numbers"]), int(data["verified"]), int(data["serious"]), n == root)
+            Box(
+                n,
+                x,
+                y,
+                name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…",
+                name if len(name) <= 200 else name[:199] + "…",
+                str(data["status"]),
+                int(data["numbers"]),
+                int(data["verified"]),
+                int(data["serious"]),
+                n == root,
+            )
         )
         pos[n] = (x + BOX_W / 2, y + BOX_H / 2)
 
@@ -194,7 +240,7 @@ def layout(g: nx.MultiDiGraph, root: str) -> tuple[list[Box], list[tuple[float, 
         for r, y in enumerate(bus_y):
             in_row = children[r * cols : (r + 1) * cols]
             last_x = pos[in_row[-1]][0]
-            lines.append((gutter, y, max(last_x, rx), y))
+            lines.append((gutter, y, max(last_x, rx) if r == 0 else last_x, y))
             for n in in_row:
                 if g.has_edge(root, n) or n == OTHERS:
                     lines.append((pos[n][0], y, pos[n][0], pos[n][1] - BOX_H / 2))
@@ -225,7 +271,7 @@ def layout(g: nx.MultiDiGraph, root: str) -> tuple[list[Box], list[tuple[float, 
                 lw=7.2 * len(label) + 12,
             )
         )
-    height = top + rows * (BOX_H + GAP_Y) + MARGIN
+    height = top + rows * (BOX_H + GAP_Y) - GAP_Y + MARGIN + 30
     return boxes, lines, arrows, width, height
 
 
@@ -234,13 +280,17 @@ def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> str:
     g = fold(hierarchy_graph(snapshot, analysis), snapshot.root_account_sid)
     boxes, lines, arrows, width, height = layout(g, snapshot.root_account_sid)
     folded = OTHERS in g
-    return environment().get_template("diagram.svg.j2").render(
-        boxes=boxes,
-        lines=lines,
-        arrows=arrows,
-        width=width,
-        height=height,
-        box_w=BOX_W,
-        box_h=BOX_H,
-        folded=folded,
+    return (
+        environment()
+        .get_template("diagram.svg.j2")
+        .render(
+            boxes=boxes,
+            lines=lines,
+            arrows=arrows,
+            width=width,
+            height=height,
+            box_w=BOX_W,
+            box_h=BOX_H,
+            folded=folded,
+        )
     )

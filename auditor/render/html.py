@@ -14,12 +14,16 @@ def render_html(view: ReportView, *, pdf: bool = False) -> str:
     if pdf:
         css += "\n" + resource_text("pdf.css")
     script = resource_text("report.js")
-    return environment().get_template("report.html.j2").render(
-        view=view,
-        pdf=pdf,
-        paper=view.options.checked_paper(),
-        css=Markup(css),
-        script=Markup(script),
-        script_hash=csp_hash(script),
-        diagram=Markup(view.diagram_svg),
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            view=view,
+            pdf=pdf,
+            paper=view.options.checked_paper(),
+            css=Markup(css),
+            script=Markup(script),
+            script_hash=Markup(csp_hash(script)),
+            diagram=Markup(view.diagram_svg),
+        )
     )

@@ -26,7 +26,7 @@ _PHONE = re.compile(r"^\+?[0-9 ()./-]*$")
 
 
 def cell(value: object) -> str:
-    """Neutralise spreadsheet formulas (=, +, -, @ …) in account data; keep phone numbers as they are."""
+    """Neutralise spreadsheet formulas (=, +, -, @ …) in account data; keep phone numbers."""
     text = "" if value is None else str(value)
     if text and text[0] in "=+-@\t\r" and not _PHONE.match(text):
         return "'" + text
@@ -67,7 +67,9 @@ def render_csv(snapshot: Snapshot, analysis: Analysis) -> str:
                 )
             ]
         )
-    for vc in sorted(snapshot.verified_caller_ids, key=lambda v: (v.account_sid, v.phone_number, v.sid)):
+    for vc in sorted(
+        snapshot.verified_caller_ids, key=lambda v: (v.account_sid, v.phone_number, v.sid)
+    ):
         writer.writerow(
             [
                 cell(v)

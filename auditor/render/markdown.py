@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import re
 
+from auditor.render.templating import clip
 from auditor.render.view import ReportView
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 MAX_FINDINGS = 500
 
 
 def md(value: object, limit: int = 200) -> str:
     """Escape account data so it renders as text (no HTML, links, tables or code spans)."""
-    text = " ".join(("" if value is None else str(value)).split())
-    if len(text) > limit:
-        text = text[: limit - 1] + f"… ({len(text):,} characters)"
+    text = clip(" ".join(("" if value is None else str(value)).split()), limit)
     return _SPECIAL.sub(r"\\\1", text)
 
 

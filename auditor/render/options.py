@@ -27,5 +27,7 @@ class ReportOptions:
     def checked_paper(self) -> str:
         paper = self.paper.lower()
         if paper not in PAPERS:
-            raise AuditorError(f"unknown paper size {self.paper!r}; use --paper a4 or --paper letter")
+            raise AuditorError(
+                f"unknown paper size {self.paper!r}; use --paper a4 or --paper letter"
+            )
         return paper

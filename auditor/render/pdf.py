@@ -18,7 +18,7 @@ class RefusedFetch(ValueError):
     """A URL the report may not load (network, or a file outside the templates)."""
 
 
-class TemplatesOnlyFetcher(URLFetcher):  # type: ignore[misc]
+class TemplatesOnlyFetcher(URLFetcher):
     """Refuse every network URL and every file outside the packaged templates; allow data: URLs."""
 
     def __init__(self, root: Path | None = None) -> None:

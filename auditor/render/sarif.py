@@ -49,7 +49,10 @@ def sarif_document(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
     rules = []
     for rid in rule_ids:
         info = rule_info(rid)
-        sev = max((f.severity for f in findings if f.rule == rid), key=lambda s: SECURITY_SEVERITY.get(s, "0"))
+        sev = max(
+            (f.severity for f in findings if f.rule == rid),
+            key=lambda s: SECURITY_SEVERITY.get(s, "0"),
+        )
         rule: dict[str, Any] = {
             "id": rid,
             "name": "".join(p.capitalize() for p in rid.split("-")),
@@ -57,7 +60,10 @@ def sarif_document(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
             "fullDescription": {"text": info.risk or info.title},
             "help": {"text": info.remediation or info.risk or info.title},
             "defaultConfiguration": {"level": LEVEL.get(sev, "warning")},
-            "properties": {"security-severity": SECURITY_SEVERITY.get(sev, "5.0"), "tags": ["twilio", "callerid"]},
+            "properties": {
+                "security-severity": SECURITY_SEVERITY.get(sev, "5.0"),
+                "tags": ["twilio", "callerid"],
+            },
         }
         if info.docs_url:
             rule["helpUri"] = info.docs_url

@@ -49,9 +49,20 @@ def environment() -> jinja2.Environment:
     return env
 
 
+TOKEN_LIMIT = 120
+
+
 def clip(value: object, limit: int = 160) -> str:
-    """Shorten very long account data for display; the full value stays in JSON and CSV."""
+    """Shorten very long account data for display; the full value stays in JSON and CSV.
+
+    A long unbroken run (a 10,000-digit "number") is cut too, so prose around it stays readable.
+    """
     text = "" if value is None else str(value)
+    if len(text) > TOKEN_LIMIT and any(len(w) > TOKEN_LIMIT for w in text.split()):
+        text = " ".join(
+            w if len(w) <= TOKEN_LIMIT else f"{w[: TOKEN_LIMIT - 1]}…({len(w):,} characters)"
+            for w in text.split(" ")
+        )
     if len(text) <= limit:
         return text
     return f"{text[: limit - 1]}… ({len(text):,} characters)"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auditor.model import Analysis, CallerIdReference, Finding, Severity, Snapshot
+from auditor.model import Account, Analysis, CallerIdReference, Finding, Severity, Snapshot
 from auditor.render.options import ReportOptions
 from auditor.render.rulemeta import RuleInfo, rule_info
 
@@ -75,7 +75,9 @@ class Directory:
         for acc in snapshot.accounts:
             d.names[acc.sid] = acc.friendly_name or acc.sid
         for pn in snapshot.phone_numbers:
-            d.labels[pn.sid] = f"{pn.phone_number} ({short(pn.friendly_name, 40)})".replace(" ()", "")
+            d.labels[pn.sid] = f"{pn.phone_number} ({short(pn.friendly_name, 40)})".replace(
+                " ()", ""
+            )
         for vc in snapshot.verified_caller_ids:
             d.labels[vc.sid] = f"verified {vc.phone_number}"
         for app in snapshot.applications:
@@ -110,6 +112,8 @@ def source_text(kind: str, sid: str | None, location: str | None, d: Directory) 
     parts = [kind_label]
     if sid:
         label = d.labels.get(sid)
+        if label and label.lower().startswith(kind_label.lower()):
+            parts = []
         parts.append(f"{label} ({sid})" if label else sid)
     if location:
         parts.append(location)
@@ -336,7 +340,9 @@ def reference_text(ref: CallerIdReference, d: Directory) -> str:
     return f"{d.name(ref.executing_account_sid)}: {src}"
 
 
-def number_route(voice_url: str | None, app_sid: str | None, trunk_sid: str | None, d: Directory) -> str:
+def number_route(
+    voice_url: str | None, app_sid: str | None, trunk_sid: str | None, d: Directory
+) -> str:
     if trunk_sid:
         return f"trunk {trunk_sid}"
     if app_sid:
@@ -361,7 +367,7 @@ def account_views(
     for pn in snapshot.phone_numbers:
         if pn.voice_application_sid:
             numbers_by_app[pn.voice_application_sid].append(pn.phone_number)
-    sev = defaultdict(Counter)
+    sev: dict[str, Counter[str]] = defaultdict(Counter)
     for f in analysis.findings:
         sev[f.account_sid or ""][f.severity] += 1
 
@@ -370,7 +376,11 @@ def account_views(
         pns = numbers[acc.sid]
         # The numbers that matter first: used as caller ID or named by a finding.
         pns_sorted = sorted(
-            pns, key=lambda p: (p.phone_number not in refs and p.phone_number not in flagged, p.phone_number)
+            pns,
+            key=lambda p: (
+                p.phone_number not in refs and p.phone_number not in flagged,
+                p.phone_number,
+            ),
         )
         rows = [
             NumberRow(
@@ -411,7 +421,7 @@ def account_views(
     return views
 
 
-def hierarchy_order(snapshot: Snapshot) -> list:  # type: ignore[type-arg]
+def hierarchy_order(snapshot: Snapshot) -> list[Account]:
     """The root first, then its subaccounts by name (then any orphan)."""
     root = [a for a in snapshot.accounts if a.sid == snapshot.root_account_sid]
     rest = sorted(
