@@ -476,5 +476,10 @@ def scan_paths(
             refs.append(
                 _reference(value, info, file, line, DialedKind.UNKNOWN.value, resolved_from=name)
             )
-    result.references = refs
+    result.references = sorted(refs, key=_location_key)
     return result
+
+
+def _location_key(ref: CallerIdReference) -> tuple[str, int]:
+    path, _, line = (ref.source.location or "").rpartition(":")
+    return (path, int(line) if line.isdigit() else 0)

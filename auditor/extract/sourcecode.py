@@ -75,11 +75,16 @@ def _first_arg_dialed(masked: str, args: list[tuple[int, int]], key: re.Pattern[
         return False
     if any(_NUMBER_KW.match(masked[a:b]) for a, b in args):
         return True  # dial(number=…) / dial(number: …)
-    a, b = args[0]
-    text = masked[a:b]
-    if re.match(r"\s*:?\w+\s*(?:[:=](?![:=])|=>)", text):
-        return False  # a keyword/hash argument, not the number
-    return bool(text.strip()) and not key.search(text) and not text.strip().startswith(("{", "["))
+    for a, b in args:
+        text = masked[a:b].strip()
+        if not text or text in ("''", '""') or key.search(text):
+            continue
+        if re.match(r":?\w+\s*(?:[:=](?![:=])|=>)", text) or text.startswith(("{", "[", "**")):
+            continue  # a keyword, hash or options argument, not the number
+        if re.match(r"(?:array|new\s+\w+)\s*\(", text):
+            continue
+        return True
+    return False
 
 
 @dataclass(frozen=True)
