@@ -97,12 +97,17 @@ def test_audit_exits_0_below_fail_on(
 def test_audit_strict_exits_3_when_coverage_has_errors(
     capsys: pytest.CaptureFixture[str], creds: EmulatorServer, tmp_path: Path
 ) -> None:
-    # The closed Telehealth account's Studio, Serverless and Monitor answer 401.
-    code, _, err = cli(capsys, "audit", "-o", str(tmp_path), "-q", "-f", "json", "--strict")
+    # Riverside's Studio answers 403: the audit goes on, but is incomplete.
+    creds.set_faults(product_errors={RIVERSIDE: {"studio": 403}})
+    try:
+        code, _, err = cli(capsys, "audit", "-o", str(tmp_path), "-q", "-f", "json", "--strict")
+    finally:
+        creds.set_faults(product_errors={})
     assert code == 3
     assert "incomplete" in err
     doc = json.loads((tmp_path / "findings.json").read_text())
-    assert any(v.startswith("error") for cov in doc["coverage"].values() for v in cov.values())
+    assert doc["coverage"][RIVERSIDE]["flows"].startswith("error")
+    assert doc["findings"]  # the reports are still written
 
 
 def test_report_reproduces_the_audit_offline(
