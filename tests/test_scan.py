@@ -1,0 +1,133 @@
+"""`twilio-audit scan`: text, JSON, SARIF, exit codes, and checks against a snapshot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import main
+from auditor.model import Account, PhoneNumber, Snapshot, VerifiedCallerId
+from auditor.snapshot import save_snapshot
+
+FIXTURE = Path(__file__).parent / "fixtures" / "scan"
+PARENT = "AC" + "0" * 32
+CHILD = "AC" + "a" * 32
+SIBLING = "AC" + "b" * 32
+
+
+def _run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    with pytest.raises(SystemExit) as exc:
+        main(["scan", *args])
+    out, err = capsys.readouterr()
+    return int(exc.value.code or 0), out, err
+
+
+@pytest.fixture(scope="module")
+def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    snap = Snapshot(
+        root_account_sid=PARENT,
+        collected_at="2026-11-29T12:00:00Z",
+        tool_version="test",
+        accounts=[
+            Account(PARENT, "Parent", "active", None),
+            Account(CHILD, "Clinic", "active", PARENT),
+            Account(SIBLING, "Billing", "active", PARENT),
+        ],
+        phone_numbers=[
+            PhoneNumber("PN" + "1" * 32, CHILD, "+15551230002"),
+            PhoneNumber("PN" + "2" * 32, SIBLING, "+15551230001"),
+            PhoneNumber("PN" + "3" * 32, CHILD, "+15551230080"),
+        ],
+        verified_caller_ids=[VerifiedCallerId("PN" + "4" * 32, CHILD, "+15551230060")],
+    )
+    return save_snapshot(snap, tmp_path_factory.mktemp("snap") / "snapshot.json")
+
+
+def test_text_lists_references_with_file_and_line(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(capsys, str(FIXTURE), "--fail-on", "never")
+    assert rc == 0
+    assert "python/voice.py:13  callerId '+15551230002'  number  dials number" in out
+    assert "js/dial.js:14  no callerId" in out
+    assert "+15550000" not in out  # commented-out code and look-alike strings
+    assert "35 reference(s) in 13 file(s) scanned, 1 skipped" in out
+
+
+def test_standalone_findings_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(capsys, str(FIXTURE), "--format", "json")
+    doc = json.loads(out)
+    rules = {(f["rule"], f["source"]["location"]) for f in doc["findings"]}
+    assert rules == {
+        ("callerid-not-e164", "python/voice.py:40"),
+        ("callerid-not-e164", "twiml/forward.xml:5"),
+        ("callerid-empty", "python/voice.py:46"),
+        ("callerid-empty", "js/dial.js:12"),
+        ("callerid-client-on-pstn", "js/outbound.ts:8"),
+    }
+    assert rc == 1
+    assert len(doc["references"]) == 35 and doc["snapshot_used"] is False
+    rc, _, _ = _run(capsys, str(FIXTURE), "--format", "json", "--fail-on", "critical")
+    assert rc == 0
+
+
+def test_snapshot_checks_literals_against_the_hierarchy(
+    capsys: pytest.CaptureFixture[str], snapshot_file: Path
+) -> None:
+    rc, out, _ = _run(
+        capsys, str(FIXTURE), "--snapshot", str(snapshot_file), "--account", CHILD, "-f", "json"
+    )
+    doc = json.loads(out)
+    found = {(f["rule"], f["source"]["location"]) for f in doc["findings"]}
+    assert ("callerid-cross-account", "python/voice.py:21") in found  # sibling's number
+    assert ("callerid-not-authorized", "python/voice.py:58") in found  # nobody's number
+    assert not any(loc == "python/voice.py:13" for _, loc in found)  # its own number
+    assert not any(loc == "twiml/forward.xml:4" for _, loc in found)  # its verified caller ID
+    cross = next(f for f in doc["findings"] if f["rule"] == "callerid-cross-account")
+    assert cross["owner_account_sid"] == SIBLING and cross["account_sid"] == CHILD
+    assert all(f["source"]["kind"] == "code" for f in doc["findings"])
+    assert rc == 1
+
+
+def test_sarif_is_2_1_0_with_file_and_line(capsys: pytest.CaptureFixture[str]) -> None:
+    rc, out, _ = _run(capsys, str(FIXTURE), "--format", "sarif")
+    doc = json.loads(out)
+    assert doc["version"] == "2.1.0"
+    results = doc["runs"][0]["results"]
+    rule_ids = {r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]}
+    assert {r["ruleId"] for r in results} <= rule_ids
+    located = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+         r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        for r in results
+    }
+    assert ("callerid-empty", "js/dial.js", 12) in located
+    assert ("callerid-reference", "php/voice.php", 10) in located
+    assert rc == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["{missing}"], "no such file"),
+        (["{fixture}", "--account", "ACnope"], "not an Account SID"),
+        (["{fixture}", "--snapshot", "{snapshot}"], "--snapshot needs --account"),
+        (["{fixture}", "--snapshot", "{snapshot}", "--account", "AC" + "c" * 32], "not in the snapshot"),
+        (["{fixture}", "--snapshot", "{fixture}/.env", "--account", CHILD], "not valid JSON"),
+    ],
+)
+def test_bad_input_exits_2(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, snapshot_file: Path, args: list[str], message: str
+) -> None:
+    subst = {"missing": str(tmp_path / "nope"), "fixture": str(FIXTURE), "snapshot": str(snapshot_file)}
+    rc, _, err = _run(capsys, *(a.format(**subst) for a in args))
+    assert rc == 2
+    assert message in err and "Traceback" not in err
+
+
+def test_out_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    target = tmp_path / "scan.json"
+    rc, out, _ = _run(capsys, str(FIXTURE / "twiml"), "-f", "json", "-o", str(target))
+    assert out == "" and rc == 1
+    refs = json.loads(target.read_text())["references"]
+    assert [r["source"]["location"] for r in refs] == ["bin.twiml:1", "forward.xml:4", "forward.xml:5", "forward.xml:6"]
