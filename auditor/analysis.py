@@ -7,6 +7,7 @@ comparable.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Sequence
 
 from auditor.findings import assign_fingerprints, sort_findings
@@ -45,6 +46,25 @@ def analyse_references(
     notes: Sequence[str] = (),
 ) -> Analysis:
     """Run every rule over references already extracted (tests and benchmarks start here)."""
+    # Building the graph allocates millions of small objects that all stay alive; the
+    # cyclic collector would rescan them again and again (measured: 4x slower at scale).
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _analyse(snapshot, references, baseline=baseline, policy=policy, notes=notes)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _analyse(
+    snapshot: Snapshot,
+    references: Sequence[CallerIdReference],
+    *,
+    baseline: Snapshot | None,
+    policy: Sequence[PolicyEntry] | None,
+    notes: Sequence[str],
+) -> Analysis:
     refs = unique_references(references)
     graph = build_graph(snapshot, refs)
     ctx = RuleContext(

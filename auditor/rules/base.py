@@ -209,10 +209,18 @@ def describe_source(ref: CallerIdReference, ctx: RuleContext) -> str:
 
 def own_numbers_text(ctx: RuleContext, account_sid: str, limit: int = 3) -> str:
     """'+1555… ('Main line'), …' — the executing account's own voice numbers, by name."""
-    numbers = sorted(
-        (n for n in ctx.index.numbers_by_account.get(account_sid, []) if _voice(n.capabilities)),
-        key=lambda n: n.phone_number,
-    )
+    key = f"own-numbers:{account_sid}"
+    numbers = ctx.shared.get(key)
+    if not isinstance(numbers, list):
+        numbers = sorted(
+            (
+                n
+                for n in ctx.index.numbers_by_account.get(account_sid, [])
+                if _voice(n.capabilities)
+            ),
+            key=lambda n: n.phone_number,
+        )
+        ctx.shared[key] = numbers
     if not numbers:
         return ""
     shown = ", ".join(
