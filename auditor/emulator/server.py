@@ -12,7 +12,9 @@ sleeping or writing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -164,6 +166,7 @@ class EmulatorServer:
             return
         httpd.shutdown()
         httpd.server_close()
+        httpd.close_connections()
         if self._thread:
             self._thread.join(timeout=5)
 
@@ -199,7 +202,10 @@ class EmulatorServer:
         """Replace the faults (`faults`) or change some fields (`latency_ms=30`, …)."""
         new = replace(faults or self._faults, **changes)
         new.check()
-        self._faults = new
+        with self._lock:
+            if new.fail_every_n != self._faults.fail_every_n:
+                self._served = 0  # count the Nth from now on
+            self._faults = new
         return new
 
     @property
@@ -233,7 +239,11 @@ class EmulatorServer:
         return Reply(405, shapes.error(405, 20004, "Method not allowed"))
 
     def handle_get(self, raw_path: str, authorization: str | None) -> Reply:
-        reply = self._handle_get(raw_path, authorization)
+        try:
+            reply = self._handle_get(raw_path, authorization)
+        except Exception:  # a bug here must not hang the client: answer like Twilio would
+            log.exception("emulator: error answering GET %s", urlsplit(raw_path).path)
+            reply = _error_reply(500)
         self._count_status(reply.status)
         return reply
 
@@ -298,6 +308,28 @@ class _HTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
     emulator: EmulatorServer
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        super().__init__(address, handler)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(request)
+
+    def close_connections(self) -> None:
+        """Cut keep-alive connections, so a stopped emulator answers nothing at all."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for conn in connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
 
 
 class _Handler(BaseHTTPRequestHandler):
