@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from auditor.analysis import analyse
 from auditor.codec import to_data
 from auditor.findings import exceeds, finding_dict, fingerprint, sort_findings
 from auditor.model import (
@@ -23,6 +24,7 @@ from auditor.model import (
     AccountStatus,
     Finding,
     PhoneNumber,
+    PolicyEntry,
     Snapshot,
     VerifiedCallerId,
 )
@@ -139,6 +141,23 @@ def mark_status(findings: Iterable[Finding], baseline_findings: Iterable[Finding
         f.status = STATUS_NEW
     for f in unchanged:
         f.status = STATUS_UNCHANGED
+
+
+def compare_with_baseline(
+    baseline: Snapshot,
+    snapshot: Snapshot,
+    findings: Sequence[Finding],
+    *,
+    policy: Sequence[PolicyEntry] | None = None,
+) -> Comparison:
+    """What `audit --baseline` needs in one call: analyse the baseline the same way, mark each
+    of `findings` new or unchanged, and return the comparison (for the report's diff section).
+
+    `findings` are the current run's, from `analyse(snapshot, baseline=baseline, policy=policy)`.
+    """
+    baseline_findings = analyse(baseline, policy=policy).findings
+    mark_status(findings, baseline_findings)
+    return compare(baseline, snapshot, baseline_findings, findings)
 
 
 def finding_key(finding: Finding) -> str:

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from auditor.analysis import analyse
 from auditor.cli import main
 from auditor.diff import (
     compare,
+    compare_with_baseline,
     mark_status,
     render_html,
     render_json,
@@ -28,7 +30,7 @@ from auditor.model import (
     Source,
     VerifiedCallerId,
 )
-from auditor.snapshot import save_snapshot
+from auditor.snapshot import load_snapshot, save_snapshot
 
 PARENT = "AC" + "0" * 32
 CLINIC = "AC" + "1" * 32
@@ -373,3 +375,29 @@ def test_docs_workflow_is_valid_yaml_that_keeps_artifacts() -> None:
     upload = next(s for s in steps if s.get("uses", "").startswith("actions/upload-artifact"))
     assert upload["if"] == "always()" and upload["with"]["path"] == "run/"
     assert any("twilio-audit diff" in s.get("run", "") for s in steps)
+
+
+def test_cli_refuses_runs_of_different_hierarchies_and_warns_on_swapped_runs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new = cli_runs(tmp_path)
+    other = snap("2026-11-29T12:00:00Z", [], [], [])
+    other.root_account_sid = "AC" + "9" * 32
+    foreign = save_snapshot(other, tmp_path / "other.json")
+    rc, out, err = run_diff(capsys, str(old), str(foreign))
+    assert rc == 2 and out == "" and "same hierarchy" in err
+    rc, _, err = run_diff(capsys, str(new), str(old), "--fail-on", "never")
+    assert rc == 0 and "did you swap them?" in err
+
+
+def test_compare_with_baseline_marks_the_current_findings(tmp_path: Path) -> None:
+    old_dir, new_file = cli_runs(tmp_path)
+    old, new = load_snapshot(old_dir), load_snapshot(new_file)
+    findings = analyse(new, baseline=old).findings
+    comp = compare_with_baseline(old, new, findings)
+    assert findings and {f.status for f in findings} == {"new"}
+    assert sorted(f.fingerprint for f in comp.new) == sorted(f.fingerprint for f in findings)
+    assert [f.rule for f in comp.resolved] == ["callerid-not-authorized"]
+    again = analyse(new, baseline=new).findings  # the next run, nothing changed
+    assert compare_with_baseline(new, new, again).new == []
+    assert {f.status for f in again} == {"unchanged"}

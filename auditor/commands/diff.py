@@ -11,7 +11,8 @@ import typer
 
 from auditor.analysis import analyse
 from auditor.commands.options import FailOn
-from auditor.diff import Comparison, compare, render
+from auditor.diff import Comparison, compare_with_baseline, render
+from auditor.errors import AuditorError
 from auditor.model import PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.snapshot import load_snapshot, write_atomic
@@ -35,11 +36,10 @@ def compare_snapshots(
     old: Snapshot, new: Snapshot, policy: list[PolicyEntry] | None = None
 ) -> Comparison:
     """Analyse both runs (the new one against the old as baseline) and compare them."""
-    old_findings = analyse(old, policy=policy).findings
     # With the old run as baseline, numbers that were authorized and are gone now
     # (callerid-released) show up as new findings: they are regressions too.
     new_findings = analyse(new, baseline=old, policy=policy).findings
-    return compare(old, new, old_findings, new_findings)
+    return compare_with_baseline(old, new, new_findings, policy=policy)
 
 
 def run(
@@ -80,7 +80,19 @@ def run(
 ) -> int:
     """Exit 0 when no new finding reaches --fail-on, 1 when one does, 2 on bad input."""
     entries = load_policy(policy) if policy is not None else None
-    comp = compare_snapshots(load_snapshot(old), load_snapshot(new), entries)
+    before, after = load_snapshot(old), load_snapshot(new)
+    if before.root_account_sid != after.root_account_sid:
+        raise AuditorError(
+            f"{old} is a run of {before.root_account_sid}, {new} of {after.root_account_sid}; "
+            "compare two runs of the same hierarchy"
+        )
+    if before.collected_at > after.collected_at:
+        print(
+            f"twilio-audit: warning: OLD ({before.collected_at}) was collected after NEW "
+            f"({after.collected_at}); did you swap them?",
+            file=sys.stderr,
+        )
+    comp = compare_snapshots(before, after, entries)
     text = render(comp, fmt.value)
     if out is None:
         sys.stdout.write(text)
