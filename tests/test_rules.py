@@ -394,3 +394,10 @@ def test_function_reference_is_reached_through_its_url() -> None:
     )
     (f,) = run([make_ref(STRANGER, source=Source("function", FUNC_A, "/dial:3"))], snap)
     assert f.impacted == ["+15551110002"]
+
+
+def test_client_identity_passed_through_to_a_phone_is_not_listed_as_passthrough() -> None:
+    ref = make_ref("client:agent_17", passthrough=True)
+    assert rules_of(run([ref])) == {"callerid-client-on-pstn"}
+    ok = make_ref("client:agent_17", passthrough=True, dialed="client")
+    assert rules_of(run([ok])) == {"callerid-passthrough"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Finding, Severity
+from auditor.model import CallerIdReference, DialedKind, Finding, RefKind, Severity
 from auditor.rules.base import (
     DOCS_DIAL_CALLERID,
     Rule,
@@ -14,9 +14,15 @@ from auditor.rules.base import (
 )
 
 
+def refused_client(ref: CallerIdReference) -> bool:
+    """A client identity passed through onto a call to a phone: callerid-client-on-pstn's case."""
+    is_client = ref.kind == RefKind.CLIENT or ref.raw_value.strip().lower().startswith("client:")
+    return is_client and ref.dialed == DialedKind.NUMBER
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not ref.passthrough:
+        if not ref.passthrough or refused_client(ref):
             continue
         shown = ref.template or ref.resolved_from or ref.raw_value
         yield finding_for(
