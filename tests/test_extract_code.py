@@ -61,7 +61,15 @@ def result():  # type: ignore[no-untyped-def]
 
 def test_fixture_tree_exact_references(result) -> None:  # type: ignore[no-untyped-def]
     got = [
-        (r.source.location, r.raw_value, r.kind, r.dialed, r.missing, r.passthrough, r.resolved_from)
+        (
+            r.source.location,
+            r.raw_value,
+            r.kind,
+            r.dialed,
+            r.missing,
+            r.passthrough,
+            r.resolved_from,
+        )
         for r in result.references
     ]
     assert got == EXPECTED
@@ -74,7 +82,9 @@ def test_no_false_positives(result) -> None:  # type: ignore[no-untyped-def]
     assert not [v for v in values if v and v.startswith("+1555000")]
     locations = {r.source.location.split(":")[0] for r in result.references}
     assert not any(
-        part in loc for loc in locations for part in ("node_modules", "vendor", "dist", ".min.", "_pb2")
+        part in loc
+        for loc in locations
+        for part in ("node_modules", "vendor", "dist", ".min.", "_pb2")
     )
     # secrets in the .env file never show up, only the caller-ID variables
     assert "not-a-real-token" not in repr(result)
@@ -82,13 +92,29 @@ def test_no_false_positives(result) -> None:  # type: ignore[no-untyped-def]
 
 def test_every_claimed_language_has_a_true_positive(result) -> None:  # type: ignore[no-untyped-def]
     suffixes = {r.source.location.split(":")[0].rsplit(".", 1)[-1] for r in result.references}
-    assert {"py", "js", "ts", "php", "rb", "cs", "java", "xml", "twiml", "html", "j2", "env", "yaml"} <= suffixes
+    assert {
+        "py",
+        "js",
+        "ts",
+        "php",
+        "rb",
+        "cs",
+        "java",
+        "xml",
+        "twiml",
+        "html",
+        "j2",
+        "env",
+        "yaml",
+    } <= suffixes
 
 
 def test_counts_and_account(result) -> None:  # type: ignore[no-untyped-def]
     assert result.files_scanned == 13
     assert result.files_skipped == 1  # the binary file
-    assert all(r.executing_account_sid == ACCOUNT and r.source.kind == "code" for r in result.references)
+    assert all(
+        r.executing_account_sid == ACCOUNT and r.source.kind == "code" for r in result.references
+    )
     assert list(result) == result.references
 
 

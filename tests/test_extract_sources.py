@@ -25,7 +25,11 @@ A2 = "AC" + "2" * 32
 
 def _flow(states: object, status: str = "published") -> StudioFlow:
     return StudioFlow(
-        sid="FW1", account_sid=A1, friendly_name="IVR", status=status, revision=3,
+        sid="FW1",
+        account_sid=A1,
+        friendly_name="IVR",
+        status=status,
+        revision=3,
         definition={"states": states},  # type: ignore[dict-item]
     )
 
@@ -33,19 +37,45 @@ def _flow(states: object, status: str = "published") -> StudioFlow:
 def test_studio_widgets() -> None:
     states = [
         {"name": "Trigger", "type": "trigger", "properties": {}},
-        {"name": "to_sales", "type": "connect-call-to",
-         "properties": {"caller_id": "{{contact.channel.address}}", "noun": "number", "to": "+15557770000"}},
-        {"name": "to_agent", "type": "connect-call-to",
-         "properties": {"caller_id": "+15551230001", "noun": "client", "to": "alice"}},
-        {"name": "to_many", "type": "connect-call-to",
-         "properties": {"caller_id": "{{flow.variables.cid}}", "noun": "number-multi", "to": "+1,+2"}},
-        {"name": "to_sip", "type": "connect-call-to", "properties": {"noun": "sip", "to": "sip:a@b"}},
-        {"name": "callback", "type": "make-outgoing-call-v2",
-         "properties": {"from": "", "to": "{{contact.channel.address}}"}},
+        {
+            "name": "to_sales",
+            "type": "connect-call-to",
+            "properties": {
+                "caller_id": "{{contact.channel.address}}",
+                "noun": "number",
+                "to": "+15557770000",
+            },
+        },
+        {
+            "name": "to_agent",
+            "type": "connect-call-to",
+            "properties": {"caller_id": "+15551230001", "noun": "client", "to": "alice"},
+        },
+        {
+            "name": "to_many",
+            "type": "connect-call-to",
+            "properties": {
+                "caller_id": "{{flow.variables.cid}}",
+                "noun": "number-multi",
+                "to": "+1,+2",
+            },
+        },
+        {
+            "name": "to_sip",
+            "type": "connect-call-to",
+            "properties": {"noun": "sip", "to": "sip:a@b"},
+        },
+        {
+            "name": "callback",
+            "type": "make-outgoing-call-v2",
+            "properties": {"from": "", "to": "{{contact.channel.address}}"},
+        },
     ]
     refs, notes = extract_flow(_flow(states))
     assert notes == []
-    got = [(r.source.location, r.raw_value, r.kind, r.dialed, r.passthrough, r.missing) for r in refs]
+    got = [
+        (r.source.location, r.raw_value, r.kind, r.dialed, r.passthrough, r.missing) for r in refs
+    ]
     assert got == [
         ("to_sales", "{{contact.channel.address}}", "template", "number", True, False),
         ("to_agent", "+15551230001", "number", "client", False, False),
@@ -60,15 +90,24 @@ def test_studio_widgets() -> None:
 def test_studio_malformed_definition_is_a_note() -> None:
     refs, notes = extract_flow(_flow("nope"))
     assert refs == [] and notes
-    refs, notes = extract_flow(_flow([1, {"type": "connect-call-to", "properties": {"caller_id": 5}}]))
+    refs, notes = extract_flow(
+        _flow([1, {"type": "connect-call-to", "properties": {"caller_id": 5}}])
+    )
     assert [r.raw_value for r in refs] == ["5"] and len(notes) == 2
 
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["states", "type", "name", "properties", "caller_id", "from", "noun", "to", "x"]),
-        inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["states", "type", "name", "properties", "caller_id", "from", "noun", "to", "x"]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 
@@ -107,15 +146,23 @@ exports.handler = function(context, event, callback) {
 
 def _fn(code: str = FUNCTION_CODE) -> ServerlessFunction:
     return ServerlessFunction(
-        sid="ZH1", account_sid=A2, service_sid="ZS1", service_name="ivr", path="/dial",
-        version_sid="ZN1", content=code,
+        sid="ZH1",
+        account_sid=A2,
+        service_sid="ZS1",
+        service_name="ivr",
+        path="/dial",
+        version_sid="ZN1",
+        content=code,
         environment={"CALLER_ID": "+15551230001", "SALES_ID": "5551230002"},
     )
 
 
 def test_function_references() -> None:
     refs, notes = extract_function(_fn())
-    got = [(r.source.location, r.raw_value, r.kind, r.e164, r.passthrough, r.resolved_from, r.missing) for r in refs]
+    got = [
+        (r.source.location, r.raw_value, r.kind, r.e164, r.passthrough, r.resolved_from, r.missing)
+        for r in refs
+    ]
     assert got == [
         ("/dial:6", "+15551230001", "number", "+15551230001", False, "context.CALLER_ID", False),
         ("/dial:7", "event.From", "template", None, True, None, False),
@@ -125,7 +172,15 @@ def test_function_references() -> None:
         ("/dial:13", "+15551230010", "number", "+15551230010", False, None, False),
         ("/dial:14", "", "empty", None, False, None, True),
     ]
-    assert [r.dialed for r in refs] == ["number", "number", "unknown", "number", "number", "number", "number"]
+    assert [r.dialed for r in refs] == [
+        "number",
+        "number",
+        "unknown",
+        "number",
+        "number",
+        "number",
+        "number",
+    ]
     assert all(r.source.kind == "function" and r.executing_account_sid == A2 for r in refs)
     assert any("MISSING_ID" in n for n in notes)
 
@@ -133,11 +188,18 @@ def test_function_references() -> None:
 def test_referenced_env_names() -> None:
     assert referenced_env_names(FUNCTION_CODE) == {"CALLER_ID", "MISSING_ID", "SALES_ID"}
     assert referenced_env_names("const k = context.API_KEY; twiml.dial({callerId: '+1'});") == set()
-    assert referenced_env_names("const f = process.env.FROM; client.calls.create({from: f})") == {"FROM"}
+    assert referenced_env_names("const f = process.env.FROM; client.calls.create({from: f})") == {
+        "FROM"
+    }
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list("dial({callerId: context.X, from}) '\"`/*\n+15")), max_size=120))
+@given(
+    st.text(
+        alphabet=st.sampled_from(list("dial({callerId: context.X, from}) '\"`/*\n+15")),
+        max_size=120,
+    )
+)
 def test_function_never_raises(code: str) -> None:
     refs, _ = extract_function(_fn(code))
     assert all(r.source.location and r.source.location.startswith("/dial:") for r in refs)
@@ -152,14 +214,28 @@ def _alert(**kw: object) -> Alert:
 
 def test_alert_from_body_with_passthrough() -> None:
     body = '<Response><Dial callerId="+15551230001"><Number>+15557770000</Number></Dial></Response>'
-    (ref,), notes = extract_alert(_alert(response_body=body, request_variables="From=%2B15551230001&To=%2B1555"))
-    assert (ref.raw_value, ref.source.location, ref.passthrough, ref.dialed) == ("+15551230001", "response_body", True, "number")
+    (ref,), _notes = extract_alert(
+        _alert(response_body=body, request_variables="From=%2B15551230001&To=%2B1555")
+    )
+    assert (ref.raw_value, ref.source.location, ref.passthrough, ref.dialed) == (
+        "+15551230001",
+        "response_body",
+        True,
+        "number",
+    )
 
 
 def test_alert_from_alert_text() -> None:
-    alert = _alert(alert_text="Msg=Dial%3A+Invalid+callerId+value&callerId=%2B15551230002&ErrorCode=13214")
+    alert = _alert(
+        alert_text="Msg=Dial%3A+Invalid+callerId+value&callerId=%2B15551230002&ErrorCode=13214"
+    )
     (ref,), _ = extract_alert(alert)
-    assert (ref.raw_value, ref.e164, ref.source.location, ref.source.sid) == ("+15551230002", "+15551230002", "alert_text", "NO1")
+    assert (ref.raw_value, ref.e164, ref.source.location, ref.source.sid) == (
+        "+15551230002",
+        "+15551230002",
+        "alert_text",
+        "NO1",
+    )
 
 
 def test_alert_broken_body_falls_back_to_text_and_other_codes_are_ignored() -> None:
@@ -172,7 +248,9 @@ def test_alert_broken_body_falls_back_to_text_and_other_codes_are_ignored() -> N
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=200), st.text(max_size=100), st.text(max_size=60))
 def test_alert_never_raises(body: str, text: str, variables: str) -> None:
-    refs, notes = extract_alert(_alert(response_body=body, alert_text=text, request_variables=variables))
+    refs, notes = extract_alert(
+        _alert(response_body=body, alert_text=text, request_variables=variables)
+    )
     assert all(r.executing_account_sid == A1 for r in refs) and isinstance(notes, list)
 
 
@@ -181,26 +259,54 @@ def test_references_from_snapshot_is_complete_and_deterministic() -> None:
 
     code_ref = CallerIdReference("+1", "number", Source("code", None, "a.py:1"), None)
     snap = Snapshot(
-        root_account_sid=A1, collected_at="2026-11-29T00:00:00Z", tool_version="t",
+        root_account_sid=A1,
+        collected_at="2026-11-29T00:00:00Z",
+        tool_version="t",
         accounts=[Account(A1, "p", "active", None), Account(A2, "c", "active", A1)],
         phone_numbers=[PhoneNumber("PN1", A2, "+15559990000")],
         flows=[
-            _flow([{"name": "w", "type": "connect-call-to", "properties": {"caller_id": "+15551230001"}}]),
-            _flow([{"name": "d", "type": "connect-call-to", "properties": {"caller_id": "+15551230099"}}], "draft"),
+            _flow(
+                [
+                    {
+                        "name": "w",
+                        "type": "connect-call-to",
+                        "properties": {"caller_id": "+15551230001"},
+                    }
+                ]
+            ),
+            _flow(
+                [
+                    {
+                        "name": "d",
+                        "type": "connect-call-to",
+                        "properties": {"caller_id": "+15551230099"},
+                    }
+                ],
+                "draft",
+            ),
         ],
         functions=[_fn()],
         alerts=[_alert(alert_text="callerId=%2B15551230002")],
         webhooks=[
             WebhookResponse(
-                url="https://app.example/voice", method="POST", http_status=200,
-                body='<Response><Dial callerId="+15551230003">+1555</Dial><Dial callerId="+15559990000">+1</Dial></Response>',
-                served_accounts=[A2, A1], reached_from=["PN1"], client_leg=True,
+                url="https://app.example/voice",
+                method="POST",
+                http_status=200,
+                body=(
+                    '<Response><Dial callerId="+15551230003">+1555</Dial>'
+                    '<Dial callerId="+15559990000">+1</Dial></Response>'
+                ),
+                served_accounts=[A2, A1],
+                reached_from=["PN1"],
+                client_leg=True,
             ),
-            WebhookResponse(url="https://down.example", method="POST", http_status=500, body="<Response/>"),
+            WebhookResponse(
+                url="https://down.example", method="POST", http_status=500, body="<Response/>"
+            ),
         ],
         code_references=[code_ref],
     )
-    refs, notes = references_from_snapshot(snap)
+    refs, _notes = references_from_snapshot(snap)
     kinds = [r.source.kind for r in refs]
     assert kinds == ["alert"] + ["studio_flow"] + ["function"] * 7 + ["webhook"] * 4 + ["code"]
     assert "+15551230099" not in {r.raw_value for r in refs}  # draft flows never run

@@ -19,8 +19,15 @@ def _refs(xml: str, **kw: object) -> list:
 
 
 def test_dial_number_with_callerid() -> None:
-    (ref,) = _refs('<Response><Dial callerId="+15551230001"><Number>+15557770000</Number></Dial></Response>')
-    assert (ref.raw_value, ref.kind, ref.e164, ref.dialed) == ("+15551230001", "number", "+15551230001", "number")
+    (ref,) = _refs(
+        '<Response><Dial callerId="+15551230001"><Number>+15557770000</Number></Dial></Response>'
+    )
+    assert (ref.raw_value, ref.kind, ref.e164, ref.dialed) == (
+        "+15551230001",
+        "number",
+        "+15551230001",
+        "number",
+    )
     assert ref.executing_account_sid == ACCOUNT and ref.source is SRC and not ref.missing
 
 
@@ -33,7 +40,14 @@ def test_each_noun_and_bare_text() -> None:
       <Dial callerId="+15551230001"><Conference>room</Conference></Dial>
       <Dial callerId="+15551230001">client:carol</Dial>
     </Response>"""
-    assert [r.dialed for r in _refs(xml)] == ["number", "client", "sip", "queue", "conference", "client"]
+    assert [r.dialed for r in _refs(xml)] == [
+        "number",
+        "client",
+        "sip",
+        "queue",
+        "conference",
+        "client",
+    ]
 
 
 def test_case_namespaces_whitespace_and_nesting() -> None:
@@ -49,9 +63,15 @@ def test_case_namespaces_whitespace_and_nesting() -> None:
 
 def test_missing_and_empty_callerid_differ() -> None:
     missing, empty = _refs(
-        '<Response><Dial><Number>+15557770000</Number></Dial><Dial callerId=""><Number>+1</Number></Dial></Response>'
+        "<Response><Dial><Number>+15557770000</Number></Dial>"
+        '<Dial callerId=""><Number>+1</Number></Dial></Response>'
     )
-    assert (missing.missing, missing.raw_value, missing.kind, missing.template) == (True, "", "empty", None)
+    assert (missing.missing, missing.raw_value, missing.kind, missing.template) == (
+        True,
+        "",
+        "empty",
+        None,
+    )
     assert (empty.missing, empty.kind) == (False, "empty")
 
 
@@ -61,10 +81,15 @@ def test_unrendered_placeholder_is_empty() -> None:
 
 
 def test_passthrough_and_client_leg_from_request_vars() -> None:
-    xml = '<Response><Dial callerId="(555) 123-0009">+15557770000</Dial><Dial callerId="+15551230001">+1555777</Dial></Response>'
+    xml = (
+        '<Response><Dial callerId="(555) 123-0009">+15557770000</Dial>'
+        '<Dial callerId="+15551230001">+1555777</Dial></Response>'
+    )
     same, other = _refs(xml, request_vars={"From": "+15551230009", "To": "+15559990000"})
     assert same.passthrough and not other.passthrough
-    (ref,) = _refs('<Response><Dial>+15557770000</Dial></Response>', request_vars={"From": "client:alice"})
+    (ref,) = _refs(
+        "<Response><Dial>+15557770000</Dial></Response>", request_vars={"From": "client:alice"}
+    )
     assert ref.client_leg and ref.missing
 
 
@@ -133,3 +158,4 @@ _xml_fragment = st.recursive(
 def test_never_raises_on_xmlish(text: str) -> None:
     refs, notes = extract_twiml(f"<Response>{text}</Response>", account_sid=ACCOUNT, source=SRC)
     assert all(r.executing_account_sid == ACCOUNT for r in refs)
+    assert not (refs and notes)  # either parsed (references) or a note, never both

@@ -97,8 +97,11 @@ def test_sarif_is_2_1_0_with_file_and_line(capsys: pytest.CaptureFixture[str]) -
     rule_ids = {r["id"] for r in doc["runs"][0]["tool"]["driver"]["rules"]}
     assert {r["ruleId"] for r in results} <= rule_ids
     located = {
-        (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
-         r["locations"][0]["physicalLocation"]["region"]["startLine"])
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+        )
         for r in results
     }
     assert ("callerid-empty", "js/dial.js", 12) in located
@@ -112,14 +115,25 @@ def test_sarif_is_2_1_0_with_file_and_line(capsys: pytest.CaptureFixture[str]) -
         (["{missing}"], "no such file"),
         (["{fixture}", "--account", "ACnope"], "not an Account SID"),
         (["{fixture}", "--snapshot", "{snapshot}"], "--snapshot needs --account"),
-        (["{fixture}", "--snapshot", "{snapshot}", "--account", "AC" + "c" * 32], "not in the snapshot"),
+        (
+            ["{fixture}", "--snapshot", "{snapshot}", "--account", "AC" + "c" * 32],
+            "not in the snapshot",
+        ),
         (["{fixture}", "--snapshot", "{fixture}/.env", "--account", CHILD], "not valid JSON"),
     ],
 )
 def test_bad_input_exits_2(
-    capsys: pytest.CaptureFixture[str], tmp_path: Path, snapshot_file: Path, args: list[str], message: str
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    snapshot_file: Path,
+    args: list[str],
+    message: str,
 ) -> None:
-    subst = {"missing": str(tmp_path / "nope"), "fixture": str(FIXTURE), "snapshot": str(snapshot_file)}
+    subst = {
+        "missing": str(tmp_path / "nope"),
+        "fixture": str(FIXTURE),
+        "snapshot": str(snapshot_file),
+    }
     rc, _, err = _run(capsys, *(a.format(**subst) for a in args))
     assert rc == 2
     assert message in err and "Traceback" not in err
@@ -130,4 +144,9 @@ def test_out_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     rc, out, _ = _run(capsys, str(FIXTURE / "twiml"), "-f", "json", "-o", str(target))
     assert out == "" and rc == 1
     refs = json.loads(target.read_text())["references"]
-    assert [r["source"]["location"] for r in refs] == ["bin.twiml:1", "forward.xml:4", "forward.xml:5", "forward.xml:6"]
+    assert [r["source"]["location"] for r in refs] == [
+        "bin.twiml:1",
+        "forward.xml:4",
+        "forward.xml:5",
+        "forward.xml:6",
+    ]

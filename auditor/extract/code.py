@@ -411,9 +411,9 @@ def _roots(
     return roots
 
 
-def _display(root: Path, path: Path, prefix: bool) -> str:
-    if root.is_dir():
-        rel = path.relative_to(root).as_posix()
+def _display(root: Path, root_is_dir: bool, path: Path, prefix: bool) -> str:
+    if root_is_dir:
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
         return f"{root.as_posix().rstrip('/')}/{rel}" if prefix else rel
     return root.as_posix() if prefix else root.name
 
@@ -433,12 +433,13 @@ def scan_paths(
         if not root.exists():
             result.notes.append(f"{root}: no such file or folder")
             continue
-        candidates = [root] if root.is_file() else _walk(root)
+        root_is_dir = root.is_dir()
+        candidates = _walk(root) if root_is_dir else [root]
         for path in candidates:
             kind = _classify_file(path) if path is not root else (_classify_file(path) or "twiml")
             if kind is None:
                 continue
-            files.append((_File(path, _display(root, path, prefix), account), kind))
+            files.append((_File(path, _display(root, root_is_dir, path, prefix), account), kind))
     env = _EnvIndex()
     texts: dict[int, str] = {}
     for index, (file, kind) in enumerate(files):
