@@ -9,6 +9,7 @@ result is compared exactly.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -66,7 +67,7 @@ def visible_accounts(client: Any) -> list[VisibleAccount]:
     """The accounts these credentials can read (the parent's token sees every subaccount)."""
     return [
         VisibleAccount(a.sid, a.friendly_name or "", a.status or "")
-        for a in client.api.v2010.accounts.list()
+        for a in client.api.v2010.accounts.list(page_size=1000)
     ]
 
 
@@ -82,22 +83,31 @@ def api_status(exc: BaseException) -> int | None:
 
 
 def find_elsewhere(
-    client: Any, e164: str, accounts: list[VisibleAccount], exclude: str
+    client: Any,
+    e164: str,
+    accounts: list[VisibleAccount],
+    exclude: str,
+    *,
+    workers: int = 8,
 ) -> list[CallerIdStatus]:
-    """Where else in the hierarchy `e164` is owned or verified; unreadable accounts are skipped."""
-    found = []
-    for acct in accounts:
-        if acct.sid == exclude:
-            continue
+    """Where else in the hierarchy `e164` is owned or verified; unreadable accounts are skipped.
+
+    One filtered lookup per account, `workers` at a time (a parent may have 1,000
+    subaccounts; the HTTP client retries 429s). Results come in `accounts` order.
+    """
+
+    def one(sid: str) -> CallerIdStatus | None:
         try:
-            status = lookup_caller_id(client, acct.sid, e164)
+            status = lookup_caller_id(client, sid, e164)
         except TwilioException as exc:
             if api_status(exc) in (401, 403, 404):  # closed, or not readable with these credentials
-                continue
+                return None
             raise
-        if status.authorized:
-            found.append(status)
-    return found
+        return status if status.authorized else None
+
+    others = [a.sid for a in accounts if a.sid != exclude]
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(others) or 1))) as pool:
+        return [s for s in pool.map(one, others) if s is not None]
 
 
 def api_error(exc: Exception, account_sid: str) -> AuditorError:
