@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -127,6 +128,9 @@ def test_standalone_command(tmp_path: Path) -> None:
             timeout=10,
         )
         assert len(resp.json()["accounts"]) == 2
+        proc.send_signal(signal.SIGINT)  # Ctrl-C stops it cleanly
+        assert proc.wait(timeout=10) == 0
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -141,3 +141,16 @@ def test_bad_alert_dates_are_400(served: Any) -> None:
         timeout=10,
     )
     assert resp.status_code == 400 and "StartDate" in resp.json()["message"]
+
+
+def test_alert_dates_accept_bare_days(served: Any) -> None:
+    server, scenario = served
+    sub = scenario["accounts"][1]
+    day = sub["alerts"][0]["date_created"][:10]
+    resp = requests.get(
+        server.url + "/monitor/v1/Alerts",
+        params={"StartDate": day, "EndDate": day},
+        auth=_auth(sub),
+        timeout=10,
+    )
+    assert [a["sid"] for a in resp.json()["alerts"]] == [sub["alerts"][0]["sid"]]

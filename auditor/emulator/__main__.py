@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(server.url, flush=True)
+    accounts = len(server.index.accounts)
+    print(f"serving {accounts} accounts from {args.scenario}; Ctrl-C stops", file=sys.stderr)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from auditor.emulator import shapes
 from auditor.emulator.auth import Principal, may_read_v2010
@@ -158,6 +158,8 @@ def _predicate(route: Collection, params: dict[str, str]) -> Callable[[int], boo
             tests.append(lambda i: route.dates[i] >= start)
         if "EndDate" in params:
             end = _parse_date("EndDate", params["EndDate"])
+            if "T" not in params["EndDate"]:  # a bare date: on or before the end of that day
+                end += timedelta(days=1) - timedelta(microseconds=1)
             tests.append(lambda i: route.dates[i] <= end)
         if "LogLevel" in params:
             level = params["LogLevel"]
