@@ -99,7 +99,9 @@ def exceeds(findings: Iterable[Finding], fail_on: str) -> bool:
         rank = Severity(threshold).rank
     except ValueError:
         choices = ", ".join([*(s.value for s in Severity), NEVER])
-        raise AuditorError(f"--fail-on {fail_on!r} is not a severity; use one of {choices}") from None
+        raise AuditorError(
+            f"--fail-on {fail_on!r} is not a severity; use one of {choices}"
+        ) from None
     return any(_rank(f.severity) >= rank for f in findings)
 
 

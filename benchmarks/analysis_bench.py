@@ -42,11 +42,15 @@ def e164(n: int) -> str:
     return f"+1555{n:07d}"
 
 
-def build(accounts: int, numbers: int, refs: int, seed: int = 7) -> tuple[Snapshot, list[CallerIdReference], list[PolicyEntry]]:
+def build(
+    accounts: int, numbers: int, refs: int, seed: int = 7
+) -> tuple[Snapshot, list[CallerIdReference], list[PolicyEntry]]:
     """A deterministic synthetic hierarchy with a realistic mix of good and bad caller IDs."""
     rng = random.Random(seed)
     root = sid("AC", 0)
-    snap = Snapshot(root_account_sid=root, collected_at="2026-11-29T12:00:00Z", tool_version="bench")
+    snap = Snapshot(
+        root_account_sid=root, collected_at="2026-11-29T12:00:00Z", tool_version="bench"
+    )
     snap.accounts.append(Account(root, "Parent", "active", None))
     subs = [sid("AC", i + 1) for i in range(accounts)]
     for i, acc in enumerate(subs):
@@ -54,7 +58,12 @@ def build(accounts: int, numbers: int, refs: int, seed: int = 7) -> tuple[Snapsh
         snap.accounts.append(Account(acc, f"Clinic {i}", status, root))
         snap.flows.append(StudioFlow(sid("FW", i), acc, f"Triage {i}", "published", 1))
         snap.applications.append(
-            TwimlApp(sid("AP", i), acc, f"IVR {i}", f"https://webhooks.twilio.com/v1/Accounts/{acc}/Flows/{sid('FW', i)}")
+            TwimlApp(
+                sid("AP", i),
+                acc,
+                f"IVR {i}",
+                f"https://webhooks.twilio.com/v1/Accounts/{acc}/Flows/{sid('FW', i)}",
+            )
         )
     per = max(1, numbers // accounts)
     for n in range(numbers):
@@ -91,18 +100,27 @@ def build(accounts: int, numbers: int, refs: int, seed: int = 7) -> tuple[Snapsh
             value = e164(i * per)[2:]
         else:  # pass-through
             references.append(
-                CallerIdReference("{{trigger.call.From}}", "template", source, acc, passthrough=True)
+                CallerIdReference(
+                    "{{trigger.call.From}}", "template", source, acc, passthrough=True
+                )
             )
             continue
         if r % 50 == 0:  # some arrive as 13214 alerts
             alert_sid = sid("NO", r)
             snap.alerts.append(
-                Alert(alert_sid, acc, "13214", date_created=f"2026-11-{1 + r % 28:02d}T10:00:00Z",
-                      request_url=f"https://hooks.example.com/{i}/1")
+                Alert(
+                    alert_sid,
+                    acc,
+                    "13214",
+                    date_created=f"2026-11-{1 + r % 28:02d}T10:00:00Z",
+                    request_url=f"https://hooks.example.com/{i}/1",
+                )
             )
             source = Source("alert", alert_sid, "response_body")
         norm = value if value.startswith("+") else "+1" + value
-        references.append(CallerIdReference(value, "number", source, acc, e164=norm, dialed="number"))
+        references.append(
+            CallerIdReference(value, "number", source, acc, e164=norm, dialed="number")
+        )
     policy = [PolicyEntry(subs[i], e164(rng.randrange(numbers))) for i in range(0, accounts, 10)]
     return snap, references, policy
 
@@ -125,12 +143,16 @@ def main(argv: list[str] | None = None) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     counts = Counter(f.rule for f in analysis.findings)
-    print(f"input: {len(snap.accounts)} accounts, {len(snap.phone_numbers)} numbers, "
-          f"{len(refs)} references, {len(snap.alerts)} alerts (built in {built:.1f} s)")
+    print(
+        f"input: {len(snap.accounts)} accounts, {len(snap.phone_numbers)} numbers, "
+        f"{len(refs)} references, {len(snap.alerts)} alerts (built in {built:.1f} s)"
+    )
     print(f"analyse: {elapsed:.2f} s, {len(analysis.findings)} findings")
     for rule, n in sorted(counts.items()):
         print(f"  {rule}: {n}")
-    print(f"peak RSS: {peak / 2**20:.0f} MiB (after building the input: {rss_before / 2**20:.0f} MiB)")
+    print(
+        f"peak RSS: {peak / 2**20:.0f} MiB (after building the input: {rss_before / 2**20:.0f} MiB)"
+    )
     ok = elapsed <= TARGET_SECONDS and peak <= TARGET_BYTES
     print(f"target ≤ {TARGET_SECONDS:.0f} s and ≤ 1 GiB: {'met' if ok else 'MISSED'}")
     return 0 if ok else 1

@@ -9,14 +9,14 @@ from pathlib import Path
 import jsonschema
 import pytest
 from test_rules_support import (
-    A,
-    B,
     B_NUM,
     B_URL,
     B_VERIFIED,
     C_NUM,
     ROOT_NUM,
     STRANGER,
+    A,
+    B,
     alert,
     alert_ref,
     make_ref,
@@ -30,13 +30,21 @@ from auditor.analysis import analyse_references
 from auditor.errors import AuditorError
 from auditor.findings import (
     exceeds,
-    fingerprint,
     findings_document,
+    fingerprint,
     severity_counts,
     sort_findings,
     worst_severity,
 )
-from auditor.model import Analysis, Finding, PhoneNumber, PolicyEntry, Snapshot, Source, VerifiedCallerId
+from auditor.model import (
+    Analysis,
+    Finding,
+    PhoneNumber,
+    PolicyEntry,
+    Snapshot,
+    Source,
+    VerifiedCallerId,
+)
 
 SCHEMA = json.loads((Path(__file__).parent / "schemas" / "findings.schema.json").read_text())
 
@@ -89,8 +97,17 @@ def test_findings_document_matches_the_schema() -> None:
     assert doc["root_account_sid"] == snap.root_account_sid
     assert doc["coverage"] == {snap.root_account_sid: {"api": "ok"}, A: {"studio": "ok"}}
     assert list(doc["findings"][0])[:11] == [
-        "rule", "severity", "account_sid", "caller_id", "raw_value", "owner_account_sid",
-        "source", "impacted", "error_codes", "message", "remediation",
+        "rule",
+        "severity",
+        "account_sid",
+        "caller_id",
+        "raw_value",
+        "owner_account_sid",
+        "source",
+        "impacted",
+        "error_codes",
+        "message",
+        "remediation",
     ]
 
 
@@ -132,7 +149,9 @@ def test_alert_fingerprint_survives_a_new_alert_window() -> None:
     before = analyse_references(snap, refs, baseline=baseline, policy=policy)
     later = alert("0", A, "2026-11-19T10:00:00Z")  # a smaller SID than the kept alert
     snap.alerts.append(later)
-    after = analyse_references(snap, [*refs, alert_ref(later, B_NUM)], baseline=baseline, policy=policy)
+    after = analyse_references(
+        snap, [*refs, alert_ref(later, B_NUM)], baseline=baseline, policy=policy
+    )
     assert {f.fingerprint for f in before.findings} == {f.fingerprint for f in after.findings}
 
 
@@ -165,8 +184,20 @@ def test_exceeds_rejects_an_unknown_threshold() -> None:
 
 
 def test_finding_extras_are_json_safe() -> None:
-    f = Finding("callerid-empty", "high", A, "", "", None, Source("code"), "m", "r",
-                details={"set": {"b", "a"}, "obj": object})
-    doc = findings_document(make_snapshot(), Analysis(findings=[f]), generated_at="2026-11-29T12:00:00Z")
+    f = Finding(
+        "callerid-empty",
+        "high",
+        A,
+        "",
+        "",
+        None,
+        Source("code"),
+        "m",
+        "r",
+        details={"set": {"b", "a"}, "obj": object},
+    )
+    doc = findings_document(
+        make_snapshot(), Analysis(findings=[f]), generated_at="2026-11-29T12:00:00Z"
+    )
     details = doc["findings"][0]["details"]
     assert details["set"] == ["a", "b"] and isinstance(details["obj"], str)

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from test_rules_support import (
-    A,
     A_NUM,
     APP_A,
-    B,
     B_NUM,
     B_URL,
     B_VERIFIED,
-    C,
     FLOW_A,
     FUNC_A,
     ROOT,
     STRANGER,
+    A,
+    B,
+    C,
     alert,
     alert_ref,
     make_ref,
@@ -70,9 +70,7 @@ def test_hierarchy_path_sibling_parent_child_and_unrelated() -> None:
 
 
 def test_hierarchy_path_survives_a_parent_cycle() -> None:
-    snap = make_snapshot(
-        accounts=[Account(A, "a", "active", B), Account(B, "b", "active", A)]
-    )
+    snap = make_snapshot(accounts=[Account(A, "a", "active", B), Account(B, "b", "active", A)])
     assert hierarchy_path(build_graph(snap, []), A, B) == [A, B]
 
 
@@ -84,9 +82,9 @@ def test_flow_reference_is_reached_by_the_number_through_its_app() -> None:
 def test_flow_reference_is_reached_by_a_number_pointing_at_the_flow_url() -> None:
     snap = make_snapshot(applications=[])
     snap.phone_numbers[1].voice_application_sid = None
-    snap.phone_numbers[1].voice_url = (
-        f"https://webhooks.twilio.com/v1/Accounts/{A}/Flows/{FLOW_A}/"  # trailing slash
-    )
+    snap.phone_numbers[
+        1
+    ].voice_url = f"https://webhooks.twilio.com/v1/Accounts/{A}/Flows/{FLOW_A}/"  # trailing slash
     ref = make_ref(STRANGER)
     assert reached_by(build_graph(snap, [ref]), ref) == [A_NUM]
 
@@ -105,7 +103,12 @@ def test_function_is_reached_through_a_flow_running_it() -> None:
     snap = make_snapshot()
     snap.flows.append(StudioFlow(other_flow, A, "Runner", "published", 1, definition))
     snap.phone_numbers.append(
-        PhoneNumber(pn("a3"), A, "+15551110003", voice_url=f"https://webhooks.twilio.com/v1/Accounts/{A}/Flows/{other_flow}")
+        PhoneNumber(
+            pn("a3"),
+            A,
+            "+15551110003",
+            voice_url=f"https://webhooks.twilio.com/v1/Accounts/{A}/Flows/{other_flow}",
+        )
     )
     ref = make_ref(STRANGER, source=Source("function", FUNC_A, "/dial:4"))
     assert reached_by(build_graph(snap, [ref]), ref) == ["+15551110003", other_flow]
@@ -113,7 +116,9 @@ def test_function_is_reached_through_a_flow_running_it() -> None:
 
 def test_webhook_reference_is_reached_by_numbers_apps_and_domains_on_its_url() -> None:
     snap = make_snapshot()
-    snap.applications.append(TwimlApp("AP" + "b" * 32, B, "B app", B_URL.upper().replace("/VOICE", "/voice")))
+    snap.applications.append(
+        TwimlApp("AP" + "b" * 32, B, "B app", B_URL.upper().replace("/VOICE", "/voice"))
+    )
     ref = webhook_ref(B_NUM, B)
     assert reached_by(build_graph(snap, [ref]), ref) == [B_NUM, "AP" + "b" * 32]
 

@@ -50,7 +50,10 @@ caller_ids = ["+442071838750"]
         (f"[accounts.{A}]\nname = 'x'\n", "caller_ids is missing or empty"),
         (f"[accounts.{A}]\ncaller_ids = []\n", "caller_ids is missing or empty"),
         (f"[accounts.{A}]\ncaller_ids = [5551110001]\n", "not a string"),
-        (f"[accounts.{A}]\ncaller_ids = ['555-111-0001']\n", "'555-111-0001' is not an E.164 number"),
+        (
+            f"[accounts.{A}]\ncaller_ids = ['555-111-0001']\n",
+            "'555-111-0001' is not an E.164 number",
+        ),
         (f"[accounts.{A}]\ncaller_ids = ['+1']\n", "is not an E.164 number"),
         (f"[accounts.{A}]\nname = 3\ncaller_ids = ['+15551110001']\n", "name is not a string"),
         (f"[accounts.{A}]\ncallerids = ['+15551110001']\n", "unknown key 'callerids'"),

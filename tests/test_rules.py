@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from test_rules_support import (
-    A,
     A_NUM,
-    B,
     B_NUM,
     B_URL,
     B_VERIFIED,
-    C,
     C_NUM,
     FUNC_A,
     ROOT,
     ROOT_NUM,
     STRANGER,
+    A,
+    B,
+    C,
     alert,
     alert_ref,
     make_ref,
@@ -192,7 +192,9 @@ def test_empty_fires_on_blank_null_and_unrendered_placeholders() -> None:
         make_ref("${CALLER_ID}", source=Source("code", None, "app.js:4")),
     ]
     found = only(run(refs), "callerid-empty")
-    assert sorted(f.raw_value or "" for f in found) == sorted(["", "undefined", "{{caller_id}}", "${CALLER_ID}"])
+    assert sorted(f.raw_value or "" for f in found) == sorted(
+        ["", "undefined", "{{caller_id}}", "${CALLER_ID}"]
+    )
 
 
 def test_empty_quiet_on_studio_liquid_and_missing_callerid() -> None:
@@ -244,7 +246,7 @@ def test_released_quiet_without_baseline_or_when_still_owned() -> None:
     assert run([make_ref(A_NUM)], baseline=make_snapshot()) == []
 
 
-# --------------------------------------------------------------------------- webhook-context-mismatch
+# ------------------------------------------------------------------ webhook-context-mismatch
 
 
 def test_webhook_context_mismatch_fires_for_the_accounts_that_fail() -> None:
@@ -354,7 +356,10 @@ def test_missing_client_leg_fires_from_the_reference_flag() -> None:
 
 def test_missing_client_leg_quiet_on_a_pstn_leg_or_a_client_dial() -> None:
     snap = make_snapshot(webhooks=[webhook(B_URL, [B], client_leg=False)])
-    refs = [webhook_ref("", B, missing=True), make_ref("", missing=True, client_leg=True, dialed="client")]
+    refs = [
+        webhook_ref("", B, missing=True),
+        make_ref("", missing=True, client_leg=True, dialed="client"),
+    ]
     assert run(refs, snap) == []
 
 

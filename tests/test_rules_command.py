@@ -19,7 +19,13 @@ def test_rules_json_lists_every_rule_with_metadata() -> None:
     assert [r["id"] for r in data] == [r.id for r in ALL_RULES]
     for entry in data:
         assert set(entry) == {
-            "id", "title", "severity", "error_codes", "risk", "remediation", "docs_url"
+            "id",
+            "title",
+            "severity",
+            "error_codes",
+            "risk",
+            "remediation",
+            "docs_url",
         }
     by_id = {r["id"]: r for r in data}
     assert by_id["callerid-cross-account"]["error_codes"][0] == 13214

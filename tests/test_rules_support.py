@@ -52,7 +52,9 @@ def accounts() -> list[Account]:
 def numbers() -> list[PhoneNumber]:
     return [
         PhoneNumber(pn("root"), ROOT, ROOT_NUM, "HQ", {"voice": True}),
-        PhoneNumber(pn("a1"), A, A_NUM, "Main line A", {"voice": True}, voice_application_sid=APP_A),
+        PhoneNumber(
+            pn("a1"), A, A_NUM, "Main line A", {"voice": True}, voice_application_sid=APP_A
+        ),
         PhoneNumber(pn("b1"), B, B_NUM, "Front desk B", {"voice": True}, voice_url=B_URL),
         PhoneNumber(pn("c1"), C, C_NUM, "Old line", {"voice": True}),
     ]
@@ -67,13 +69,20 @@ def make_snapshot(**overrides: object) -> Snapshot:
         "phone_numbers": numbers(),
         "verified_caller_ids": [VerifiedCallerId(pn("vb"), B, B_VERIFIED, "B cell")],
         "applications": [
-            TwimlApp(APP_A, A, "IVR A", "https://webhooks.twilio.com/v1/Accounts/"
-                     f"{A}/Flows/{FLOW_A}")
+            TwimlApp(
+                APP_A, A, "IVR A", f"https://webhooks.twilio.com/v1/Accounts/{A}/Flows/{FLOW_A}"
+            )
         ],
         "flows": [StudioFlow(FLOW_A, A, "Triage A", "published", 3)],
         "functions": [
             ServerlessFunction(
-                FUNC_A, A, "ZS" + "a" * 32, "clinic-a", "/dial", "ZN" + "a" * 32, "",
+                FUNC_A,
+                A,
+                "ZS" + "a" * 32,
+                "clinic-a",
+                "/dial",
+                "ZN" + "a" * 32,
+                "",
                 domain_name="clinic-a-1234.twil.io",
             )
         ],
@@ -107,7 +116,9 @@ def make_ref(
     return CallerIdReference(**data)  # type: ignore[arg-type]
 
 
-def webhook_ref(value: str, account: str | None, url: str = B_URL, **fields: object) -> CallerIdReference:
+def webhook_ref(
+    value: str, account: str | None, url: str = B_URL, **fields: object
+) -> CallerIdReference:
     return make_ref(value, account, source=Source("webhook", None, url), **fields)
 
 
@@ -129,4 +140,6 @@ def alert_ref(a: Alert, value: str) -> CallerIdReference:
 
 
 def webhook(url: str, served: list[str], **fields: object) -> WebhookResponse:
-    return WebhookResponse(url=url, method="POST", http_status=200, served_accounts=served, **fields)  # type: ignore[arg-type]
+    return WebhookResponse(
+        url=url, method="POST", http_status=200, served_accounts=served, **fields
+    )  # type: ignore[arg-type]

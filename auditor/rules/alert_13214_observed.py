@@ -32,18 +32,20 @@ def _groups(
     for alert in ctx.snapshot.alerts:
         if str(alert.error_code).strip() != str(ERROR_13214):
             continue
-        refs = refs_by_alert.get(alert.sid) or [None]
+        refs: list[CallerIdReference | None] = list(refs_by_alert.get(alert.sid, [])) or [None]
         seen: set[str | None] = set()
-        for ref in refs:
-            value = caller_id_of(ref) if ref else None
+        for found in refs:
+            value = caller_id_of(found) if found else None
             if value in seen:
                 continue
             seen.add(value)
-            groups[(alert.account_sid, value)].append((alert, ref))
+            groups[(alert.account_sid, value)].append((alert, found))
     return groups
 
 
-def _advice(ctx: RuleContext, account: str, value: str | None, ref: CallerIdReference | None) -> tuple[str, str | None, list[str]]:
+def _advice(
+    ctx: RuleContext, account: str, value: str | None, ref: CallerIdReference | None
+) -> tuple[str, str | None, list[str]]:
     """(remediation, owner, path) for one group."""
     if value is None or ref is None or ref.e164 is None:
         return (
@@ -55,9 +57,9 @@ def _advice(ctx: RuleContext, account: str, value: str | None, ref: CallerIdRefe
         )
     e164 = ref.e164
     if ctx.index.authorized_for(e164, account):
-        how = ctx.index.authorized[e164][account]
+        held = ctx.index.authorized[e164][account]
         return (
-            f"{account} {how} {e164} now; if no alert is newer than the fix, nothing is left to "
+            f"{account} {held} {e164} now; if no alert is newer than the fix, nothing is left to "
             f"do. Otherwise look for another account running the same TwiML.",
             account,
             [account],
@@ -74,7 +76,9 @@ def _advice(ctx: RuleContext, account: str, value: str | None, ref: CallerIdRefe
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    for (account, value), items in sorted(_groups(ctx).items(), key=lambda kv: (kv[0][0], kv[0][1] or "")):
+    for (account, value), items in sorted(
+        _groups(ctx).items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+    ):
         alerts = sorted((a for a, _ in items), key=lambda a: (a.date_created, a.sid))
         refs = [r for _, r in items if r is not None]
         first, last = alerts[0], alerts[-1]

@@ -1,8 +1,9 @@
 """callerid-empty: an empty, null-ish or unrendered-placeholder callerId.
 
 A Liquid expression in a Studio flow is rendered by Studio at run time, so the
-extractor classifies it as a template, not empty; a Dial with no callerId attribute at all is "missing" (Twilio
-uses the caller's number) and is judged by callerid-missing-client-leg instead.
+extractor classifies it as a template, not empty; a Dial with no callerId attribute
+at all is "missing" (Twilio uses the caller's number) and is judged by
+callerid-missing-client-leg instead.
 """
 
 from __future__ import annotations
@@ -55,8 +56,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"empty or never rendered, so Twilio refuses the Dial (13214).",
             f"Make sure the value is set before the Dial runs (check the environment variable, "
             f"template or code that fills it in {describe_source(ref, ctx)}), or write a number "
-            f"the executing account owns"
-            + (f", e.g. {own}." if own else " or verifies."),
+            f"the executing account owns" + (f", e.g. {own}." if own else " or verifies."),
         )
 
 

@@ -1,4 +1,4 @@
-"""callerid-missing-client-leg: a Dial to a number without callerId, reached from a Voice SDK client.
+"""callerid-missing-client-leg: a Dial to a number without callerId, on a Voice SDK client leg.
 
 Without callerId Twilio presents the caller's From; on a client leg that is
 `client:identity`, which the phone network cannot carry, so the Dial fails.

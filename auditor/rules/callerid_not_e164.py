@@ -20,6 +20,7 @@ from auditor.rules.base import (
 )
 from auditor.rules.remedy import pick_owner
 
+
 def _would_be(ctx: RuleContext, ref: CallerIdReference) -> tuple[str, bool | None]:
     """A sentence on the normalised form, and whether it would be authorized (None: unknown)."""
     if ref.e164 is None:

@@ -39,8 +39,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         number = owned_number(ctx, owner, e164) if how == "owned" else None
         if account.status == AccountStatus.CLOSED:
             consequence = (
-                "Twilio deletes a closed subaccount 30 days after closure and releases its "
-                "numbers"
+                "Twilio deletes a closed subaccount 30 days after closure and releases its numbers"
             )
         else:
             consequence = "a suspended account's numbers stop working and may be released"

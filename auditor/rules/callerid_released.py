@@ -15,8 +15,8 @@ from auditor.rules.base import (
     describe_source,
     finding_for,
     judgeable,
+    verify_request,
 )
-from auditor.rules.base import verify_request
 from auditor.rules.remedy import borrow_fixes, own_numbers_clause, pick_owner
 
 
@@ -34,7 +34,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         old_sid = next(
             (n.sid for n in base.numbers_by_e164.get(e164, []) if n.account_sid == x), None
         )
-        held = f"{'owned' if was == 'owned' else 'verified'}" + (f" as {old_sid}" if old_sid else "")
+        held = f"{'owned' if was == 'owned' else 'verified'}" + (
+            f" as {old_sid}" if old_sid else ""
+        )
         picked = pick_owner(ctx, x, e164)
         if picked:
             owner, how = picked

@@ -41,8 +41,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ),
             remediation=(
                 f"{keep}. Confirm who controls the line, then remove the verifications that "
-                f"nothing uses"
-                + (f" ({removals})." if removals and users else ".")
+                f"nothing uses" + (f" ({removals})." if removals and users else ".")
             ),
             error_codes=list(RULE.error_codes),
             details={"accounts": accounts, "used_by": users},

@@ -126,7 +126,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 ctx,
                 ref,
                 f"Webhook {group.url} serves {len(group.served)} accounts and answers "
-                f"<Dial callerId=\"{group.e164}\">; that works for {others} but not when "
+                f'<Dial callerId="{group.e164}">; that works for {others} but not when '
                 f"{ctx.index.account_label(account)} calls it (path {path_text(ctx, path)}): "
                 f"Twilio refuses the Dial there (13214).",
                 f"Make the callerId depend on the account that calls the webhook (the "
