@@ -22,8 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.extract.values import is_e164, normalize
-from auditor.lookup import Authorization, CallerIdStatus, lookup_caller_id
+from auditor.lookup import Authorization, CallerIdStatus, e164_fix, lookup_caller_id
 
 __all__ = ["CallerIdGuard", "CallerIdNotAuthorizedError", "GuardDecision"]
 
@@ -145,10 +144,9 @@ class CallerIdGuard:
             return GuardDecision(
                 str(number), False, "the callerId is empty; set it to an owned or verified number"
             )
-        if not is_e164(number):
-            fixed = normalize(number)
-            hint = f"write it as {fixed}" if fixed else "write it as + country code and number"
-            return GuardDecision(number, False, f"it is not an E.164 number; {hint}")
+        fix = e164_fix(number)
+        if fix:
+            return GuardDecision(number, False, f"it is not an E.164 number; {fix}")
         return None
 
 

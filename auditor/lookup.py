@@ -18,6 +18,7 @@ import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
+from auditor.extract.values import is_e164, normalize
 
 
 class Authorization(StrEnum):
@@ -54,6 +55,16 @@ def lookup_caller_id(client: Any, account_sid: str, e164: str) -> CallerIdStatus
         if verified.phone_number == e164:
             return CallerIdStatus(e164, account_sid, Authorization.VERIFIED, verified.sid)
     return CallerIdStatus(e164, account_sid, Authorization.NOT_FOUND)
+
+
+def e164_fix(value: str) -> str | None:
+    """None when `value` is E.164 (what Twilio accepts as callerId), else how to write it."""
+    if is_e164(value):
+        return None
+    fixed = normalize(value)
+    if fixed:
+        return f"write it as {fixed}"
+    return "write it in E.164: + then country code and number, e.g. +14155550100"
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from auditor.collect.client import make_client
 from auditor.collect.credentials import credentials_from_env
 from auditor.commands.options import ApiUrl
 from auditor.errors import AuditorError
-from auditor.extract.values import is_e164, normalize
 from auditor.lookup import (
     Authorization,
     CallerIdStatus,
     VisibleAccount,
     api_error,
+    e164_fix,
     find_elsewhere,
     lookup_caller_id,
     visible_accounts,
@@ -66,15 +66,10 @@ class CheckResult:
 def validate_number(raw: str, where: str) -> str:
     """The number itself when it is E.164, else an AuditorError naming it and the fix."""
     value = raw.strip()
-    if is_e164(value):
-        return value
-    fixed = normalize(value)
-    fix = (
-        f"write it as {fixed}"
-        if fixed
-        else "write it in E.164: + then country code and number, e.g. +14155550100"
-    )
-    raise AuditorError(f"{where}: {raw!r} is not an E.164 phone number; {fix}")
+    fix = e164_fix(value)
+    if fix:
+        raise AuditorError(f"{where}: {raw!r} is not an E.164 phone number; {fix}")
+    return value
 
 
 def validate_account(sid: str, where: str) -> str:
