@@ -219,3 +219,11 @@ def test_policy_file(
     policy.write_text(f'[accounts.{CLINIC}]\ncaller_ids = ["555-0100"]\n', encoding="utf-8")
     rc, out, err = run_check(monkeypatch, capsys, server, "--policy", str(policy))
     assert rc == 2 and out == "" and "'555-0100' is not an E.164 number" in err
+
+
+def test_unknown_account_is_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], server: EmulatorServer
+) -> None:
+    unknown = "AC" + "9" * 32
+    rc, out, err = run_check(monkeypatch, capsys, server, "--account", unknown, OWNED)
+    assert rc == 2 and out == "" and unknown in err and len(err.strip().splitlines()) == 1
