@@ -305,6 +305,7 @@ def test_alerts_are_grouped_by_account_and_callerid() -> None:
     found = run(refs, make_snapshot(alerts=alerts))
     observed = only(found, "alert-13214-observed")
     assert [(f.caller_id, f.details["count"]) for f in observed] == [(B_NUM, 3), (STRANGER, 1)]
+    assert "3 times between" in observed[0].message and "once, on" in observed[1].message
     first = observed[0]
     assert first.details["first_seen"] == "2026-11-20T10:00:00Z"
     assert first.details["last_seen"] == "2026-11-22T10:00:00Z"
@@ -406,3 +407,11 @@ def test_client_identity_passed_through_to_a_phone_is_not_listed_as_passthrough(
     assert rules_of(run([ref])) == {"callerid-client-on-pstn"}
     ok = make_ref("client:agent_17", passthrough=True, dialed="client")
     assert rules_of(run([ok])) == {"callerid-passthrough"}
+
+
+def test_missing_client_leg_once_per_dial_when_probed_as_phone_and_client() -> None:
+    snap = make_snapshot(
+        webhooks=[webhook(B_URL, [B], client_leg=False), webhook(B_URL, [B], client_leg=True)]
+    )
+    refs = [webhook_ref("", B, missing=True), webhook_ref("", B, missing=True, client_leg=True)]
+    assert [f.rule for f in run(refs, snap)] == ["callerid-missing-client-leg"]

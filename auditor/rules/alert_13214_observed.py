@@ -98,8 +98,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             source=Source(SourceKind.ALERT.value, last.sid, None),
             message=(
                 f"Twilio refused callerId {shown} in {ctx.index.account_label(account)} "
-                f"{count} time{'s' if count != 1 else ''} between {first.date_created} and "
-                f"{last.date_created} (13214: Dial: Invalid callerId value)."
+                + (
+                    f"once, on {first.date_created}"
+                    if count == 1
+                    else f"{count} times between {first.date_created} and {last.date_created}"
+                )
+                + " (13214: Dial: Invalid callerId value)."
             ),
             remediation=remediation,
             impacted=impacted,

@@ -42,11 +42,17 @@ def _on_client_leg(ref: CallerIdReference, urls: set[str]) -> bool:
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     urls = _client_leg_urls(ctx)
+    # The probe asks a URL twice (as a phone and as a client leg): one finding per Dial.
+    seen: set[tuple[str | None, str, str | None, str | None]] = set()
     for ref in ctx.distinct_references:
         if not is_missing(ref) or ref.dialed != DialedKind.NUMBER:
             continue
         if not _on_client_leg(ref, urls):
             continue
+        key = (ref.executing_account_sid, ref.source.kind, ref.source.sid, ref.source.location)
+        if key in seen:
+            continue
+        seen.add(key)
         x = ref.executing_account_sid
         own = own_numbers_text(ctx, x, limit=1) if x else ""
         example = own.split(" ", 1)[0] if own else "+1XXXXXXXXXX"

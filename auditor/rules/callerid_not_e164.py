@@ -33,7 +33,7 @@ def _would_be(ctx: RuleContext, ref: CallerIdReference) -> tuple[str, bool | Non
             None,
         )
     if ctx.index.authorized_for(ref.e164, x):
-        how = ctx.index.authorized[ref.e164][x]
+        how = "owns" if ctx.index.authorized[ref.e164][x] == "owned" else "has verified"
         return f"Written as {ref.e164} it would be authorized ({x} {how} it).", True
     picked = pick_owner(ctx, x, ref.e164)
     if picked:
