@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -40,6 +41,8 @@ from auditor.emulator.scenario import PRODUCTS, load_scenario, validate_scenario
 from auditor.errors import AuditorError
 
 log = logging.getLogger("auditor.emulator")
+
+_PHRASES = {status.value: status.phrase for status in HTTPStatus}
 
 # Twilio's error code for a status we inject (fail_every_n, product_errors).
 _ERROR_CODES = {400: 20001, 401: 20003, 403: 20403, 404: 20404, 429: 20429, 500: 20500, 503: 20503}
@@ -354,16 +357,21 @@ class _Handler(BaseHTTPRequestHandler):
     do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _refuse
 
     def _send(self, reply: Reply) -> None:
+        """Status line, headers and body in one write (one segment for small answers)."""
         body = reply.encode()
+        phrase = _PHRASES.get(reply.status, "")
+        head = (
+            f"HTTP/1.1 {reply.status} {phrase}\r\n"
+            f"Server: {self.server_version}\r\n"
+            f"Date: {self.date_time_string()}\r\n"
+            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\n"
+            + ("Allow: GET\r\n" if reply.status == 405 else "")
+            + "\r\n"
+        ).encode("latin-1")
+        self.log_request(reply.status, len(body))
         try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            if reply.status == 405:
-                self.send_header("Allow", "GET")
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
+            self.wfile.write(head if self.command == "HEAD" else head + body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
