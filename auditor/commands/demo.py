@@ -15,24 +15,28 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
+import requests
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
+from auditor.collect.probe import probe_one, probe_targets
 from auditor.commands.options import FailOn, Format, Formats, Quiet
 from auditor.emulator import EmulatorServer
 from auditor.emulator.demo import (
     BASELINE_WEEKS_EARLIER,
     PARENT,
+    DemoWebApps,
+    Scenario,
     auth_token,
     demo_baseline_scenario,
     demo_policy_toml,
     demo_scenario,
 )
 from auditor.findings import sort_findings
-from auditor.model import Snapshot
+from auditor.model import Snapshot, WebhookResponse
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.progress import NullProgress, Progress, make_progress
 from auditor.render.options import ReportOptions
@@ -65,12 +69,30 @@ def _demo_credentials() -> Credentials:
     return Credentials(account_sid=PARENT, auth_token=auth_token(PARENT))
 
 
-def _collect_demo(scenario: dict[str, object], now: datetime, progress: Progress) -> Snapshot:
+def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> Snapshot:
     with EmulatorServer(scenario) as server:
         config = CollectConfig(credentials=_demo_credentials(), api_url=server.url, now=now)
         snapshot = collect(config, progress)
     snapshot.api_url = DEMO_API_LABEL
+    snapshot.webhooks = probe_demo_webhooks(snapshot, scenario)
     return snapshot
+
+
+def probe_demo_webhooks(snapshot: Snapshot, scenario: Scenario) -> list[WebhookResponse]:
+    """The webhook probe's signed requests, answered by the demo's in-process web apps.
+
+    A real audit probes only with --probe-webhooks, since it reaches the customer's
+    servers; the demo's web apps are simulated in memory (DemoWebApps), so it always does.
+    """
+    tokens = {str(a["sid"]): str(a["auth_token"]) for a in scenario["accounts"]}
+    with requests.Session() as session:
+        session.mount("https://", DemoWebApps(tokens))
+        session.mount("http://", DemoWebApps(tokens))
+        return [
+            probe_one(target, tokens[target.account_sid], session=session)
+            for target in probe_targets(snapshot)
+            if target.account_sid in tokens
+        ]
 
 
 def run_demo(

@@ -8,6 +8,9 @@ pipeline must produce, one comment per entry saying why.
 Everything is derived from fixed labels (SIDs and tokens are hashes of them),
 so the scenario is identical on every machine; only the clock (`now`) moves the
 alert dates, so that a demo run today still has alerts inside the 30-day window.
+The customer's own web apps (what numbers, apps and SIP domains point at outside
+Twilio) are simulated in process by `DemoWebApps`, so the webhook probe's rules
+fire too.
 The tokens, API secret and secret-looking environment variables below live here
 only: the tests search every output file for them.
 """
@@ -15,11 +18,17 @@ only: the tests search every output file for them.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
+
+import requests
+import requests.adapters
+from twilio.request_validator import RequestValidator
 
 Scenario = dict[str, Any]
 
@@ -122,6 +131,7 @@ LAKESIDE_VERIFIED = num(LAKESIDE, 90)
 LAKESIDE_NOT_E164 = "(541) 555-0101"  # LAKESIDE_OWN written the local way
 LEGACY_REFERRAL = num(LEGACY, 3)  # owned by the suspended Legacy IVR account
 CC_MAIN = num(CALL_CENTRE, 0)
+CC_OUTBOUND = num(CALL_CENTRE, 5)  # the call centre's outbound presentation number
 CC_VERIFIED = num(CALL_CENTRE, 90)
 BILLING_OWN = num(BILLING, 0)
 BILLING_POLICY_MISSING = num(BILLING, 99)  # in the policy, owned by nobody
@@ -133,15 +143,17 @@ SOFTPHONE_URL = "https://softphone.northwind-health.example/voice/outbound"
 NURSE_SOFTPHONE_URL = "https://softphone.northwind-health.example/voice/nurse"
 LAKESIDE_IVR_URL = "https://ivr.lakeside.northwind-health.example/voice"
 
-# What the customer's own web apps answer (for the webhook probe: the API cannot show it).
+LEGACY_IVR_URL = "https://legacy-ivr.northwind-health.example/voice"
+
+# What the customer's own web apps answer (the API cannot show it: the webhook probe asks).
 DEMO_WEBHOOKS: dict[str, str] = {
-    # Shared by Riverside, Hillcrest and the call centre; CC_MAIN is the call centre's only.
+    # Shared by Riverside, Hillcrest and the call centre; CC_OUTBOUND is the call centre's only.
     SHARED_IVR_URL: (
         '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Please hold for the next '
-        f'available agent.</Say><Dial callerId="{CC_MAIN}"><Number>{num(CALL_CENTRE, 70)}'
+        f'available agent.</Say><Dial callerId="{CC_OUTBOUND}"><Number>{num(CALL_CENTRE, 40)}'
         "</Number></Dial></Response>"
     ),
-    # Clean twin: shared too, but passes the caller's own number through.
+    # Clean twin: shared by Riverside and Lakeside too, but dials nobody.
     SHARED_HOLD_URL: (
         '<?xml version="1.0" encoding="UTF-8"?><Response><Play>https://assets.'
         "northwind-health.example/hold.mp3</Play></Response>"
@@ -153,7 +165,59 @@ DEMO_WEBHOOKS: dict[str, str] = {
         f'<Response><Dial callerId="{RIVERSIDE_OWN}"><Number>+15035550156</Number></Dial>'
         "</Response>"
     ),
+    # Lakeside's web app, fixed since its 13214: now it sends the clinic's own number.
+    LAKESIDE_IVR_URL: (
+        f'<Response><Dial callerId="{LAKESIDE_OWN_2}"><Number>+15415550177</Number></Dial>'
+        "</Response>"
+    ),
+    LEGACY_IVR_URL: "<Response><Say>This service has moved.</Say><Hangup/></Response>",
 }
+
+
+class DemoWebApps(requests.adapters.BaseAdapter):
+    """The customer's web apps of the demo, in process: a `requests` adapter, no socket.
+
+    Mount it on a session for `https://` and the webhook probe's signed POSTs get
+    `DEMO_WEBHOOKS` answers; a request whose X-Twilio-Signature does not match
+    the auth token of the AccountSid it claims gets 403, as a careful app does.
+    """
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        super().__init__()
+        self._tokens = tokens
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
+        verify: bool | str = True,
+        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        url = request.url or ""
+        base = url.split("?")[0]
+        if base not in DEMO_WEBHOOKS:
+            raise requests.ConnectionError(f"demo: no web app at {base}")
+        body = request.body or ""
+        text = body.decode() if isinstance(body, bytes) else body
+        params = dict(parse_qsl(text))
+        token = self._tokens.get(params.get("AccountSid", ""), "")
+        signature = request.headers.get("X-Twilio-Signature", "")
+        valid = bool(token) and RequestValidator(token).validate(url, params, signature)
+        response = requests.Response()
+        response.status_code = 200 if valid else 403
+        response.headers["Content-Type"] = "text/xml" if valid else "text/plain"
+        content = DEMO_WEBHOOKS[base] if valid else "invalid signature"
+        response.raw = io.BytesIO(content.encode())
+        response.encoding = "utf-8"
+        response.url = url
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 # --------------------------------------------------------------------------- builders
 
@@ -783,11 +847,13 @@ def _call_centre(now: datetime) -> _Acc:
             CALL_CENTRE, 2, "Transfers", voice_url=function_url(svc, digits, "/transfer-external")
         )
     )
+    # Outbound presentation number: callbacks to it go to the escalation desk.
+    acc.numbers.append(_number(CALL_CENTRE, 5, "Outbound caller ID", voice_url=esc_url))
     for line in range(60, 70):
         acc.numbers.append(_number(CALL_CENTRE, line, f"PBX DID {line}", trunk=trunk))
     for line in range(70, 80):
         acc.numbers.append(_number(CALL_CENTRE, line, f"Agent DID {line}", app=softphone["sid"]))
-    _fill(acc, {0, 1, 2, *range(60, 80)}, "Call centre", {"voice_url": SHARED_IVR_URL})
+    _fill(acc, {0, 1, 2, 5, *range(60, 80)}, "Call centre", {"voice_url": SHARED_IVR_URL})
     # An agent's softphone sent a client identity as callerId on a call to a patient.
     acc.alerts.append(
         _alert(
@@ -878,12 +944,7 @@ def _billing(now: datetime) -> _Acc:
 
 def _legacy() -> _Acc:
     acc = _Acc(LEGACY, status="suspended")
-    app = _app(
-        LEGACY,
-        "old-ivr",
-        "Legacy IVR (retired)",
-        "https://legacy-ivr.northwind-health.example/voice",
-    )
+    app = _app(LEGACY, "old-ivr", "Legacy IVR (retired)", LEGACY_IVR_URL)
     acc.apps.append(app)
     _fill(acc, set(), "Legacy IVR", {"app": app["sid"]})
     return acc
@@ -998,15 +1059,11 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         # client identity passed through onto a call to a phone number is what Twilio refused.)
         ("callerid-passthrough", RIVERSIDE, "{{contact.channel.address}}", "studio_flow"),
         ("callerid-passthrough", CALL_CENTRE, "event.From", "function"),
-    }
-)
-
-# Rules whose demo data is in place but that need the webhook probe to fire
-# (SHARED_IVR_URL serves Riverside, Hillcrest and the call centre; SOFTPHONE_URL
-# is a Voice SDK app whose TwiML dials without a callerId; see DEMO_WEBHOOKS).
-DEMO_PENDING_PROBE: frozenset[str] = frozenset(
-    {
-        "webhook-context-mismatch",
-        "callerid-missing-client-leg",
+        # The shared IVR web app (probed once per account it serves) answers with the call
+        # centre's outbound number: fine for the call centre, refused for the two clinics.
+        ("webhook-context-mismatch", RIVERSIDE, CC_OUTBOUND, "webhook"),
+        ("webhook-context-mismatch", HILLCREST, CC_OUTBOUND, "webhook"),
+        # The agents' Voice SDK app dials a phone number with no callerId on a client leg.
+        ("callerid-missing-client-leg", CALL_CENTRE, "", "webhook"),
     }
 )
