@@ -9,7 +9,7 @@ authenticating account, which is how Twilio scopes them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -109,41 +109,41 @@ def _collection(
         routes[f"{path}/{item['sid']}{instance_suffix}"] = item
 
 
+# v2010 lists: (resource path, scenario key, Twilio list key, shape, filters)
+_V2010_LISTS: tuple[
+    tuple[str, str, str, Callable[[Mapping[str, Any], str], JsonDict], str], ...
+] = (
+    (
+        "IncomingPhoneNumbers",
+        "incoming_phone_numbers",
+        "incoming_phone_numbers",
+        shapes.incoming_phone_number,
+        "numbers",
+    ),
+    (
+        "OutgoingCallerIds",
+        "outgoing_caller_ids",
+        "outgoing_caller_ids",
+        shapes.outgoing_caller_id,
+        "caller_ids",
+    ),
+    ("Applications", "applications", "applications", shapes.application, "applications"),
+    ("SIP/Domains", "sip_domains", "domains", shapes.sip_domain, ""),
+)
+
+
 def _account_routes(acc: Mapping[str, Any]) -> dict[str, Route]:
     sid = acc["sid"]
     routes: dict[str, Route] = {}
-    base = f"{V2010}/Accounts/{sid}"
-    _collection(
-        routes,
-        f"{base}/IncomingPhoneNumbers",
-        "incoming_phone_numbers",
-        [shapes.incoming_phone_number(n, sid) for n in acc.get("incoming_phone_numbers", [])],
-        filters="numbers",
-        instance_suffix=".json",
-    )
-    _collection(
-        routes,
-        f"{base}/OutgoingCallerIds",
-        "outgoing_caller_ids",
-        [shapes.outgoing_caller_id(c, sid) for c in acc.get("outgoing_caller_ids", [])],
-        filters="caller_ids",
-        instance_suffix=".json",
-    )
-    _collection(
-        routes,
-        f"{base}/Applications",
-        "applications",
-        [shapes.application(a, sid) for a in acc.get("applications", [])],
-        filters="applications",
-        instance_suffix=".json",
-    )
-    _collection(
-        routes,
-        f"{base}/SIP/Domains",
-        "domains",
-        [shapes.sip_domain(d, sid) for d in acc.get("sip_domains", [])],
-        instance_suffix=".json",
-    )
+    for resource, scenario_key, list_key, shape, filters in _V2010_LISTS:
+        _collection(
+            routes,
+            f"{V2010}/Accounts/{sid}/{resource}",
+            list_key,
+            [shape(item, sid) for item in acc.get(scenario_key, [])],
+            filters=filters,
+            instance_suffix=".json",
+        )
     # Monitor: newest first, as Twilio lists them.
     alerts = sorted(
         acc.get("alerts", []),
