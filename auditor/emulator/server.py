@@ -16,7 +16,6 @@ import contextlib
 import logging
 import socket
 import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from http import HTTPStatus
@@ -133,6 +132,7 @@ class EmulatorServer:
         self._stats = EmulatorStats()
         self._in_flight: dict[str, int] = {}
         self._served = 0  # GETs past auth, for fail_every_n
+        self._stopping = threading.Event()
         self._host = host
         self._port = port
         self._httpd: _HTTPServer | None = None
@@ -155,6 +155,7 @@ class EmulatorServer:
                 "choose another --port"
             ) from None
         httpd.emulator = self
+        self._stopping.clear()
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -167,6 +168,7 @@ class EmulatorServer:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
             return
+        self._stopping.set()
         httpd.shutdown()
         httpd.server_close()
         httpd.close_connections()
@@ -219,6 +221,11 @@ class EmulatorServer:
     @property
     def refused_methods(self) -> list[str]:
         return self.stats.refused_methods
+
+    def in_flight(self) -> dict[str, int]:
+        """Requests being answered now, per account (those with none left out)."""
+        with self._lock:
+            return {sid: n for sid, n in self._in_flight.items() if n}
 
     def reset_stats(self) -> None:
         with self._lock:
@@ -300,10 +307,10 @@ class EmulatorServer:
             self._stats.injected_failures += 1
         return _error_reply(status)
 
-    @staticmethod
-    def _sleep(faults: Faults) -> None:
+    def _sleep(self, faults: Faults) -> None:
+        """The injected latency; `stop()` cuts it short so shutdown never waits on it."""
         if faults.latency_ms > 0:
-            time.sleep(faults.latency_ms / 1000.0)
+            self._stopping.wait(faults.latency_ms / 1000.0)
 
 
 class _HTTPServer(ThreadingHTTPServer):
