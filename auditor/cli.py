@@ -16,6 +16,22 @@ from auditor import __version__
 from auditor.commands import audit, check, collect, demo, diff, report, rules, scan
 from auditor.errors import AuditorError
 
+
+def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
+    """click's class and typer's own copy of it: typer >= 0.29 vendors click."""
+    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
+    for module_name in ("typer.exceptions", "typer._click.exceptions"):
+        module = sys.modules.get(module_name)
+        cls = getattr(module, name, None) if module else None
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_ABORT = _exception_classes("Abort")
+_USAGE = _exception_classes("ClickException")
+_EXIT = _exception_classes("Exit")
+
 app = typer.Typer(
     name="twilio-audit",
     help=(
@@ -55,12 +71,12 @@ def main(argv: list[str] | None = None) -> None:
     except AuditorError as exc:
         print(f"twilio-audit: error: {exc}", file=sys.stderr)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except _ABORT:
         print("twilio-audit: interrupted; no partial file was written", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
+    except _USAGE as exc:
+        exc.show()  # type: ignore[attr-defined]
         sys.exit(2)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+    except _EXIT as exc:
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
     sys.exit(rc if isinstance(rc, int) else 0)
