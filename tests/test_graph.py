@@ -145,3 +145,23 @@ def test_normalize_url() -> None:
     assert normalize_url("HTTPS://Example.COM/a/?q=1") == "https://example.com/a"
     assert normalize_url("  ") is None
     assert normalize_url(None) is None
+
+
+def test_fast_edge_building_matches_networkx() -> None:
+    import networkx as nx
+
+    from auditor.graph import _add_keyed_edges
+
+    edges: list[tuple[str, str, dict[str, object]]] = [
+        ("a", "b", {"kind": "owns"}),
+        ("a", "b", {"kind": "routes_to"}),
+        ("b", "c", {"kind": "owns"}),
+        ("a", "b", {"kind": "owns"}),  # a repeat keeps one edge per kind
+    ]
+    fast, slow = nx.MultiDiGraph(), nx.MultiDiGraph()
+    _add_keyed_edges(fast, edges)
+    slow.add_edges_from((u, v, d["kind"], d) for u, v, d in edges)
+    assert sorted(fast.edges(keys=True, data=True)) == sorted(slow.edges(keys=True, data=True))
+    assert sorted(fast.in_edges("b", keys=True)) == sorted(slow.in_edges("b", keys=True))
+    assert fast.number_of_edges() == 3 and set(fast.nodes) == {"a", "b", "c"}
+    assert list(nx.topological_sort(fast)) == ["a", "b", "c"]
