@@ -328,3 +328,17 @@ def test_no_secret_in_audit_output_or_verbose_log(
     assert len(texts) >= 2 + 6
     for text in texts:
         assert not [s for s in secrets if s in text]
+
+
+def test_ctrl_c_is_one_line_and_exit_130(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import auditor.commands.report as report_command
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report_command, "run_report", interrupted)
+    code, _, err = cli(capsys, "report", str(tmp_path), "-o", str(tmp_path / "out"))
+    assert code == 130
+    assert "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1

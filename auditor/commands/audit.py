@@ -9,9 +9,12 @@ offline half of the pipeline (auditor.pipeline) analyses and renders it.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
+import click
 import typer
 
 from auditor.commands import collect as collect_command
@@ -101,9 +104,19 @@ def run(**kwargs: Any) -> int:
         fail_on=kwargs.get("fail_on", FailOn.HIGH),
         strict=bool(kwargs.get("strict", False)),
     )
-    result = run_audit(options)
+    with interruptible():
+        result = run_audit(options)
     print_outcome(result)
     return result.exit_code
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Ctrl-C becomes click's Abort: the CLI prints one line and exits 130, no traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise click.exceptions.Abort() from None
 
 
 def print_outcome(result: AuditResult) -> None:

@@ -23,6 +23,7 @@ from rich.table import Table
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
 from auditor.collect.probe import probe_one, probe_targets
+from auditor.commands.audit import interruptible
 from auditor.commands.options import FailOn, Format, Formats, Quiet
 from auditor.emulator import EmulatorServer
 from auditor.emulator.demo import (
@@ -158,12 +159,13 @@ def run(
     ] = None,
     quiet: Quiet = False,
 ) -> int:
-    demo = run_demo(
-        out,
-        list(format or DEMO_FORMATS),
-        fail_on=fail_on or FailOn.NEVER,
-        progress=make_progress(quiet),
-    )
+    with interruptible():
+        demo = run_demo(
+            out,
+            list(format or DEMO_FORMATS),
+            fail_on=fail_on or FailOn.NEVER,
+            progress=make_progress(quiet),
+        )
     result = demo.result
     console = Console()
     counts = ", ".join(f"{n} {sev}" for sev, n in result.counts.items() if n)

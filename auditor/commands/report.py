@@ -7,7 +7,15 @@ from typing import Annotated
 
 import typer
 
-from auditor.commands.audit import Baseline, ClientName, Paper, Policy, PreparedBy, print_outcome
+from auditor.commands.audit import (
+    Baseline,
+    ClientName,
+    Paper,
+    Policy,
+    PreparedBy,
+    interruptible,
+    print_outcome,
+)
 from auditor.commands.options import FailOn, FailOnOpt, Formats, OutDir, Strict
 from auditor.pipeline import AuditOptions, run_report
 from auditor.render.options import ReportOptions
@@ -44,6 +52,7 @@ def run(
         fail_on=fail_on,
         strict=strict,
     )
-    result = run_report(snapshot, options)
+    with interruptible():
+        result = run_report(snapshot, options)
     print_outcome(result)
     return result.exit_code
