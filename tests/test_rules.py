@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_rules_support import (
     A_NUM,
     B_NUM,
@@ -415,3 +417,52 @@ def test_missing_client_leg_once_per_dial_when_probed_as_phone_and_client() -> N
     )
     refs = [webhook_ref("", B, missing=True), webhook_ref("", B, missing=True, client_leg=True)]
     assert [f.rule for f in run(refs, snap)] == ["callerid-missing-client-leg"]
+
+
+# --------------------------------------------------------------------------- properties
+
+_values = st.one_of(
+    st.sampled_from([A_NUM, B_NUM, ROOT_NUM, C_NUM, B_VERIFIED, STRANGER, "(555) 111-0001"]),
+    st.sampled_from(["", "null", "client:x", "sip:a@b", "{{x}}", "{{trigger.call.From}}"]),
+    st.text(max_size=20),
+)
+_sources = st.sampled_from(
+    [
+        Source("studio_flow", "FW" + "a" * 32, "w"),
+        Source("function", FUNC_A, "/dial:1"),
+        Source("alert", "NO" + "1" * 32, "response_body"),
+        Source("webhook", None, B_URL),
+        Source("code", None, "x.py:1"),
+        Source("mystery", None, None),
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            _values,
+            st.sampled_from([A, B, ROOT, C, None, "AC" + "9" * 32]),
+            _sources,
+            st.sampled_from(["number", "client", "sip", "queue", "conference", "unknown"]),
+            st.booleans(),
+        ),
+        max_size=12,
+    )
+)
+def test_any_references_give_valid_deterministic_findings(
+    rows: list[tuple[str, str | None, Source, str, bool]],
+) -> None:
+    refs = [
+        make_ref(v, acc, source=src, dialed=dialed, missing=missing and not v)
+        for v, acc, src, dialed, missing in rows
+    ]
+    snap = make_snapshot(webhooks=[webhook(B_URL, [A, B], client_leg=True)])
+    first = run(refs, snap, baseline=make_snapshot())
+    second = run(list(reversed(refs)), snap, baseline=make_snapshot())
+    assert [f.fingerprint for f in first] == [f.fingerprint for f in second]
+    assert {f.rule for f in first} <= set(RULES_BY_ID)
+    for f in first:
+        assert f.severity == RULES_BY_ID[f.rule].severity
+        assert f.message and f.remediation
