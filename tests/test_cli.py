@@ -342,3 +342,18 @@ def test_ctrl_c_is_one_line_and_exit_130(
     code, _, err = cli(capsys, "report", str(tmp_path), "-o", str(tmp_path / "out"))
     assert code == 130
     assert "interrupted" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_demo_as_of_writes_the_same_files_every_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    runs = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        args = ["demo", "-o", str(out), "-q", "-f", "json", "-f", "md", "-f", "csv"]
+        code, _, _ = cli(capsys, *args, "--as-of", "2026-11-29T12:00:00Z")
+        assert code == 0
+        runs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    assert runs[0] == runs[1] and len(runs[0]) == 6
+    doc = json.loads(runs[0][Path("findings.json")])
+    assert doc["generated_at"].startswith("2026-11-29T12:00")

@@ -10,7 +10,7 @@ demo) unless --fail-on is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -96,6 +96,10 @@ def probe_demo_webhooks(snapshot: Snapshot, scenario: Scenario) -> list[WebhookR
         ]
 
 
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
 def run_demo(
     out_dir: Path,
     formats: list[Format | str] | None = None,
@@ -105,26 +109,42 @@ def run_demo(
     progress: Progress | None = None,
     report: ReportOptions | None = None,
 ) -> DemoRun:
-    """Collect the baseline and today's demo hierarchy from emulators, then audit today's."""
+    """Collect the baseline and today's demo hierarchy from emulators, then audit today's.
+
+    With `now` the clock is fixed everywhere (alert dates, collected_at, the report's
+    date), so two runs write the same files: that is how sample reports stay reproducible.
+    """
     check_out_dir(out_dir)
+    fixed = now is not None
     now = now or datetime.now(UTC).replace(second=0, microsecond=0)
     progress = progress or NullProgress()
     then = now - timedelta(weeks=BASELINE_WEEKS_EARLIER)
     baseline = _collect_demo(demo_baseline_scenario(now), then, NullProgress())
-    baseline.collected_at = then.isoformat().replace("+00:00", "Z")
+    baseline.collected_at = _iso(then)
     baseline_path = save_snapshot(baseline, out_dir / BASELINE_DIR / "snapshot.json")
     policy_path = out_dir / POLICY_NAME
     write_atomic(policy_path, demo_policy_toml())
 
     scenario = demo_scenario(now)
+
+    def collector() -> Snapshot:
+        snapshot = _collect_demo(scenario, now, progress)
+        if fixed:
+            snapshot.collected_at = _iso(now)
+        return snapshot
+
+    report = report or ReportOptions(
+        client_name="Northwind Health (demo)", prepared_by="twilio-audit demo"
+    )
+    if fixed and report.generated_at is None:
+        report = replace(report, generated_at=_iso(now))
     options = AuditOptions(
         out_dir=out_dir,
         formats=list(formats or DEMO_FORMATS),
-        collector=lambda: _collect_demo(scenario, now, progress),
+        collector=collector,
         baseline_snapshot=baseline,
         policy=policy_path,
-        report=report
-        or ReportOptions(client_name="Northwind Health (demo)", prepared_by="twilio-audit demo"),
+        report=report,
         fail_on=fail_on,
     )
     return DemoRun(run_audit(options), policy_path, baseline_path)
@@ -157,12 +177,22 @@ def run(
         FailOn | None,
         typer.Option("--fail-on", help="Exit 1 on a finding at or above this severity."),
     ] = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"],
+            help="Fix the clock (UTC, e.g. 2026-11-29T12:00:00Z): the same files on every "
+            "run, as for sample_reports/.",
+        ),
+    ] = None,
     quiet: Quiet = False,
 ) -> int:
     with interruptible():
         demo = run_demo(
             out,
             list(format or DEMO_FORMATS),
+            now=as_of.replace(tzinfo=UTC) if as_of else None,
             fail_on=fail_on or FailOn.NEVER,
             progress=make_progress(quiet),
         )
