@@ -115,6 +115,7 @@ def test_standalone_command(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "auditor.emulator", "--scenario", str(path), "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     try:
@@ -129,7 +130,8 @@ def test_standalone_command(tmp_path: Path) -> None:
         )
         assert len(resp.json()["accounts"]) == 2
         proc.send_signal(signal.SIGINT)  # Ctrl-C stops it cleanly
-        assert proc.wait(timeout=10) == 0
+        _out, err = proc.communicate(timeout=10)
+        assert proc.returncode == 0, err
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -19,21 +20,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
     parser.add_argument("--port", type=int, default=0, help="port (default: any free port)")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)  # stop as cleanly on SIGTERM as on Ctrl-C
+    server = None
     try:
         server = EmulatorServer.from_file(args.scenario, args.host, args.port).start()
+        print(server.url, flush=True)
+        accounts = len(server.index.accounts)
+        print(f"serving {accounts} accounts from {args.scenario}; Ctrl-C stops", file=sys.stderr)
+        threading.Event().wait()
     except AuditorError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(server.url, flush=True)
-    accounts = len(server.index.accounts)
-    print(f"serving {accounts} accounts from {args.scenario}; Ctrl-C stops", file=sys.stderr)
-    try:
-        threading.Event().wait()
     except KeyboardInterrupt:
         pass
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
     return 0
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
