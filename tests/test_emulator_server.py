@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.emulator import EmulatorServer, generate_hierarchy
+from auditor.emulator.paging import page_body, parse_page_request
 
 
 def _auth(account: dict[str, Any]) -> tuple[str, str]:
@@ -154,3 +158,21 @@ def test_alert_dates_accept_bare_days(served: Any) -> None:
         timeout=10,
     )
     assert [a["sid"] for a in resp.json()["alerts"]] == [sub["alerts"][0]["sid"]]
+
+
+@given(n=st.integers(0, 60), size=st.integers(1, 25), v2010=st.booleans())
+def test_following_next_links_yields_every_item_once(n: int, size: int, v2010: bool) -> None:
+    items = [{"sid": f"PN{i:032x}"} for i in range(n)]
+    host = None if v2010 else "https://studio.twilio.com"
+    path = "/2010-04-01/Accounts/AC1/IncomingPhoneNumbers.json" if v2010 else "/v2/Flows"
+    query: list[tuple[str, str]] = [("FriendlyName", "x"), ("PageSize", str(size))]
+    seen: list[str] = []
+    for _ in range(n + 2):
+        body = page_body(items, parse_page_request(query), key="k", path=path, host=host)
+        seen += [it["sid"] for it in body["k"]]
+        link = body["next_page_uri"] if v2010 else body["meta"]["next_page_url"]
+        if link is None:
+            break
+        assert link.startswith((host or "") + path + "?FriendlyName=x&PageSize=")
+        query = parse_qsl(urlsplit(link).query)
+    assert seen == [it["sid"] for it in items]
