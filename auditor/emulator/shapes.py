@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from functools import lru_cache
 from typing import Any
 
 JsonDict = dict[str, Any]
@@ -31,11 +32,13 @@ def parse_iso(value: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)  # scenarios repeat dates; formatting them dominated loading
 def iso(value: str | None) -> str:
     """Twilio v1/v2 date-time: 2026-11-20T10:00:00Z."""
     return parse_iso(value or DEFAULT_DATE).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=8192)
 def rfc2822(value: str | None) -> str:
     """Twilio v2010 date: Thu, 30 Jul 2015 20:00:00 +0000."""
     return format_datetime(parse_iso(value or DEFAULT_DATE))
