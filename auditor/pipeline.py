@@ -14,12 +14,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
 from auditor.commands.options import DEFAULT_FORMATS, FailOn, Format
+from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
+from auditor.extract.code import scan_paths
 from auditor.findings import exceeds, severity_counts
 from auditor.model import Analysis, PolicyEntry, Snapshot
+from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress
+from auditor.render import render_reports
 from auditor.render.options import ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot, resolve_snapshot_path, save_snapshot
 
@@ -59,6 +64,7 @@ class AuditResult:
     files: list[Path]
     exit_code: int
     incomplete: list[str]  # "ACxxx: source: error: …" lines, empty when coverage is complete
+    comparison: Comparison | None = None  # against --baseline: new / resolved / unchanged
 
     @property
     def counts(self) -> dict[str, int]:
@@ -101,17 +107,6 @@ def run_report(snapshot_file: Path, options: AuditOptions) -> AuditResult:
     return _analyse_and_render(snapshot, target, options, baseline, policy)
 
 
-def analyse_and_render(
-    snapshot: Snapshot, options: AuditOptions, snapshot_path: Path | None = None
-) -> AuditResult:
-    """The offline half of the pipeline for a snapshot already in memory."""
-    check_out_dir(options.out_dir)
-    path = snapshot_path or options.out_dir / SNAPSHOT_NAME
-    return _analyse_and_render(
-        snapshot, path, options, _baseline(options), load_policy_file(options.policy)
-    )
-
-
 def _analyse_and_render(
     snapshot: Snapshot,
     snapshot_path: Path,
@@ -119,9 +114,10 @@ def _analyse_and_render(
     baseline: Snapshot | None,
     policy: list[PolicyEntry] | None,
 ) -> AuditResult:
-    from auditor.analysis import analyse
-
     analysis = analyse(snapshot, baseline=baseline, policy=policy)
+    comparison = None
+    if baseline is not None:  # marks each finding new or unchanged, in every format
+        comparison = compare_with_baseline(baseline, snapshot, analysis.findings, policy=policy)
     formats = normalise_formats(options.formats)
     files = render(snapshot, analysis, options.out_dir, formats, options.report)
     incomplete = coverage_errors(snapshot)
@@ -133,6 +129,7 @@ def _analyse_and_render(
         files=files,
         exit_code=exit_code(analysis, incomplete, options.fail_on, options.strict),
         incomplete=incomplete,
+        comparison=comparison,
     )
 
 
@@ -147,16 +144,12 @@ def render(
     report: ReportOptions,
 ) -> list[Path]:
     """Every format goes through the renderers' one entry point."""
-    from auditor.render import render_reports
-
     return list(render_reports(snapshot, analysis, out_dir, formats, report))
 
 
 def load_policy_file(path: Path | None) -> list[PolicyEntry] | None:
     if path is None:
         return None
-    from auditor.policy import load_policy
-
     return list(load_policy(path))
 
 
@@ -167,8 +160,6 @@ def scan_code(snapshot: Snapshot, paths: list[tuple[Path, str | None]]) -> None:
     """
     if not paths:
         return
-    from auditor.extract.code import scan_paths
-
     scanned = scan_paths(list(paths))
     snapshot.code_references = list(scanned.references)
     snapshot.notes.extend(f"--code: {note}" for note in scanned.notes)

@@ -23,6 +23,8 @@ from auditor.emulator.demo import (
     DEMO_EXPECTED,
     DEMO_NOW,
     DEMO_WEBHOOKS,
+    HILLCREST_RELEASED,
+    MAIN_LINE,
     NUMBER_COUNTS,
     PARENT,
     RIVERSIDE,
@@ -132,6 +134,20 @@ def test_every_rule_of_the_design_fires_except_those_pending_the_probe(demo_run:
     assert len(DESIGN_RULES) == 13
     assert fired == DESIGN_RULES - PENDING_PROBE
     assert {rule for rule, *_ in DEMO_EXPECTED} == DESIGN_RULES - PENDING_PROBE
+
+
+def test_findings_are_marked_against_the_baseline(demo_run: DemoRun) -> None:
+    findings = demo_run.result.analysis.findings
+    status = {(f.rule, f.caller_id): f.status for f in findings}
+    assert {f.status for f in findings} == {"new", "unchanged"}
+    assert status[("callerid-released", HILLCREST_RELEASED)] == "new"  # released since
+    assert status[("callerid-cross-account", MAIN_LINE)] == "unchanged"  # already there
+    comparison = demo_run.result.comparison
+    assert comparison is not None and len(comparison.new) + len(comparison.unchanged) == len(
+        findings
+    )
+    doc = json.loads((demo_run.result.out_dir / "findings.json").read_text())
+    assert all(f["status"] in ("new", "unchanged") for f in doc["findings"])
 
 
 def test_no_finding_is_reported_twice(demo_run: DemoRun) -> None:

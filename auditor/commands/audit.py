@@ -126,6 +126,12 @@ def print_outcome(result: AuditResult) -> None:
     counts = result.counts
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
     typer.echo(f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else ""))
+    if result.comparison is not None:
+        comp = result.comparison
+        typer.echo(
+            f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
+            f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
+        )
     if result.incomplete:
         typer.echo(
             f"incomplete: {len(result.incomplete)} source(s) could not be read "
