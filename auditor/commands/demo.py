@@ -200,6 +200,13 @@ def run(
     console = Console()
     counts = ", ".join(f"{n} {sev}" for sev, n in result.counts.items() if n)
     console.print(f"Audited the demo hierarchy: {counts or 'no findings'}.", highlight=False)
+    if result.comparison is not None:
+        comp = result.comparison
+        console.print(
+            f"Since the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
+            f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged.",
+            highlight=False,
+        )
     console.print(summary_table(result))
     for path in result.files:
         console.print(f"  {path}", highlight=False, soft_wrap=True)
