@@ -183,3 +183,25 @@ def test_scan_never_raises(suffix: str, text: str) -> None:
         res = scan_paths([Path(tmp)])
     assert res.files_scanned + res.files_skipped == 1
     assert all(r.source.location and r.source.location.startswith("f") for r in res.references)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("a.html", "<Dial <?\n" * 20_000),
+        ("b.yaml", "caller_id: x" + " " * 100_000 + "y\n" + "\n" * 100),
+        ("c.py", "Dial(caller_id=\n" * 20_000),
+        ("d.cs", "new Dial(\n" * 20_000),
+        ("e.js", "x = {\n" * 20_000 + "callerId: '+15551230001'\n" + "}\n" * 20_000),
+        ("f.rb", "=begin\n" + "r.dial(caller_id: '+15551230001')\n" * 1000),
+    ],
+)
+def test_hostile_files_stay_bounded(tmp_path: Path, name: str, text: str) -> None:
+    from auditor.extract.sourcecode import MAX_HITS
+
+    (tmp_path / name).write_text(text)
+    res = scan_paths([tmp_path / name])
+    assert res.files_scanned == 1
+    assert len(res.references) <= MAX_HITS
+    if name == "f.rb":  # an unterminated =begin comments out the rest of the file
+        assert res.references == []

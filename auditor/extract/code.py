@@ -17,7 +17,7 @@ from pathlib import Path
 
 from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import FILL, Lines, mask
-from auditor.extract.sourcecode import PREFILTER, find_hits
+from auditor.extract.sourcecode import find_hits, might_hold_hits
 from auditor.extract.values import Classified, classify
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
 
@@ -113,14 +113,13 @@ _CALLERID_NAME = re.compile(
     r"|twilionumber|twiliophone|twiliofrom|dialfrom|voicefrom"
 )
 _SECRETISH = re.compile(r"sid|token|secret|key|password|url|enabled|lookup")
-_ENV_LINE = re.compile(
-    r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=[ \t]*(.*?)[ \t]*$", re.M
-)
-_CONFIG_LINE = re.compile(
-    r"^[ \t]*[\"']?([A-Za-z_][\w.-]*)[\"']?[ \t]*[:=][ \t]*(.+?)[ \t]*,?[ \t]*$", re.M
-)
+_ENV_LINE = re.compile(r"^[ \t]*(?:export[ \t]+)?([A-Za-z_][A-Za-z0-9_.]*)[ \t]*=(.*)$", re.M)
+_CONFIG_LINE = re.compile(r"^[ \t]*[\"']?([A-Za-z_][\w.-]*)[\"']?[ \t]*[:=](.*)$", re.M)
 
-_DIAL_TAG = re.compile(r"<(?:[\w-]+:)?dial\b((?:[^<>]|<\?[\s\S]*?\?>|<%[\s\S]*?%>)*?)(/?)>", re.I)
+# Bounded repetitions: a hostile file must not make these regular expressions quadratic.
+_DIAL_TAG = re.compile(
+    r"<(?:[\w-]+:)?dial\b((?:[^<>]|<\?[^<>]{0,300}?\?>|<%[^<>]{0,300}?%>){0,2000}?)(/?)>", re.I
+)
 _CALLERID_ATTR = re.compile(
     r"(?:^|\s)(?:[\w-]+:)?callerid\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s>]+))", re.I
 )
@@ -129,6 +128,12 @@ _MARKUP_NOUN = re.compile(r"<(?:[\w-]+:)?(number|client|sip|queue|conference)\b"
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|<\?|<%|\$\{|#\{|@\w|\[\[")
 _TWIML_BIN_PASSTHROUGH = re.compile(r"^\{\{\s*(?:#e164\s*\}\}\{\{\s*)?(From|To)\s*\}\}", re.I)
 _DIAL_HINT = re.compile(r"<(?:[\w-]+:)?dial\b", re.I)
+
+
+def _has_dial_tag(text: str) -> bool:
+    if "<" not in text or not ("Dial" in text or "dial" in text or "DIAL" in text):
+        return False
+    return _DIAL_HINT.search(text) is not None
 
 
 @dataclass
@@ -339,17 +344,21 @@ class _EnvIndex:
         return candidates[0] if len(values) == 1 else None
 
 
+_INLINE_COMMENT = re.compile(r"\s#")
+
+
 def _unquote(value: str) -> str:
-    value = value.strip()
+    value = value.strip().rstrip(",").strip()
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
-    return re.sub(r"\s+#.*$", "", value).strip()
+    comment = _INLINE_COMMENT.search(value)
+    return (value[: comment.start()] if comment else value).strip()
 
 
 def _scan_code(text: str, lang: str, file: _File, env: _EnvIndex) -> list[CallerIdReference]:
     refs: list[CallerIdReference] = []
-    has_dial_tag = _DIAL_HINT.search(text) is not None
-    if not PREFILTER[lang].search(text) and not has_dial_tag:
+    has_dial_tag = _has_dial_tag(text)
+    if not might_hold_hits(lang, text) and not has_dial_tag:
         return refs
     directory = file.path.parent.resolve()
 
@@ -393,7 +402,7 @@ def _scan_config(text: str, file: _File, is_env: bool) -> list[tuple[str, str, i
         if not is_callerid_name(name.rsplit(".", 1)[-1]):
             continue
         value = _unquote(m.group(2))
-        if value.startswith(("{", "[")):
+        if not value or value.startswith(("{", "[")):
             continue
         found.append((name, value, lines.line(m.start())))
     return found
@@ -460,7 +469,7 @@ def scan_paths(
             continue
         if kind.startswith("code:"):
             refs.extend(_scan_code(text, kind[5:], file, env))
-        elif kind in ("twiml", "template") and _DIAL_HINT.search(text):
+        elif kind in ("twiml", "template") and _has_dial_tag(text):
             refs.extend(_scan_markup(text, file, kind))
     # caller-ID variables defined in .env / config files that no scanned code reads
     used = {d.where for defs in env.by_dir.values() for d in defs.values() if d.used}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import Lines, mask
-from auditor.extract.sourcecode import PREFILTER, find_hits
+from auditor.extract.sourcecode import find_hits, might_hold_hits
 from auditor.model import CallerIdReference, RefKind, ServerlessFunction, Source, SourceKind
 
 MAX_FUNCTION_CHARS = 2_000_000
@@ -31,7 +31,7 @@ def referenced_env_names(code: str) -> set[str]:
     """Names of environment variables the code reads where a caller ID goes."""
     if not isinstance(code, str) or len(code) > MAX_FUNCTION_CHARS:
         return set()
-    if not PREFILTER["js"].search(code):
+    if not might_hold_hits("js", code):
         return set()
     names: set[str] = set()
     scope = _scope(code, {}, names)
@@ -46,7 +46,7 @@ def extract_function(fn: ServerlessFunction) -> tuple[list[CallerIdReference], l
     code = fn.content if isinstance(fn.content, str) else ""
     if len(code) > MAX_FUNCTION_CHARS:
         return [], [f"function {fn.sid} {fn.path}: {len(code)} characters, over the cap"]
-    if not PREFILTER["js"].search(code):
+    if not might_hold_hits("js", code):
         return [], []
     scope = _scope(code, fn.environment or {})
     lines = Lines.of(code)

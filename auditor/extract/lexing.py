@@ -139,32 +139,34 @@ _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
 
 
-def matching_close(masked: str, open_pos: int, limit: int = 20_000) -> int:
-    """Offset of the bracket closing the one at `open_pos` (or the end of the text)."""
+_BRACKET = re.compile(r"[()\[\]{}]")
+
+
+def matching_close(masked: str, open_pos: int, limit: int = 5_000) -> int:
+    """Offset of the bracket closing the one at `open_pos` (or where the search gave up)."""
     depth = 0
     end = min(len(masked), open_pos + limit)
-    for i in range(open_pos, end):
-        ch = masked[i]
-        if ch in _OPEN:
+    for m in _BRACKET.finditer(masked, open_pos, end):
+        if m.group() in _OPEN:
             depth += 1
-        elif ch in _CLOSE:
+        else:
             depth -= 1
             if depth == 0:
-                return i
+                return m.start()
     return end
 
 
-def enclosing_open(masked: str, pos: int, limit: int = 5_000) -> int:
+def enclosing_open(masked: str, pos: int, limit: int = 3_000) -> int:
     """Offset of the unmatched opening bracket around `pos`, or -1."""
+    start = max(0, pos - limit)
+    window = masked[start:pos]
     depth = 0
-    stop = max(-1, pos - limit)
-    for i in range(pos - 1, stop, -1):
-        ch = masked[i]
-        if ch in _CLOSE:
+    for m in _BRACKET.finditer(window[::-1]):
+        if m.group() in _CLOSE:
             depth += 1
-        elif ch in _OPEN:
-            if depth == 0:
-                return i
+        elif depth == 0:
+            return pos - 1 - m.start()
+        else:
             depth -= 1
     return -1
 
@@ -174,11 +176,14 @@ _CALLEE = re.compile(r"((?:new\s+)?[\w$.\\>:-]*?[\w$]+)\s*$")
 
 def callee_before(masked: str, open_pos: int) -> str:
     """The call expression just before an opening parenthesis ('twiml.dial', 'new Dial')."""
-    start = max(0, open_pos - 200)
+    start = max(0, open_pos - 100)
     m = _CALLEE.search(masked, start, open_pos)
     if not m:
         return ""
     return re.sub(r"\s+", " ", m.group(1)).replace("->", ".").replace("::", ".")
+
+
+_ARG_BREAK = re.compile(r"[()\[\]{},]")
 
 
 def split_args(masked: str, start: int, end: int) -> list[tuple[int, int]]:
@@ -186,15 +191,15 @@ def split_args(masked: str, start: int, end: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     depth = 0
     seg = start
-    for i in range(start, end):
-        ch = masked[i]
+    for m in _ARG_BREAK.finditer(masked, start, end):
+        ch = m.group()
         if ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:
             depth -= 1
-        elif ch == "," and depth == 0:
-            spans.append((seg, i))
-            seg = i + 1
+        elif depth == 0:
+            spans.append((seg, m.start()))
+            seg = m.start() + 1
     if masked[seg:end].strip():
         spans.append((seg, end))
     return spans
@@ -203,13 +208,17 @@ def split_args(masked: str, start: int, end: int) -> list[tuple[int, int]]:
 _CONTINUES = ("+", "||", "??", "&&", "(", ",", ".", "?", ":", "=", "\\")
 
 
+_EXPR_BREAK = re.compile(r"[()\[\]{},;\n]")
+
+
 def expression_end(masked: str, start: int) -> int:
     """End of the expression at `start`: a top-level `,` `;`, an unmatched closing bracket,
     or a newline when the expression so far does not obviously continue."""
     depth = 0
     stop = min(len(masked), start + 2_000)
-    for i in range(start, stop):
-        ch = masked[i]
+    for m in _EXPR_BREAK.finditer(masked, start, stop):
+        ch = m.group()
+        i = m.start()
         if ch in _OPEN:
             depth += 1
         elif ch in _CLOSE:
