@@ -2,7 +2,7 @@
 
 `run_audit` does the whole job against the API (or an emulator through
 --api-url); `run_report` does analyse + render offline from a saved snapshot.
-Both go through `analyse_and_render`, so `audit` and `report` on the same
+Both end in `_analyse_and_render`, so `audit` and `report` on the same
 snapshot give the same findings and the same files. Nothing here prints: the
 commands decide what the user sees.
 """
