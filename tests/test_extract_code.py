@@ -205,3 +205,59 @@ def test_hostile_files_stay_bounded(tmp_path: Path, name: str, text: str) -> Non
     assert len(res.references) <= MAX_HITS
     if name == "f.rb":  # an unterminated =begin comments out the rest of the file
         assert res.references == []
+
+
+SNIPPETS = [
+    (
+        "a.js",
+        "const cid = context.CALLER_ID || '+15551230001';\n"
+        "twiml.dial({\n  callerId: cid,\n  answerOnBridge: true,\n}).number(event.To);\n"
+        "twiml.dial({ callerId }).sip('sip:x@y');\n",
+        [("+15551230001", "number", "number", False), ("callerId", "template", "sip", False)],
+    ),
+    (
+        "b.ts",
+        "twiml.dial({ callerId: process.env.CALLER_ID! }, event.To);\n"
+        "twiml.dial({ timeout: 10, callerId: (process.env.X as string) });\n",
+        [
+            ("process.env.CALLER_ID", "template", "number", False),
+            ("process.env.X", "template", "unknown", False),
+        ],
+    ),
+    (
+        "c.py",
+        "resp.dial(number, caller_id=os.getenv('CALLER_ID', '+15551230001'))\n"
+        "dial = Dial(\n    caller_id=None,\n    record=True,\n)\ndial.queue('support')\n",
+        [("+15551230001", "number", "number", False), ("None", "empty", "queue", False)],
+    ),
+    (
+        "d.php",
+        "<?php\n$client->account->calls->create('+15551230001', $to, $url);\n"
+        "$client->calls->create($to, '+15551230002', array('url' => $u));\n",
+        [("+15551230001", "number", "number", False), ("+15551230002", "number", "number", False)],
+    ),
+    (
+        "e.rb",
+        "response.dial(:caller_id => '+15551230001') { |d| d.client 'amy' }\n"
+        "@client.calls.create(:from => '+15551230002', :to => to, :url => url)\n"
+        "response.dial(number: '+15557770000')\n",
+        [
+            ("+15551230001", "number", "client", False),
+            ("+15551230002", "number", "number", False),
+            ("", "empty", "number", True),
+        ],
+    ),
+    (
+        "f.cs",
+        'var call = CallResource.Create(to, new PhoneNumber("+15551230001"), url: uri);\n'
+        'response.Dial(number: "+15557770000", callerId: "client:bob");\n',
+        [("+15551230001", "number", "number", False), ("client:bob", "client", "number", False)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "code", "expected"), SNIPPETS, ids=[s[0] for s in SNIPPETS])
+def test_language_snippets(tmp_path: Path, name: str, code: str, expected: list[tuple]) -> None:
+    (tmp_path / name).write_text(code)
+    refs = scan_paths([tmp_path]).references
+    assert [(r.raw_value, r.kind, r.dialed, r.missing) for r in refs] == expected

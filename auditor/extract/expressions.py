@@ -40,6 +40,8 @@ _WRAPPER = re.compile(
 )
 # Conversions that do not change the value: '+1…'.freeze, x.toString(), x.strip()
 _CONVERSION = re.compile(r"(?:\.(?:freeze|to_s|toString\(\)|strip\(\)|trim\(\)|ToString\(\)))+$")
+# TypeScript's non-null assertion and casts: `process.env.X!`, `x as string`
+_TS_SUFFIX = re.compile(r"(?:!|\s+(?:as|satisfies)\s+[\w.<>\[\]| ]+)$")
 _FALLBACK = re.compile(r"\s(?:\|\||\?\?|or|\?:)\s")
 _STRING = re.compile(
     r"""^(?P<prefix>[rRbBuUfF@$]{0,2})(?P<q>'''|\"\"\"|["'`])(?P<body>.*)(?P=q)$""", re.S
@@ -162,6 +164,7 @@ def _evaluate_text(scope: Scope, expr: str, offset: int, depth: int) -> Evaluate
     if expr.startswith("await "):
         expr = expr[6:].strip()
     expr = _CONVERSION.sub("", expr)
+    expr = _TS_SUFFIX.sub("", expr)
     parts = _FALLBACK.split(expr, maxsplit=1)
     if len(parts) == 2 and _balanced(parts[0]) and _balanced(parts[1]) and depth < 8:
         first = _evaluate_text(scope, parts[0], offset, depth + 1)

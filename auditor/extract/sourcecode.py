@@ -38,15 +38,19 @@ class Hit:
     missing: bool = False  # a Dial call with no callerId at all
 
 
+_NOUN_ARG = r"\b(?=\s*[(\"'\w@:$])"  # an argument follows: .number(…) or Ruby's d.client 'amy'
+
+
+def _noun(lower: str, upper: str) -> str:
+    return rf"(?:\.|->)(?:{lower}|{upper}){_NOUN_ARG}|\bnew\s+{upper}(?:\.Builder)?\s*\("
+
+
 _NOUNS: list[tuple[str, DialedKind]] = [
-    (r"(?:\.|->|\b)(?:number|Number)\s*\(|new\s+Number(?:\.Builder)?\s*\(", DialedKind.NUMBER),
-    (r"(?:\.|->|\b)(?:client|Client)\s*\(|new\s+Client(?:\.Builder)?\s*\(", DialedKind.CLIENT),
-    (r"(?:\.|->|\b)(?:sip|Sip)\s*\(|new\s+Sip(?:\.Builder)?\s*\(", DialedKind.SIP),
-    (r"(?:\.|->|\b)(?:queue|Queue)\s*\(|new\s+Queue(?:\.Builder)?\s*\(", DialedKind.QUEUE),
-    (
-        r"(?:\.|->|\b)(?:conference|Conference)\s*\(|new\s+Conference(?:\.Builder)?\s*\(",
-        DialedKind.CONFERENCE,
-    ),
+    (_noun("number", "Number"), DialedKind.NUMBER),
+    (_noun("client", "Client"), DialedKind.CLIENT),
+    (_noun("sip", "Sip"), DialedKind.SIP),
+    (_noun("queue", "Queue"), DialedKind.QUEUE),
+    (_noun("conference", "Conference"), DialedKind.CONFERENCE),
 ]
 _NOUN_RE = re.compile("|".join(f"(?P<n{i}>{p})" for i, (p, _) in enumerate(_NOUNS)))
 _STRING_START = re.compile(r"\s*(?:new\s+PhoneNumber\s*\(\s*)?[rRbBuUfF@$]{0,2}[\"'`]")
@@ -120,7 +124,11 @@ LANGS: dict[str, Lang] = {
     ),
     "js": Lang(
         "js",
-        key=_r(r"(?:\bcallerId\b|(?<=[\"'])callerId(?=[\"']))[\"']?\s*:(?!:)\s*"),
+        # `callerId: x`, `'callerId': x`, or the shorthand `{ callerId }` (value = the name)
+        key=_r(
+            r"(?:\bcallerId\b|(?<=[\"'])callerId(?=[\"']))[\"']?\s*:(?!:)\s*"
+            r"|(?<=[{,])\s*(?=callerId\s*[,}])"
+        ),
         dial_callee=_r(r"(?:^|\.)dial$"),
         dial_call=_r(r"\.dial\s*\("),
         from_key=_r(r"(?:\bfrom\b|(?<=[\"'])from(?=[\"']))[\"']?\s*:\s*"),
@@ -273,7 +281,7 @@ def _missing_hits(lang: Lang, masked: str, seen_calls: set[int]) -> Iterator[Hit
                 dialed = DialedKind.NUMBER.value
             yield Hit(m.start(), m.start(), "dial", dialed, True)
             continue
-        open_pos = m.end() - 1
+        open_pos = m.end() if lang.name == "ruby" else m.end() - 1
         if open_pos in seen_calls or masked[open_pos] != "(":
             continue
         close = matching_close(masked, open_pos)
@@ -337,6 +345,8 @@ def _call_hits(lang: Lang, masked: str) -> Iterator[Hit]:
         index = lang.from_position
         if lang.name == "java" and len(positional) == 4:
             index = 2  # Call.creator(pathAccountSid, to, from, url)
+        if lang.name == "php" and masked[max(0, m.start() - 9) : m.start()].endswith("account"):
+            index = 0  # twilio-php 4.x: $client->account->calls->create($from, $to, $url)
         if len(positional) <= index:
             continue
         a, b = positional[index]
