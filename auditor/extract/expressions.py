@@ -66,7 +66,7 @@ class Scope:
     masked: str  # lexing.mask(text)
     lang: str
     env: Callable[[str], tuple[str, str] | None]  # name -> (value, where it is defined)
-    missing_context_is_empty: bool = False  # Functions: context.X not set → undefined
+    missing_context_is_empty: bool = False  # Functions: an unset context.X/process.env.X: undefined
     # name -> [(offset, where its value starts | the value text of a destructuring)]
     assignments: dict[str, list[tuple[int, int | str]]] = field(default_factory=dict)
     indexed: bool = False
@@ -207,7 +207,7 @@ def _evaluate_text(scope: Scope, expr: str, offset: int, depth: int) -> Evaluate
             if fallback.classified.kind != RefKind.TEMPLATE:
                 fallback.resolved_from = f"{origin} (default)"
                 return fallback
-        if via == "context" and scope.missing_context_is_empty:
+        if scope.missing_context_is_empty:
             return Evaluated(
                 expr,
                 Classified(RefKind.EMPTY.value, template=expr),
