@@ -120,6 +120,10 @@ def test_counts_and_account(result) -> None:  # type: ignore[no-untyped-def]
 
 def test_e164_and_code_resolution(result) -> None:  # type: ignore[no-untyped-def]
     by_loc = {r.source.location: r for r in result.references}
+    assert result.notes == [
+        "python/voice.py:40: '(555) 123-4567' has no country code; read as US (+15551234567)",
+        "twiml/forward.xml:5: '5551230061' has no country code; read as US (+15551230061)",
+    ]
     assert by_loc["python/voice.py:40"].e164 == "+15551234567"
     assert by_loc["twiml/forward.xml:5"].e164 == "+15551230061"
     assert by_loc["python/voice.py:21"].raw_value == "+15551230001"  # SALES_LINE constant

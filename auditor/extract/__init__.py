@@ -10,6 +10,7 @@ from auditor.extract.alerts import extract_alert
 from auditor.extract.functions import extract_function
 from auditor.extract.studio import extract_flow
 from auditor.extract.twiml import extract_twiml
+from auditor.extract.values import region_notes
 from auditor.model import CallerIdReference, Snapshot, Source, SourceKind, WebhookResponse
 
 __all__ = ["references_from_snapshot"]
@@ -82,5 +83,6 @@ def references_from_snapshot(snapshot: Snapshot) -> tuple[list[CallerIdReference
         refs.extend(found)
         notes.extend(found_notes)
     refs.sort(key=_sort_key)
+    notes.extend(region_notes(refs))
     refs.extend(snapshot.code_references)
     return refs, notes

@@ -18,7 +18,7 @@ from pathlib import Path
 from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import FILL, Lines, mask
 from auditor.extract.sourcecode import find_hits, might_hold_hits
-from auditor.extract.values import Classified, classify
+from auditor.extract.values import Classified, classify, region_notes
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
 
 SKIP_DIRS = frozenset(
@@ -487,6 +487,7 @@ def scan_paths(
                 _reference(value, info, file, line, DialedKind.UNKNOWN.value, resolved_from=name)
             )
     result.references = sorted(refs, key=_location_key)
+    result.notes.extend(region_notes(result.references))
     return result
 
 

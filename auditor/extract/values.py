@@ -7,11 +7,12 @@ here, so a value means the same thing wherever it was found.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
 
-from auditor.model import RefKind
+from auditor.model import CallerIdReference, RefKind
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
 # Characters a human writes in a phone number: digits, +, spaces, dashes, dots, parentheses.
@@ -147,3 +148,19 @@ def classify(raw: str | None, *, default_region: str | None = None) -> Classifie
             return Classified(RefKind.OTHER.value)
         return Classified(RefKind.NUMBER.value, e164=e164, assumed_region=region)
     return Classified(RefKind.OTHER.value)
+
+
+def region_notes(refs: Iterable[CallerIdReference]) -> list[str]:
+    """One note per reference whose E.164 form rests on an assumed region (a national number)."""
+    notes: list[str] = []
+    for ref in refs:
+        if ref.kind != RefKind.NUMBER or ref.e164 is None or is_e164(ref.raw_value.strip()):
+            continue
+        region = classify(ref.raw_value).assumed_region
+        if region:
+            where = ref.source.location or ref.source.sid or ref.source.kind
+            notes.append(
+                f"{where}: {ref.raw_value.strip()!r} has no country code; "
+                f"read as {region} ({ref.e164})"
+            )
+    return notes
