@@ -11,6 +11,7 @@ a comment, a docstring or a log message is never taken for code.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 FILL = "\x00"  # never appears in text we scan (binary files are skipped)
@@ -130,8 +131,6 @@ class Lines:
         return cls(starts)
 
     def line(self, offset: int) -> int:
-        from bisect import bisect_right
-
         return bisect_right(self.starts, offset)
 
 
