@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import networkx as nx
 
@@ -25,7 +25,7 @@ GAP_X, GAP_Y = 28, 74
 MARGIN = 44
 ROOT_GAP = 70
 OTHERS = "__others__"
-NAME_CHARS = 22
+NAME_CHARS = 24
 
 
 def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
@@ -33,28 +33,26 @@ def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
     `parent` edges, and `uses` edges from the account that dials with a caller ID to the
     account(s) that own or verify it, when the dialing account does not (a cross-account use).
     """
-    full = build_graph(snapshot, list(analysis.references))
+    full = build_graph(_diagram_snapshot(snapshot, analysis), list(analysis.references))
+    numbers = Counter(pn.account_sid for pn in snapshot.phone_numbers)
+    verified = Counter(vc.account_sid for vc in snapshot.verified_caller_ids)
     serious: dict[str, int] = defaultdict(int)
     for f in analysis.findings:
         if f.severity in ("critical", "high"):
             serious[f.account_sid or ""] += 1
+    accounts = {a.sid: a for a in snapshot.accounts}
     g = nx.MultiDiGraph()
-    for node, data in full.nodes(data=True):
+    for _, data in full.nodes(data=True):
         if data.get("kind") != "account" or "sid" not in data:
             continue
         sid = str(data["sid"])
-        acc = snapshot.account(sid)
-        counts = Counter(
-            full.nodes[v].get("kind")
-            for _, v, k in full.out_edges(node, data="kind")
-            if k in (OWNS, VERIFIES)
-        )
+        acc = accounts.get(sid)
         g.add_node(
             sid,
             name=(acc.friendly_name if acc else "") or sid,
             status=acc.status if acc else "unknown",
-            numbers=counts["number"],
-            verified=counts["verified"],
+            numbers=numbers[sid],
+            verified=verified[sid],
             serious=serious[sid],
         )
     for u, v, kind in full.edges(data="kind"):
@@ -66,40 +64,62 @@ def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
             g.add_edge(
                 u.removeprefix("account:"), v.removeprefix("account:"), key="parent", kind="parent"
             )
-    for node, data in full.nodes(data=True):
-        if data.get("kind") != "ref":
-            continue
-        ref = analysis.references[int(data["index"])]
-        if ref.passthrough:
-            continue
-        users = [
-            u.removeprefix("account:")
-            for u, _, k in full.in_edges(node, data="kind")
-            if k == EXECUTES
+    pred, succ = full.pred, full.succ
+
+    def linked(
+        adjacency: dict[str, dict[int | str, dict[str, object]]], kinds: set[str]
+    ) -> list[str]:
+        return [
+            n
+            for n, keyed in adjacency.items()
+            if any(d.get("kind") in kinds for d in keyed.values())
         ]
-        values = [v for _, v, k in full.out_edges(node, data="kind") if k == USES_CALLERID]
-        for value in values:
-            holders = {
-                owner.removeprefix("account:")
-                for item, _, k in full.in_edges(value, data="kind")
-                if k == IS_NUMBER
-                for owner, _, k2 in full.in_edges(item, data="kind")
-                if k2 in (OWNS, VERIFIES)
-            }
+
+    holders_of: dict[str, set[str]] = {}
+    for node, data in full.nodes(data=True):
+        if data.get("kind") != "ref" or analysis.references[int(str(data["index"]))].passthrough:
+            continue
+        users = [u.removeprefix("account:") for u in linked(pred[node], {EXECUTES})]
+        for value in linked(succ[node], {USES_CALLERID}):
+            if value not in holders_of:
+                holders_of[value] = {
+                    owner.removeprefix("account:")
+                    for item in linked(pred[value], {IS_NUMBER})
+                    for owner in linked(pred[item], {OWNS, VERIFIES})
+                }
+            holders = holders_of[value]
             for user in users:
                 if user in holders or user not in g:
                     continue
                 for owner in sorted(holders):
-                    if owner not in g:
-                        continue
-                    edge = g.get_edge_data(user, owner, key="uses")
-                    if edge is None:
-                        g.add_edge(user, owner, key="uses", kind="uses", numbers=[])
-                        edge = g.get_edge_data(user, owner, key="uses")
-                    number = value.removeprefix("value:")
-                    if number not in edge["numbers"]:
-                        edge["numbers"].append(number)
+                    if owner in g:
+                        _add_use(g, user, owner, value.removeprefix("value:"))
     return g
+
+
+def _add_use(g: nx.MultiDiGraph, user: str, owner: str, number: str) -> None:
+    edge = g.get_edge_data(user, owner, key="uses")
+    if edge is None:
+        g.add_edge(user, owner, key="uses", kind="uses", numbers=[number])
+    elif number not in edge["numbers"]:
+        edge["numbers"].append(number)
+
+
+def _diagram_snapshot(snapshot: Snapshot, analysis: Analysis) -> Snapshot:
+    """The part of the snapshot the picture needs: accounts, and the numbers and verified IDs
+    some reference uses (the graph of 100,000 unused numbers would only cost time)."""
+    used = {r.e164 for r in analysis.references if r.e164}
+    return replace(
+        snapshot,
+        phone_numbers=[p for p in snapshot.phone_numbers if p.phone_number in used],
+        verified_caller_ids=[v for v in snapshot.verified_caller_ids if v.phone_number in used],
+        applications=[],
+        sip_domains=[],
+        flows=[],
+        functions=[],
+        alerts=[],
+        webhooks=[],
+    )
 
 
 def fold(g: nx.MultiDiGraph, root: str, max_boxes: int = MAX_BOXES) -> nx.MultiDiGraph:

@@ -48,7 +48,7 @@ def render_markdown(view: ReportView) -> str:
         lines.append("")
         lines.append("| severity | account | caller ID | source | fix |")
         lines.append("|---|---|---|---|---|")
-        for fv in [*g.findings, *g.compact]:
+        for fv in g.findings:
             if written >= MAX_FINDINGS:
                 break
             written += 1

@@ -55,17 +55,20 @@ TOKEN_LIMIT = 120
 def clip(value: object, limit: int = 160) -> str:
     """Shorten very long account data for display; the full value stays in JSON and CSV.
 
-    A long unbroken run (a 10,000-digit "number") is cut too, so prose around it stays readable.
+    A long unbroken run (a 10,000-digit "number") is cut too, so the prose around it stays
+    readable; the note always gives the length of the original text.
     """
     text = "" if value is None else str(value)
-    if len(text) > TOKEN_LIMIT and any(len(w) > TOKEN_LIMIT for w in text.split()):
+    original = len(text)
+    if original > TOKEN_LIMIT and any(len(w) > TOKEN_LIMIT for w in text.split()):
         text = " ".join(
-            w if len(w) <= TOKEN_LIMIT else f"{w[: TOKEN_LIMIT - 1]}…({len(w):,} characters)"
-            for w in text.split(" ")
+            w if len(w) <= TOKEN_LIMIT else w[:TOKEN_LIMIT] + "…" for w in text.split(" ")
         )
-    if len(text) <= limit:
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip("…") + "…"
+    if len(text) == original:
         return text
-    return f"{text[: limit - 1]}… ({len(text):,} characters)"
+    return f"{text} ({original:,} characters)"
 
 
 def csp_hash(script: str) -> str:

@@ -20,9 +20,20 @@ SEVERITY_WEIGHT = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}
 # Past this many accounts the HTML shows one summary row per account (full list in CSV).
 DETAILED_ACCOUNTS_MAX = 50
 NUMBER_ROWS_PER_ACCOUNT = 50
-FULL_EVIDENCE_PER_RULE = 100
-COMPACT_ROWS_PER_RULE = 2000
-COVERAGE_PROBLEMS_MAX = 500
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much of a very large audit each medium shows; the rest is in findings.json / CSV."""
+
+    full_evidence: int  # findings per rule shown with their whole evidence
+    compact_rows: int  # further findings per rule, one table row each
+    account_rows: int  # summary rows when the hierarchy is too large for per-account tables
+    coverage_problems: int
+
+
+SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
+PRINT = Limits(full_evidence=10, compact_rows=100, account_rows=200, coverage_problems=100)
 NAME_LIMIT = 60
 # Rules whose finding means Twilio refuses the call leg (error 13214).
 REFUSING_RULES = {
@@ -143,14 +154,18 @@ class FindingView:
 class RuleGroup:
     info: RuleInfo
     severity: str
-    findings: list[FindingView]
-    compact: list[FindingView]
-    hidden: int
+    findings: list[FindingView]  # all of them, in report order
     accounts: list[str]
 
     @property
     def count(self) -> int:
-        return len(self.findings) + len(self.compact) + self.hidden
+        return len(self.findings)
+
+    def split(self, limits: Limits) -> tuple[list[FindingView], list[FindingView], int]:
+        """(with full evidence, as table rows, left to findings.json) under `limits`."""
+        full = self.findings[: limits.full_evidence]
+        rows = self.findings[limits.full_evidence : limits.full_evidence + limits.compact_rows]
+        return full, rows, len(self.findings) - len(full) - len(rows)
 
 
 def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
@@ -181,7 +196,7 @@ def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
     counter = 0
     for rule, items in by_rule.items():
         views = []
-        for f in items[: FULL_EVIDENCE_PER_RULE + COMPACT_ROWS_PER_RULE]:
+        for f in items:
             counter += 1
             views.append(finding_view(counter, f, d))
         severity = max((f.severity for f in items), key=sev_rank)
@@ -189,9 +204,7 @@ def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
             RuleGroup(
                 info=rule_info(rule),
                 severity=severity,
-                findings=views[:FULL_EVIDENCE_PER_RULE],
-                compact=views[FULL_EVIDENCE_PER_RULE:],
-                hidden=max(0, len(items) - len(views)),
+                findings=views,
                 accounts=sorted({f.account_sid or "" for f in items}),
             )
         )
@@ -440,7 +453,6 @@ class CoverageView:
     per_source: list[tuple[str, int, int, int]]  # source, ok, error, skipped
     matrix: list[tuple[str, str, list[str]]]  # account name, sid, cell per source
     problems: list[tuple[str, str, str, str]]  # account name, sid, source, status
-    problems_hidden: int
     notes: list[str]
 
 
@@ -470,8 +482,7 @@ def coverage_view(snapshot: Snapshot, analysis: Analysis, d: Directory) -> Cover
         sources=sources,
         per_source=per_source,
         matrix=matrix if len(matrix) <= DETAILED_ACCOUNTS_MAX else [],
-        problems=problems[:COVERAGE_PROBLEMS_MAX],
-        problems_hidden=max(0, len(problems) - COVERAGE_PROBLEMS_MAX),
+        problems=problems,
         notes=[*snapshot.notes, *analysis.notes],
     )
 
@@ -498,11 +509,17 @@ class ReportView:
     actions: list[Action]
     groups: list[RuleGroup]
     accounts: list[AccountView]
+    accounts_by_risk: list[AccountView]  # most serious findings first (for truncated tables)
     detailed_accounts: bool
     filter_accounts: list[tuple[str, str]]  # sid, name: accounts with findings
     coverage: CoverageView
     diagram_svg: str = ""
     snapshot: Snapshot | None = None
+
+
+def _risk_key(a: AccountView) -> tuple[int, int, str]:
+    weight = sum(SEVERITY_WEIGHT.get(s, 0) * n for s, n in a.findings_by_severity)
+    return (-weight, -a.numbers_total, a.name.lower())
 
 
 def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> ReportView:
@@ -532,6 +549,7 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         actions=top_actions(analysis.findings, d),
         groups=group_findings(analysis.findings, d),
         accounts=accounts,
+        accounts_by_risk=sorted(accounts, key=_risk_key),
         detailed_accounts=len(accounts) <= DETAILED_ACCOUNTS_MAX,
         filter_accounts=[(s, d.name(s)) for s in with_findings],
         coverage=coverage_view(snapshot, analysis, d),
