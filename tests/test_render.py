@@ -25,9 +25,17 @@ from render_fixtures import (
 )
 
 from auditor.errors import AuditorError
-from auditor.model import Account, Analysis, Finding, PhoneNumber, Snapshot, Source
+from auditor.model import (
+    Account,
+    Analysis,
+    CallerIdReference,
+    Finding,
+    PhoneNumber,
+    Snapshot,
+    Source,
+)
 from auditor.render import FILE_NAMES, ReportOptions, render_reports
-from auditor.render.diagram import OTHERS, fold, hierarchy_graph, hierarchy_svg
+from auditor.render.diagram import MAX_ARROWS, OTHERS, fold, hierarchy_graph, hierarchy_svg
 from auditor.render.html import render_html
 from auditor.render.templating import csp_hash, resource_text
 from auditor.render.view import DETAILED_ACCOUNTS_MAX, build_view
@@ -150,7 +158,8 @@ def test_diagram_arrows_come_from_the_graph() -> None:
     }
     parents = {(u, v) for u, v, d in g.edges(data=True) if d["kind"] == "parent"}
     assert len(parents) == 6 and all(u == ROOT for u, _ in parents)
-    svg = hierarchy_svg(build_snapshot(), build_analysis())
+    svg, note = hierarchy_svg(build_snapshot(), build_analysis())
+    assert note == ""
     assert svg.count('marker-end="url(#arrowhead)"') == 3
     assert "+15550020000" in svg and "&lt;script&gt;" in svg and "<script" not in svg
 
@@ -188,6 +197,22 @@ def test_diagram_folds_past_fifty_accounts() -> None:
     assert g.number_of_nodes() == 50 and OTHERS in g
     assert g.nodes[OTHERS]["name"] == "72 more accounts"
     assert sum(d["numbers"] for _, d in g.nodes(data=True)) == 120
+
+
+def test_diagram_draws_the_busiest_arrows_and_says_so() -> None:
+    snap, analysis = _wide(300, 2)
+    refs = []
+    for i in range(300):  # every account dials with the next account's first number
+        acc = sid("AC", i + 1)
+        value = f"+1555{(i + 1) % 300:04d}000"
+        refs.append(
+            CallerIdReference(value, "number", Source("code", None, f"x.js:{i}"), acc, e164=value)
+        )
+    analysis.references = refs
+    svg, note = hierarchy_svg(snap, analysis)
+    assert svg.count('marker-end="url(#arrowhead)"') == MAX_ARROWS
+    assert "49 of 301 accounts are drawn" in note and "252 more accounts" in note
+    assert f"{MAX_ARROWS} of " in note and "red arrows are drawn" in note
 
 
 def test_large_hierarchy_summarises_accounts(tmp_path: Path) -> None:

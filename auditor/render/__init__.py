@@ -60,7 +60,7 @@ def render_reports(
 
             v = build_view(snapshot, analysis, options)
             if "html" in wanted or "pdf" in wanted:
-                v.diagram_svg = hierarchy_svg(snapshot, analysis)
+                v.diagram_svg, v.diagram_note = hierarchy_svg(snapshot, analysis)
             view_cache["view"] = v
         return view_cache["view"]
 

@@ -19,13 +19,14 @@ from auditor.model import Analysis, Snapshot
 from auditor.render.templating import environment
 
 MAX_BOXES = 50  # the root included
-COLUMNS = 5
-BOX_W, BOX_H = 196, 62
-GAP_X, GAP_Y = 28, 74
+COLUMNS = 4
+BOX_W, BOX_H = 196, 76
+GAP_X, GAP_Y = 28, 88
 MARGIN = 44
 ROOT_GAP = 70
 OTHERS = "__others__"
 NAME_CHARS = 24
+MAX_ARROWS = 40  # beyond this the busiest pairs are drawn and the rest counted in the caption
 
 
 def hierarchy_graph(snapshot: Snapshot, analysis: Analysis) -> nx.MultiDiGraph:
@@ -163,12 +164,33 @@ def fold(g: nx.MultiDiGraph, root: str, max_boxes: int = MAX_BOXES) -> nx.MultiD
     return h
 
 
+def wrap_name(name: str, width: int = NAME_CHARS) -> list[str]:
+    """At most two lines of at most `width` characters, cut with an ellipsis."""
+    words = name.split() or [""]
+    lines = [""]
+    for word in words:
+        candidate = f"{lines[-1]} {word}".strip()
+        if len(candidate) <= width or not lines[-1]:
+            lines[-1] = candidate
+        elif len(lines) < 2:
+            lines.append(word)
+        else:
+            lines[-1] = candidate
+            break
+    rest = " ".join(words)
+    used = " ".join(lines)
+    lines = [ln if len(ln) <= width else ln[: width - 1] + "…" for ln in lines]
+    if len(used) < len(rest) and not lines[-1].endswith("…"):
+        lines[-1] = lines[-1][: width - 1] + "…"
+    return lines
+
+
 @dataclass
 class Box:
     sid: str
     x: float
     y: float
-    name: str
+    name: list[str]
     full_name: str
     status: str
     numbers: int
@@ -230,7 +252,7 @@ def layout(
                 n,
                 x,
                 y,
-                name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…",
+                wrap_name(name),
                 name if len(name) <= 200 else name[:199] + "…",
                 str(data["status"]),
                 int(data["numbers"]),
@@ -266,17 +288,20 @@ def layout(
                     lines.append((pos[n][0], y, pos[n][0], pos[n][1] - BOX_H / 2))
     arrows: list[Arrow] = []
     pair_count: dict[frozenset[str], int] = defaultdict(int)
-    for u, v, data in sorted(g.edges(data=True), key=lambda e: (e[0], e[1])):
-        if data.get("kind") != "uses":
-            continue
+    uses = [(u, v, d) for u, v, d in g.edges(data=True) if d.get("kind") == "uses"]
+    uses.sort(key=lambda e: (-len(e[2]["numbers"]), e[0], e[1]))
+    for u, v, data in sorted(uses[:MAX_ARROWS], key=lambda e: (e[0], e[1])):
         (x1, y1), (x2, y2) = pos[u], pos[v]
         k = pair_count[frozenset((u, v))]
         pair_count[frozenset((u, v))] += 1
         mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-        length = math.hypot(x2 - x1, y2 - y1) or 1.0
-        bend = 46 + 30 * k
-        nx_, ny_ = -(y2 - y1) / length, (x2 - x1) / length
-        cx, cy = mx + nx_ * bend, my + ny_ * bend
+        if abs(y1 - y2) < 1:  # same row: swing below the row, through the gap between rows
+            cx, cy = mx, y1 + BOX_H + 56 + 14 * k
+        else:
+            length = math.hypot(x2 - x1, y2 - y1) or 1.0
+            bend = 46 + 30 * k
+            nx_, ny_ = -(y2 - y1) / length, (x2 - x1) / length
+            cx, cy = mx + nx_ * bend, my + ny_ * bend
         sx, sy = _clip_line(x1, y1, cx, cy)
         ex, ey = _clip_line(x2, y2, cx, cy)
         label, title = _label(list(data["numbers"]))
@@ -295,12 +320,13 @@ def layout(
     return boxes, lines, arrows, width, height
 
 
-def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> str:
-    """The inline SVG markup (escaped by the template) for the report's hierarchy section."""
-    g = fold(hierarchy_graph(snapshot, analysis), snapshot.root_account_sid)
+def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> tuple[str, str]:
+    """The inline SVG markup (escaped by the template) and a sentence on what it leaves out."""
+    full = hierarchy_graph(snapshot, analysis)
+    g = fold(full, snapshot.root_account_sid)
     boxes, lines, arrows, width, height = layout(g, snapshot.root_account_sid)
     folded = OTHERS in g
-    return (
+    svg = (
         environment()
         .get_template("diagram.svg.j2")
         .render(
@@ -314,3 +340,16 @@ def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> str:
             folded=folded,
         )
     )
+    notes = []
+    if folded:
+        notes.append(
+            f"{g.number_of_nodes() - 1:,} of {full.number_of_nodes():,} accounts are drawn (those "
+            f"with the most cross-account use); {g.nodes[OTHERS]['name']} are folded into one box."
+        )
+    pairs = sum(1 for _, _, k in g.edges(data="kind") if k == "uses")
+    if pairs > len(arrows):
+        notes.append(
+            f"{len(arrows)} of {pairs:,} red arrows are drawn: the account pairs that share the "
+            "most numbers. Every cross-account use is listed under Findings."
+        )
+    return svg, " ".join(notes)

@@ -34,9 +34,10 @@ def render_markdown(view: ReportView) -> str:
         lines.append("\n### Actions that fix the most\n")
         for i, a in enumerate(view.actions, 1):
             sev = ", ".join(f"{n} {s}" for s, n in a.by_severity)
+            cid = md(a.caller_id or "(empty)", 60)
             lines.append(
-                f"{i}. {md(a.text, 600)} (caller ID {md(a.caller_id or '(empty)', 60)} in "
-                f"{md(a.account_name)}; fixes {a.fixes}: {sev})"
+                f"{i}. **{md(a.headline, 300)}** {md(a.detail, 600)} "
+                f"(caller ID {cid} in {md(a.account_name)}; fixes {a.fixes}: {sev})"
             )
     lines.append("\n## Findings\n")
     if not view.groups:
@@ -56,7 +57,7 @@ def render_markdown(view: ReportView) -> str:
             lines.append(
                 f"| {f.severity} | {md(fv.account_name, 60)} | "
                 f"{md(f.caller_id or f.raw_value or '(empty)', 40)} | {md(fv.source, 80)} | "
-                f"{md(f.remediation, 300)} |"
+                f"{md(fv.remediation, 300)} |"
             )
     total = sum(g.count for g in view.groups)
     if total > written:

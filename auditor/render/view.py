@@ -6,20 +6,25 @@ Templates stay dumb (loops and escaping); every count, grouping, ordering and
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from auditor.findings import sort_findings
+from auditor.graph import flow_url, normalize_url
 from auditor.model import Account, Analysis, CallerIdReference, Finding, Severity, Snapshot
 from auditor.render.options import ReportOptions
 from auditor.render.rulemeta import RuleInfo, rule_info
+from auditor.rules import RULE_ORDER
 
 SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
 SEVERITY_WEIGHT = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}
 # Past this many accounts the HTML shows one summary row per account (full list in CSV).
 DETAILED_ACCOUNTS_MAX = 50
 NUMBER_ROWS_PER_ACCOUNT = 50
+SMALL_ACCOUNT = 12  # up to this many numbers, an account lists them all
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,9 @@ def display_date(iso: str | None) -> str:
     return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
 
 
+_BARE_ACCOUNT_SID = re.compile(r"(?<![/=(\w])AC[0-9a-fA-F]{32}(?![/\w)])")
+
+
 @dataclass
 class Directory:
     """SID → human label lookups over one snapshot, built once (O(n) for 100,000 numbers)."""
@@ -79,6 +87,7 @@ class Directory:
     snapshot: Snapshot
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    routes: dict[str, str] = field(default_factory=dict)  # normalised webhook URL -> label
 
     @classmethod
     def build(cls, snapshot: Snapshot) -> Directory:
@@ -95,8 +104,11 @@ class Directory:
             d.labels[app.sid] = f"app {short(app.friendly_name, 40) or app.sid}"
         for flow in snapshot.flows:
             d.labels[flow.sid] = f"Studio flow {short(flow.friendly_name, 40)}"
+            d.routes[normalize_url(flow_url(flow)) or ""] = d.labels[flow.sid]
         for fn in snapshot.functions:
             d.labels[fn.sid] = f"Function {fn.service_name}{fn.path}"
+            if fn.url:
+                d.routes[normalize_url(fn.url) or ""] = d.labels[fn.sid]
         for dom in snapshot.sip_domains:
             d.labels[dom.sid] = f"SIP domain {dom.domain_name}"
         return d
@@ -106,11 +118,21 @@ class Directory:
             return "unknown account"
         return short(self.names.get(sid, sid))
 
+    def humanise(self, text: str) -> str:
+        """Name the accounts a message mentions by bare SID ("in AC7f…" → "in Clinic");
+        SIDs inside API paths, parentheses or parameters stay as they are."""
+        if "AC" not in text:
+            return text
+        return _BARE_ACCOUNT_SID.sub(lambda m: short(self.names.get(m.group(0), m.group(0))), text)
+
     def label(self, sid: str) -> str:
         return self.labels.get(sid) or self.names.get(sid) or sid
 
 
-def source_text(kind: str, sid: str | None, location: str | None, d: Directory) -> str:
+def source_text(
+    kind: str, sid: str | None, location: str | None, d: Directory, *, compact: bool = False
+) -> str:
+    """'Studio flow Triage (FW…) · dial_widget'; `compact` drops the SID when a name is known."""
     kind_label = {
         "alert": "13214 alert",
         "studio_flow": "Studio flow",
@@ -125,7 +147,7 @@ def source_text(kind: str, sid: str | None, location: str | None, d: Directory) 
         label = d.labels.get(sid)
         if label and label.lower().startswith(kind_label.lower()):
             parts = []
-        parts.append(f"{label} ({sid})" if label else sid)
+        parts.append((label if compact else f"{label} ({sid})") if label else sid)
     if location:
         parts.append(location)
     return " · ".join(parts)
@@ -144,6 +166,8 @@ class FindingView:
     source: str
     impacted: list[str]
     details: list[tuple[str, str]]
+    message: str  # with account SIDs named (display only; findings.json keeps the SIDs)
+    remediation: str
 
     @property
     def severity(self) -> str:
@@ -177,15 +201,36 @@ def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
         path_names=[d.name(s) for s in f.path],
         source=source_text(f.source.kind, f.source.sid, f.source.location, d),
         impacted=[d.label(s) for s in f.impacted],
-        details=[(str(k).replace("_", " "), str(v)) for k, v in sorted(f.details.items())],
+        details=[(detail_label(k), detail_value(v)) for k, v in sorted(f.details.items())],
+        message=d.humanise(f.message),
+        remediation=d.humanise(f.remediation),
     )
+
+
+_WORDS = {"sid": "SID", "sids": "SIDs", "url": "URL", "urls": "URLs", "id": "ID", "ids": "IDs"}
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+def detail_label(key: object) -> str:
+    words = str(key).replace("_", " ").split()
+    text = " ".join(_WORDS.get(w.lower(), w) for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def detail_value(value: object) -> str:
+    """Lists as comma-separated text, ISO timestamps as dates a reader knows."""
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=str) if isinstance(value, set | frozenset) else list(value)
+        return ", ".join(detail_value(v) for v in items)
+    if isinstance(value, dict):
+        return "; ".join(f"{detail_label(k)}: {detail_value(v)}" for k, v in value.items())
+    text = "" if value is None else str(value)
+    return display_date(text) if _ISO.match(text) else text
 
 
 def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
-    return sorted(
-        findings,
-        key=lambda f: (-sev_rank(f.severity), f.rule, f.account_sid or "", f.caller_id or ""),
-    )
+    """The order of findings.json (severity, then the rules' own order)."""
+    return sort_findings(findings)
 
 
 def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
@@ -208,13 +253,14 @@ def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
                 accounts=sorted({f.account_sid or "" for f in items}),
             )
         )
-    groups.sort(key=lambda g: (-sev_rank(g.severity), g.info.id))
+    groups.sort(key=lambda g: (-sev_rank(g.severity), RULE_ORDER.get(g.info.id, 99), g.info.id))
     return groups
 
 
 @dataclass
 class Action:
-    text: str
+    headline: str
+    detail: str
     account_name: str
     caller_id: str
     fixes: int
@@ -240,9 +286,11 @@ def top_actions(findings: list[Finding], d: Directory, limit: int = 3) -> list[A
     for (acc, cid), fs in sorted(groups.items(), key=score)[:limit]:
         lead = max(fs, key=lambda f: (sev_rank(f.severity), f.rule == "callerid-cross-account"))
         counts = Counter(f.severity for f in fs)
+        headline, detail = split_sentence(d.humanise(lead.remediation or lead.message))
         actions.append(
             Action(
-                text=lead.remediation or lead.message,
+                headline=headline,
+                detail=detail,
                 account_name=d.name(acc or None),
                 caller_id=cid,
                 fixes=len(fs),
@@ -251,6 +299,15 @@ def top_actions(findings: list[Finding], d: Directory, limit: int = 3) -> list[A
             )
         )
     return actions
+
+
+_FIRST_SENTENCE = re.compile(r"^(.{15,}?[.:;])\s+(\S.*)$", re.S)
+
+
+def split_sentence(text: str) -> tuple[str, str]:
+    """(first sentence, the rest): the action's headline and its how-to."""
+    m = _FIRST_SENTENCE.match(text)
+    return (m.group(1), m.group(2)) if m else (text, "")
 
 
 def risk_sentences(snapshot: Snapshot, findings: list[Finding], d: Directory) -> list[str]:
@@ -330,6 +387,7 @@ class AccountView:
     parent_name: str | None
     numbers_total: int
     numbers: list[NumberRow]
+    other_routes: list[tuple[str, int]]  # numbers not listed, counted by where calls go
     verified: list[VerifiedRow]
     apps: list[AppRow]
     findings_by_severity: list[tuple[str, int]]
@@ -349,18 +407,21 @@ def reference_index(references: Iterable[CallerIdReference]) -> dict[str, list[C
 
 
 def reference_text(ref: CallerIdReference, d: Directory) -> str:
-    src = source_text(ref.source.kind, ref.source.sid, ref.source.location, d)
+    src = source_text(ref.source.kind, ref.source.sid, ref.source.location, d, compact=True)
     return f"{d.name(ref.executing_account_sid)}: {src}"
 
 
 def number_route(
     voice_url: str | None, app_sid: str | None, trunk_sid: str | None, d: Directory
 ) -> str:
+    """Where Twilio sends a call to the number, named when it is a flow or Function we know."""
     if trunk_sid:
-        return f"trunk {trunk_sid}"
+        return f"SIP trunk {trunk_sid}"
     if app_sid:
         return d.label(app_sid)
-    return voice_url or "no voice route"
+    if not voice_url:
+        return "no voice route"
+    return d.routes.get(normalize_url(voice_url) or "", voice_url)
 
 
 def account_views(
@@ -395,6 +456,14 @@ def account_views(
                 p.phone_number,
             ),
         )
+        important = [p for p in pns_sorted if p.phone_number in refs or p.phone_number in flagged]
+        shown = pns_sorted if len(pns) <= SMALL_ACCOUNT else important[:NUMBER_ROWS_PER_ACCOUNT]
+        shown_sids = {p.sid for p in shown}
+        other_routes = Counter(
+            number_route(p.voice_url, p.voice_application_sid, p.trunk_sid, d)
+            for p in pns
+            if p.sid not in shown_sids
+        )
         rows = [
             NumberRow(
                 pn.phone_number,
@@ -404,7 +473,7 @@ def account_views(
                 [reference_text(r, d) for r in refs.get(pn.phone_number, [])],
                 pn.phone_number in flagged,
             )
-            for pn in pns_sorted[:NUMBER_ROWS_PER_ACCOUNT]
+            for pn in shown
         ]
         views.append(
             AccountView(
@@ -414,6 +483,7 @@ def account_views(
                 parent_name=d.name(acc.owner_account_sid) if acc.owner_account_sid else None,
                 numbers_total=len(pns),
                 numbers=rows,
+                other_routes=sorted(other_routes.items(), key=lambda kv: (-kv[1], kv[0])),
                 verified=[
                     VerifiedRow(
                         v.phone_number,
@@ -514,6 +584,7 @@ class ReportView:
     filter_accounts: list[tuple[str, str]]  # sid, name: accounts with findings
     coverage: CoverageView
     diagram_svg: str = ""
+    diagram_note: str = ""
     snapshot: Snapshot | None = None
 
 
