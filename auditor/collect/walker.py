@@ -97,10 +97,19 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def read_pages(first: Callable[[], Any]) -> Iterator[Any]:
-    """Every record of a list: the first page, then its next-page links, in order."""
+    """Every record of a list: the first page, then its next-page links, in order.
+
+    A next-page link already followed ends the list (a server that loops would
+    otherwise keep us paging forever).
+    """
     page = first()
+    seen: set[str] = set()
     while page is not None:
         yield from page
+        url = page.next_page_url
+        if not url or url in seen:
+            return
+        seen.add(url)
         page = page.next_page()
 
 
