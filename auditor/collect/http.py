@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from twilio.http.response import Response
 log = logging.getLogger("auditor.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+_TARGET_ACCOUNT = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\b")
 
 
 class MethodRefusedError(RuntimeError):
@@ -116,16 +118,26 @@ class ReadOnlyHttpClient(HttpClient):
     def _interruptible_sleep(self, delay: float) -> None:
         self.cancel.wait(delay)
 
-    def _slot(self, auth: tuple[str, str] | None) -> threading.BoundedSemaphore | None:
-        """The in-flight semaphore of the authenticating account (key SID for an API key)."""
+    def _slots_for(
+        self, url: str, auth: tuple[str, str] | None
+    ) -> list[threading.BoundedSemaphore]:
+        """In-flight semaphores to hold: the authenticating account's and the target's.
+
+        Twilio counts concurrent requests per account; a parent reading a
+        subaccount's v2010 resources may count against either, so both are held
+        (always the authenticating account first: no cycle, no deadlock).
+        """
         if self.per_account_limit <= 0:
-            return None
-        key = auth[0] if auth else ""
+            return []
+        keys = [auth[0] if auth else ""]
+        target = _TARGET_ACCOUNT.search(urlsplit(url).path)
+        if target and target.group(1) not in keys:
+            keys.append(target.group(1))
         with self._lock:
-            slot = self._slots.get(key)
-            if slot is None:
-                slot = self._slots[key] = threading.BoundedSemaphore(self.per_account_limit)
-        return slot
+            for key in keys:
+                if key not in self._slots:
+                    self._slots[key] = threading.BoundedSemaphore(self.per_account_limit)
+            return [self._slots[key] for key in keys]
 
     def _count(self, what: str, detail: str = "") -> None:
         with self._lock:
@@ -157,14 +169,14 @@ class ReadOnlyHttpClient(HttpClient):
         target = rewrite_url(url, self.api_url)
         started = time.monotonic()
         attempt = 0
-        slot = self._slot(auth)
+        slots = self._slots_for(url, auth)
         while True:
             if self.cancel.is_set():
                 raise CancelledError("cancelled")
             attempt += 1
             self._count("request", target)
             log.debug("GET %s params=%s", redact_url(target), params)
-            if slot is not None:
+            for slot in slots:
                 slot.acquire()
             try:
                 resp = self.session.get(
@@ -180,7 +192,7 @@ class ReadOnlyHttpClient(HttpClient):
             else:
                 failure = None
             finally:
-                if slot is not None:
+                for slot in reversed(slots):
                     slot.release()
             if failure is not None:
                 if not self._may_retry(attempt, started):

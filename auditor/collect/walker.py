@@ -456,7 +456,7 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         snapshot.coverage[account.sid] = {
             s: w.coverage.get(s, "error: not read (interrupted)") for s in SOURCES
         }
-    if creds.uses_api_key and len(snapshot.accounts) > 1:
+    if creds.uses_api_key:
         snapshot.notes.append(
             "Collected with an API key: Twilio denies a parent's API key access to subaccount "
             "resources, so only the key's own account was audited. Use the parent's Account SID "

@@ -25,13 +25,24 @@ HELP = (
 )
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time (tests swap it)."""
+
+    @property
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def enable_request_log() -> None:
     """--verbose: log every request's method and URL (never headers or credentials)."""
     logger = logging.getLogger("auditor.http")
-    if not any(getattr(h, "_auditor", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("http: %(message)s"))
-        handler._auditor = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
 
