@@ -5,7 +5,7 @@ analysed for real so the findings are the rules' own), rendered into report.html
 findings.json and report.pdf in one `render_reports` call. Measures that call's wall
 time and the process's peak RSS. Target: ≤ 30 s and ≤ 1.5 GiB.
 
-    python benchmarks/render_bench.py [--accounts 1000] [--numbers 100000] [--refs 20000] [--out DIR]
+    python benchmarks/render_bench.py [--accounts N] [--numbers N] [--refs N] [--out DIR]
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from analysis_bench import build  # noqa: E402  (the same synthetic hierarchy, not a copy)
+# The analysis benchmark's synthetic hierarchy (imported, not copied).
+from analysis_bench import build
 
-from auditor.analysis import analyse_references  # noqa: E402
-from auditor.render import ReportOptions, render_reports  # noqa: E402
+from auditor.analysis import analyse_references
+from auditor.render import ReportOptions, render_reports
 
 TARGET_SECONDS = 30.0
 TARGET_BYTES = int(1.5 * 1024**3)

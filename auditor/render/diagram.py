@@ -20,6 +20,7 @@ from auditor.render.templating import environment
 
 MAX_BOXES = 50  # the root included
 COLUMNS = 4
+WIDE_COLUMNS = 6  # past 16 subaccounts: wider rows keep the picture within one page
 BOX_W, BOX_H = 196, 76
 GAP_X, GAP_Y = 28, 88
 MARGIN = 44
@@ -238,7 +239,7 @@ def layout(
         (n for n in g if n != root),
         key=lambda n: (n == OTHERS, str(g.nodes[n]["name"]).lower(), n),
     )
-    cols = max(1, min(COLUMNS, len(children)))
+    cols = max(1, min(COLUMNS if len(children) <= 4 * COLUMNS else WIDE_COLUMNS, len(children)))
     row_w = cols * BOX_W + (cols - 1) * GAP_X
     width = max(row_w + 2 * MARGIN + 20, BOX_W + 2 * MARGIN)
     boxes: list[Box] = []
@@ -289,7 +290,8 @@ def layout(
     arrows: list[Arrow] = []
     pair_count: dict[frozenset[str], int] = defaultdict(int)
     uses = [(u, v, d) for u, v, d in g.edges(data=True) if d.get("kind") == "uses"]
-    uses.sort(key=lambda e: (-len(e[2]["numbers"]), e[0], e[1]))
+    # Arrows between drawn accounts first; those to or from the folded box only if room is left.
+    uses.sort(key=lambda e: (OTHERS in (e[0], e[1]), -len(e[2]["numbers"]), e[0], e[1]))
     for u, v, data in sorted(uses[:MAX_ARROWS], key=lambda e: (e[0], e[1])):
         (x1, y1), (x2, y2) = pos[u], pos[v]
         k = pair_count[frozenset((u, v))]

@@ -38,7 +38,7 @@ class Limits:
 
 
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
-PRINT = Limits(full_evidence=10, compact_rows=100, account_rows=200, coverage_problems=100)
+PRINT = Limits(full_evidence=5, compact_rows=50, account_rows=100, coverage_problems=50)
 NAME_LIMIT = 60
 # Rules whose finding means Twilio refuses the call leg (error 13214).
 REFUSING_RULES = {
@@ -411,6 +411,22 @@ def reference_text(ref: CallerIdReference, d: Directory) -> str:
     return f"{d.name(ref.executing_account_sid)}: {src}"
 
 
+def used_by_texts(refs: list[CallerIdReference], d: Directory) -> list[str]:
+    """One line per place that uses a value; repeated 13214 alerts of one account counted once."""
+    alerts: Counter[str] = Counter()
+    lines: list[str] = []
+    for ref in refs:
+        if ref.source.kind == "alert":
+            alerts[d.name(ref.executing_account_sid)] += 1
+            continue
+        text = reference_text(ref, d)
+        if text not in lines:
+            lines.append(text)
+    for account, n in sorted(alerts.items()):
+        lines.append(f"{account}: {n} alert{'s' if n != 1 else ''} 13214 (calls that failed)")
+    return lines
+
+
 def number_route(
     voice_url: str | None, app_sid: str | None, trunk_sid: str | None, d: Directory
 ) -> str:
@@ -470,7 +486,7 @@ def account_views(
                 pn.sid,
                 pn.friendly_name,
                 number_route(pn.voice_url, pn.voice_application_sid, pn.trunk_sid, d),
-                [reference_text(r, d) for r in refs.get(pn.phone_number, [])],
+                used_by_texts(refs.get(pn.phone_number, []), d),
                 pn.phone_number in flagged,
             )
             for pn in shown
@@ -489,7 +505,7 @@ def account_views(
                         v.phone_number,
                         v.sid,
                         v.friendly_name,
-                        [reference_text(r, d) for r in refs.get(v.phone_number, [])],
+                        used_by_texts(refs.get(v.phone_number, []), d),
                     )
                     for v in verified[acc.sid]
                 ],
