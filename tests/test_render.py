@@ -265,6 +265,12 @@ def test_sarif_has_only_code_findings_with_locations(out: Path) -> None:
     loc = dial["locations"][0]["physicalLocation"]
     assert loc == {"artifactLocation": {"uri": "src/app/dial.js"}, "region": {"startLine": 42}}
     assert dial["level"] == "error"
+    rules = run["tool"]["driver"]["rules"]
+    for r in results:  # what SARIF 2.1.0 requires of a result, and what code scanners read
+        assert rules[r["ruleIndex"]]["id"] == r["ruleId"]
+        assert r["message"]["text"] and r["level"] in {"error", "warning", "note", "none"}
+        assert r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert run["tool"]["driver"]["name"] == "twilio-audit"
 
 
 def test_json_uses_findings_document_with_injected_time(out: Path) -> None:

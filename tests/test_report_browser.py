@@ -197,19 +197,11 @@ async def _open(
                     "t.dispatchEvent(new Event('change', {bubbles: true})); window.scrollTo(0, 0)"
                 )
             if screenshot:
-                shot = await page.send("Page.captureScreenshot", format="png")
-                screenshot.parent.mkdir(parents=True, exist_ok=True)
-                screenshot.write_bytes(base64.b64decode(shot["data"]))
-                await page.js("document.getElementById('hierarchy').scrollIntoView()")
-                shot = await page.send("Page.captureScreenshot", format="png")
-                screenshot.with_name(screenshot.stem + "-hierarchy.png").write_bytes(
-                    base64.b64decode(shot["data"])
-                )
-                await page.js("document.getElementById('findings').scrollIntoView()")
-                shot = await page.send("Page.captureScreenshot", format="png")
-                screenshot.with_name(screenshot.stem + "-findings.png").write_bytes(
-                    base64.b64decode(shot["data"])
-                )
+                _png(await page.send("Page.captureScreenshot", format="png"), screenshot)
+                for section in ("hierarchy", "findings", "accounts"):
+                    await page.js(f"document.getElementById('{section}').scrollIntoView()")
+                    shot = await page.send("Page.captureScreenshot", format="png")
+                    _png(shot, screenshot.with_name(f"{screenshot.stem}-{section}.png"))
             await asyncio.sleep(0.2)
             await page.js("1")  # drain late events
             facts["requests"] = [

@@ -23,13 +23,14 @@ def split_location(location: str | None) -> tuple[str, int | None]:
     return location, None
 
 
-def _result(f: Finding) -> dict[str, Any]:
+def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     path, line = split_location(f.source.location)
     physical: dict[str, Any] = {"artifactLocation": {"uri": path.replace("\\", "/")}}
     if line:
         physical["region"] = {"startLine": max(1, line)}
     return {
         "ruleId": f.rule,
+        "ruleIndex": rule_index[f.rule],
         "level": LEVEL.get(f.severity, "warning"),
         "message": {"text": f"{f.message}\nFix: {f.remediation}"},
         "locations": [{"physicalLocation": physical}],
@@ -81,7 +82,7 @@ def sarif_document(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:
                         "rules": rules,
                     }
                 },
-                "results": [_result(f) for f in findings],
+                "results": [_result(f, {r: i for i, r in enumerate(rule_ids)}) for f in findings],
             }
         ],
     }
