@@ -5,12 +5,13 @@ from __future__ import annotations
 import io
 
 import pytest
+from rich.console import Console
 
 from auditor.collect.credentials import Credentials, credentials_from_env
 from auditor.collect.envrefs import callerid_env_names, callerid_environment
 from auditor.collect.http import rewrite_url
 from auditor.errors import CredentialsError
-from auditor.progress import NullProgress, PlainProgress, make_progress
+from auditor.progress import NullProgress, PlainProgress, RichProgress, make_progress
 
 SID = "AC" + "1" * 32
 
@@ -95,3 +96,15 @@ def test_plain_progress_prints_lines_and_quiet_prints_nothing() -> None:
     assert 5 <= len(lines) <= 12
     assert isinstance(make_progress(True, out), NullProgress)
     assert isinstance(make_progress(False, io.StringIO()), PlainProgress)  # not a terminal
+
+
+def test_rich_progress_renders_counts_on_a_terminal() -> None:
+    out = io.StringIO()
+    p = RichProgress(Console(file=out, force_terminal=True, width=120))
+    p.start(3)
+    p.http_event("request", "")
+    p.http_event("error", "403")
+    p.account_done("AC1")
+    p._live.refresh()
+    p.finish()
+    assert "accounts 1/3 · requests 1 · retries 0 · errors 1" in out.getvalue()
