@@ -294,3 +294,38 @@ def test_script_name_never_reaches_a_raw_attribute(out: Path) -> None:
     for attr in re.findall(r'(?:title|data-account|value)="([^"]*)"', html):
         assert "<" not in attr and '"' not in attr
     assert SCRIPT_NAME[:10].replace("<", "&lt;") in html
+
+
+def test_clean_single_account_hierarchy_renders_every_format(tmp_path: Path) -> None:
+    """No subaccount, no finding, no coverage recorded: nothing crashes, nothing is invented."""
+    root = sid("AC", 42)
+    snap = Snapshot(
+        root, "2026-11-29T12:00:00Z", "0.1.0", accounts=[Account(root, "Solo", "active", None)]
+    )
+    paths = render_reports(snap, Analysis(), tmp_path, list(FILE_NAMES), OPTIONS)
+    assert [p.name for p in paths] == list(FILE_NAMES.values())
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "No caller ID in use was found that Twilio would refuse." in html
+    assert "No finding: every caller ID in use is owned or verified" in html
+    assert "No coverage was recorded in this snapshot." in html
+    assert "Every source of every account was read." not in html
+    assert "actions that fix the most" not in html
+    assert json.loads((tmp_path / "findings.sarif").read_text())["runs"][0]["results"] == []
+    rows = (tmp_path / "inventory.csv").read_text().splitlines()
+    assert rows == [
+        ",".join(
+            [
+                "kind",
+                "phone_number",
+                "account_sid",
+                "account_name",
+                "account_status",
+                "sid",
+                "friendly_name",
+                "status",
+                "incoming_calls_go_to",
+                "used_as_caller_id_by",
+                "findings",
+            ]
+        )
+    ]
