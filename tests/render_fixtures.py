@@ -20,6 +20,7 @@ from auditor.model import (
     TwimlApp,
     VerifiedCallerId,
 )
+from auditor.rules import ALL_RULES as REGISTERED_RULES
 
 SCRIPT_NAME = "Clinic <script>alert('x')</script> \"North\" & 'Co'"
 RTL_NAME = "عيادة الشمال — فرع ٢"
@@ -27,21 +28,7 @@ EMOJI_NAME = "Call centre 📞🚑 ⚕️"
 LONG_VALUE = "+1" + "9" * 9998  # 10,000 characters
 FORMULA_NAME = '=HYPERLINK("http://evil.example/","click")'
 
-ALL_RULES = [
-    "callerid-not-authorized",
-    "callerid-cross-account",
-    "callerid-not-e164",
-    "callerid-empty",
-    "callerid-client-on-pstn",
-    "callerid-released",
-    "webhook-context-mismatch",
-    "callerid-owner-inactive",
-    "alert-13214-observed",
-    "policy-callerid-missing",
-    "callerid-missing-client-leg",
-    "verified-callerid-duplicated",
-    "callerid-passthrough",
-]
+ALL_RULES = [rule.id for rule in REGISTERED_RULES]  # the fixture must fire every one
 
 _SEVERITY = {
     "callerid-not-authorized": "critical",

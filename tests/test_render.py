@@ -37,6 +37,7 @@ from auditor.model import (
 from auditor.render import FILE_NAMES, ReportOptions, render_reports
 from auditor.render.diagram import MAX_ARROWS, OTHERS, fold, hierarchy_graph, hierarchy_svg
 from auditor.render.html import render_html
+from auditor.render.inventory_csv import COLUMNS
 from auditor.render.templating import csp_hash, resource_text
 from auditor.render.view import DETAILED_ACCOUNTS_MAX, build_view
 
@@ -312,20 +313,4 @@ def test_clean_single_account_hierarchy_renders_every_format(tmp_path: Path) -> 
     assert "actions that fix the most" not in html
     assert json.loads((tmp_path / "findings.sarif").read_text())["runs"][0]["results"] == []
     rows = (tmp_path / "inventory.csv").read_text().splitlines()
-    assert rows == [
-        ",".join(
-            [
-                "kind",
-                "phone_number",
-                "account_sid",
-                "account_name",
-                "account_status",
-                "sid",
-                "friendly_name",
-                "status",
-                "incoming_calls_go_to",
-                "used_as_caller_id_by",
-                "findings",
-            ]
-        )
-    ]
+    assert rows == [",".join(COLUMNS)]

@@ -45,47 +45,35 @@ def render_csv(snapshot: Snapshot, analysis: Analysis) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
 
-    def used(number: str) -> str:
-        return "; ".join(reference_text(r, d) for r in refs.get(number, []))
+    def row(
+        kind: str, number: str, account: str, sid: str, name: str, state: str, route: str
+    ) -> None:
+        referrers = "; ".join(reference_text(r, d) for r in refs.get(number, []))
+        findings = " ".join(sorted(rules.get(number, ())))
+        values = (kind, number, account, d.names.get(account, ""), status.get(account, ""))
+        writer.writerow([cell(v) for v in (*values, sid, name, state, route, referrers, findings)])
 
     for pn in sorted(snapshot.phone_numbers, key=lambda p: (p.account_sid, p.phone_number, p.sid)):
-        writer.writerow(
-            [
-                cell(v)
-                for v in (
-                    "number",
-                    pn.phone_number,
-                    pn.account_sid,
-                    d.names.get(pn.account_sid, ""),
-                    status.get(pn.account_sid, ""),
-                    pn.sid,
-                    pn.friendly_name,
-                    pn.status or "",
-                    number_route(pn.voice_url, pn.voice_application_sid, pn.trunk_sid, d),
-                    used(pn.phone_number),
-                    " ".join(sorted(rules.get(pn.phone_number, ()))),
-                )
-            ]
+        route = number_route(pn.voice_url, pn.voice_application_sid, pn.trunk_sid, d)
+        row(
+            "number",
+            pn.phone_number,
+            pn.account_sid,
+            pn.sid,
+            pn.friendly_name,
+            pn.status or "",
+            route,
         )
     for vc in sorted(
         snapshot.verified_caller_ids, key=lambda v: (v.account_sid, v.phone_number, v.sid)
     ):
-        writer.writerow(
-            [
-                cell(v)
-                for v in (
-                    "verified_caller_id",
-                    vc.phone_number,
-                    vc.account_sid,
-                    d.names.get(vc.account_sid, ""),
-                    status.get(vc.account_sid, ""),
-                    vc.sid,
-                    vc.friendly_name,
-                    "verified",
-                    "",
-                    used(vc.phone_number),
-                    " ".join(sorted(rules.get(vc.phone_number, ()))),
-                )
-            ]
+        row(
+            "verified_caller_id",
+            vc.phone_number,
+            vc.account_sid,
+            vc.sid,
+            vc.friendly_name,
+            "verified",
+            "",
         )
     return out.getvalue()
