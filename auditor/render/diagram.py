@@ -17,6 +17,7 @@ import networkx as nx
 from auditor.graph import EXECUTES, IS_NUMBER, OWNS, PARENT_OF, USES_CALLERID, VERIFIES, build_graph
 from auditor.model import Analysis, Snapshot
 from auditor.render.templating import environment
+from auditor.render.view import natural_key
 
 MAX_BOXES = 50  # the root included
 COLUMNS = 4
@@ -237,7 +238,7 @@ def layout(
 ) -> tuple[list[Box], list[tuple[float, float, float, float]], list[Arrow], float, float]:
     children = sorted(
         (n for n in g if n != root),
-        key=lambda n: (n == OTHERS, str(g.nodes[n]["name"]).lower(), n),
+        key=lambda n: (n == OTHERS, natural_key(str(g.nodes[n]["name"])), n),
     )
     cols = max(1, min(COLUMNS if len(children) <= 4 * COLUMNS else WIDE_COLUMNS, len(children)))
     row_w = cols * BOX_W + (cols - 1) * GAP_X

@@ -520,12 +520,21 @@ def account_views(
     return views
 
 
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
+    """'Clinic 9' before 'Clinic 10': digit runs compare as numbers."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in re.split(r"(\d+)", text.lower())
+        if part
+    )
+
+
 def hierarchy_order(snapshot: Snapshot) -> list[Account]:
     """The root first, then its subaccounts by name (then any orphan)."""
     root = [a for a in snapshot.accounts if a.sid == snapshot.root_account_sid]
     rest = sorted(
         (a for a in snapshot.accounts if a.sid != snapshot.root_account_sid),
-        key=lambda a: (a.friendly_name.lower(), a.sid),
+        key=lambda a: (natural_key(a.friendly_name), a.sid),
     )
     return root + rest
 
