@@ -23,11 +23,13 @@ import re
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
+import certifi
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 from twilio.http import HttpClient
 from twilio.http.response import Response
@@ -116,14 +118,61 @@ class ReadOnlyHttpClient(HttpClient):
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        # requests re-reads the whole environment for proxy settings on every request
-        # (a large share of our CPU per request): when no proxy is set, read the
-        # environment once here instead (the CA bundle, as requests would).
+        # requests costs ~0.6 ms of CPU per request (it re-reads the environment
+        # for proxies each time); urllib3 alone costs half that, and the collector
+        # is CPU-bound at its concurrency. requests stays the transport when a
+        # proxy is configured (it knows proxies and no_proxy).
+        self._pool: urllib3.PoolManager | None = None
         if not urllib.request.getproxies():
-            self.session.trust_env = False
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if bundle:
-                self.session.verify = bundle
+            self._pool = urllib3.PoolManager(
+                num_pools=8,
+                maxsize=pool_size,
+                retries=False,
+                cert_reqs="CERT_REQUIRED",
+                ca_certs=bundle or certifi.where(),
+            )
+
+    def _send(
+        self,
+        url: str,
+        params: dict[str, object] | None,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        timeout: float,
+        allow_redirects: bool,
+    ) -> tuple[int, str, Mapping[str, str]]:
+        """One GET; connection problems raise requests.ConnectionError / requests.Timeout."""
+        if self._pool is None:
+            resp = self.session.get(
+                url,
+                params=params,  # type: ignore[arg-type]
+                headers=headers,
+                auth=auth,
+                timeout=timeout,
+                allow_redirects=allow_redirects,
+            )
+            return int(resp.status_code), resp.text, resp.headers
+        if params:
+            query = urlencode(params, doseq=True)
+            url = f"{url}{'&' if '?' in url else '?'}{query}"
+        all_headers = dict(headers or {})
+        if auth:
+            all_headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        try:
+            r = self._pool.request(
+                "GET",
+                url,
+                headers=all_headers,
+                timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                redirect=allow_redirects,
+                retries=False,
+            )
+        except urllib3.exceptions.TimeoutError as exc:
+            raise requests.Timeout(f"timed out: {type(exc).__name__}") from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise requests.ConnectionError(f"connection failed: {type(exc).__name__}") from None
+        return int(r.status), r.data.decode("utf-8", errors="replace"), r.headers
 
     def _interruptible_sleep(self, delay: float) -> None:
         self.cancel.wait(delay)
@@ -190,13 +239,8 @@ class ReadOnlyHttpClient(HttpClient):
             for slot in slots:
                 slot.acquire()
             try:
-                resp = self.session.get(
-                    target,
-                    params=params,  # type: ignore[arg-type]
-                    headers=headers,
-                    auth=auth,
-                    timeout=timeout or self.timeout,
-                    allow_redirects=allow_redirects,
+                status, text, resp_headers = self._send(
+                    target, params, headers, auth, timeout or self.timeout, allow_redirects
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure: Exception | None = exc
@@ -211,12 +255,12 @@ class ReadOnlyHttpClient(HttpClient):
                     raise failure
                 self._backoff(attempt, None, type(failure).__name__)
                 continue
-            if resp.status_code in RETRY_STATUSES and self._may_retry(attempt, started):
-                self._backoff(attempt, resp.headers.get("Retry-After"), str(resp.status_code))
+            if status in RETRY_STATUSES and self._may_retry(attempt, started):
+                self._backoff(attempt, resp_headers.get("Retry-After"), str(status))
                 continue
-            if resp.status_code >= 400:
-                self._count("error", f"{resp.status_code} {redact_url(target)}")
-            return Response(int(resp.status_code), resp.text, resp.headers)
+            if status >= 400:
+                self._count("error", f"{status} {redact_url(target)}")
+            return Response(status, text, resp_headers)
 
     def _may_retry(self, attempt: int, started: float) -> bool:
         return (
