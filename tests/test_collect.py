@@ -325,3 +325,24 @@ def test_unreachable_api_exit_2(
     rc = run_cli(["collect", "--out", str(tmp_path), "--api-url", "http://127.0.0.1:9", "-q"])
     err = capsys.readouterr().err.strip()
     assert rc == 2 and "cannot reach" in err and len(err.splitlines()) == 1
+
+
+def test_skipped_sources_are_not_read_and_say_so() -> None:
+    s = scenario()
+    with EmulatorServer(s) as server:
+        snap = collect(config(s, server.url, studio=False, functions=False, alerts=False))
+        per_account = server.stats.total_requests
+    assert not snap.flows and not snap.functions and not snap.alerts
+    assert snap.alert_window_days is None
+    for cov in snap.coverage.values():
+        assert [cov[k] for k in ("flows", "functions", "alerts")] == ["skipped"] * 3
+    assert per_account == 1 + 4 * len(s["accounts"])  # accounts list + 4 v2010 lists each
+
+
+def test_alert_window_is_capped_at_30_days_with_a_note() -> None:
+    s = scenario()
+    with EmulatorServer(s) as server:
+        snap = collect(config(s, server.url, since_days=90, studio=False, functions=False))
+    assert snap.alert_window_days == 30
+    assert any("last 30 days" in n for n in snap.notes)
+    assert {a.sid for a in snap.alerts} == expected_alerts(s)
