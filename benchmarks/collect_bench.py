@@ -5,9 +5,9 @@
 
 The emulator runs in its own process (as Twilio would be another machine), with
 a fixed latency per request and a per-account limit on requests in flight
-(429 past it). Both sides use the same read-only HTTP client (for --api-url and
-request counts); the naive script otherwise keeps the SDK's defaults: .list()
-with the default page size, one request after another.
+(429 past it). The collector uses its own read-only client; the naive script
+keeps the SDK's defaults (its own HTTP client, pointed at the emulator; .list()
+with the default page size), one request after another.
 
 Lower bound for the collector: max(requests × latency ÷ concurrency,
 longest chain of dependent requests × latency).
@@ -28,11 +28,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
-from auditor.collect.http import ReadOnlyHttpClient
+from auditor.collect.http import rewrite_url
 from auditor.collect.walker import CALLER_ID_ALERT_CODES, PAGE_SIZE
 from auditor.emulator.generate import generate_hierarchy
 
@@ -159,9 +160,22 @@ class _Counter:
         pass
 
 
+class _SdkDefaultHttp(TwilioHttpClient):
+    """The SDK's own default HTTP client, pointed at the emulator and counting requests."""
+
+    def __init__(self, api_url: str) -> None:
+        super().__init__()
+        self.api_url = api_url
+        self.count = 0
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        self.count += 1
+        return super().request(method, rewrite_url(url, self.api_url), *args, **kwargs)
+
+
 def run_naive(scenario: dict[str, Any], url: str) -> Result:
     """What a user writes first: for each account, .list() everything, fetch what needs it."""
-    http = ReadOnlyHttpClient(url)  # only for --api-url and counting; SDK defaults otherwise
+    http = _SdkDefaultHttp(url)  # the SDK's defaults; only the host is rewritten
     parent = scenario["accounts"][0]
     started = time.perf_counter()
     client = Client(parent["sid"], parent["auth_token"], http_client=http)
@@ -192,7 +206,7 @@ def run_naive(scenario: dict[str, Any], url: str) -> Result:
                 sub.monitor.v1.alerts(alert.sid).fetch()
                 items += 1
     seconds = time.perf_counter() - started
-    return Result("naive sequential", seconds, http.stats.requests, http.stats.retries, items)
+    return Result("naive sequential", seconds, http.count, 0, items)
 
 
 def main() -> None:
