@@ -346,3 +346,33 @@ def test_alert_window_is_capped_at_30_days_with_a_note() -> None:
     assert snap.alert_window_days == 30
     assert any("last 30 days" in n for n in snap.notes)
     assert {a.sid for a in snap.alerts} == expected_alerts(s)
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.total = 0
+        self.done: list[str] = []
+        self.requests = 0
+
+    def start(self, accounts: int) -> None:
+        self.total = accounts
+
+    def account_done(self, account_sid: str) -> None:
+        self.done.append(account_sid)
+
+    def http_event(self, kind: str, detail: str) -> None:
+        self.requests += kind == "request"
+
+    def finish(self) -> None:
+        pass
+
+
+def test_progress_counts_each_account_once() -> None:
+    s = scenario()
+    rec = _Recorder()
+    with EmulatorServer(s) as server:
+        collect(config(s, server.url), rec)
+        total = server.stats.total_requests
+    assert rec.total == len(s["accounts"])
+    assert sorted(rec.done) == sorted(a["sid"] for a in s["accounts"])
+    assert rec.requests == total

@@ -161,11 +161,15 @@ class _Walk:
         except Exception as exc:  # a record we could not map: say so, keep going
             self.mark(w, source, f"error: unexpected {type(exc).__name__}")
         finally:
-            with self.lock:
-                w.pending -= 1
-                done = w.pending == 0
-            if done:
-                self.progress.account_done(w.account.sid)
+            self._release(w)
+
+    def _release(self, w: _AccountWork) -> None:
+        """One piece of an account's work is over; the last one reports the account done."""
+        with self.lock:
+            w.pending -= 1
+            done = w.pending == 0
+        if done:
+            self.progress.account_done(w.account.sid)
 
     def mark(self, w: _AccountWork, source: str, status: str) -> None:
         with self.lock:
@@ -183,14 +187,21 @@ class _Walk:
     # ---------------------------------------------------------------- per account
 
     def start(self, w: _AccountWork, api_key_denied: bool) -> None:
-        sid = w.account.sid
+        """Queue an account's reads; it counts as done when its last task ends."""
+        with self.lock:
+            w.pending += 1  # held while queueing, so a fast task cannot finish the account
+        try:
+            self._queue_account(w, api_key_denied)
+        finally:
+            self._release(w)
+
+    def _queue_account(self, w: _AccountWork, api_key_denied: bool) -> None:
         cfg = self.config
         if api_key_denied:
             for source in SOURCES:
                 w.coverage[source] = API_KEY_DENIED
-            self.progress.account_done(sid)
             return
-        acct = self.root.api.v2010.accounts(sid)
+        acct = self.root.api.v2010.accounts(w.account.sid)
         v2010 = {
             "phone_numbers": (acct.incoming_phone_numbers, records.phone_number),
             "verified_caller_ids": (acct.outgoing_caller_ids, records.verified_caller_id),
@@ -214,8 +225,6 @@ class _Walk:
             self.spawn(w, "functions", self._services)
         if cfg.alerts and w.client is not None:
             self.spawn(w, "alerts", self._alerts)
-        if w.pending == 0:
-            self.progress.account_done(sid)
 
     def _v2010_list(
         self, w: _AccountWork, source: str, resource: Any, mapper: Callable[[Any, str], Any]
