@@ -376,3 +376,14 @@ def test_progress_counts_each_account_once() -> None:
     assert rec.total == len(s["accounts"])
     assert sorted(rec.done) == sorted(a["sid"] for a in s["accounts"])
     assert rec.requests == total
+
+
+def test_draft_flow_without_published_revision_is_kept_as_draft() -> None:
+    s = scenario()
+    flow = s["accounts"][1]["flows"][0]
+    flow["status"] = "draft"
+    with EmulatorServer(s) as server:
+        snap = collect(config(s, server.url, functions=False, alerts=False))
+    got = next(f for f in snap.flows if f.sid == flow["sid"])
+    assert got.status == "draft" and got.definition == flow["definition"]
+    assert snap.coverage[s["accounts"][1]["sid"]]["flows"] == "ok"

@@ -185,6 +185,9 @@ def test_deep_serverless_and_alert_steps_fit_openapi(prism_router: tuple[str, li
     walk.spawn(work, "alerts", walk._alert_fetch, alert)
     walk.pool.wait()
     walk.pool.close()
+    # The published revision of a draft flow (what _flow_fetch asks for a draft).
+    revision = root.studio.v2.flows("FW" + "a" * 32).revisions("LatestPublished").fetch()
+    assert revision.definition is not None
 
     assert not any(v.startswith("error") for v in work.coverage.values()), work.coverage
     assert [status for _, status in _Router.seen if status >= 400] == []

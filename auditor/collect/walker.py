@@ -250,7 +250,18 @@ class _Walk:
 
     def _flow_fetch(self, w: _AccountWork, flow: StudioFlow) -> None:
         assert w.client is not None
-        records.fill_flow(flow, w.client.studio.v2.flows(flow.sid).fetch())
+        context = w.client.studio.v2.flows(flow.sid)
+        records.fill_flow(flow, context.fetch())
+        if flow.status != "published":
+            # The latest revision is a draft; Twilio executes the latest published one.
+            # None (404): the flow never ran; it is kept as the draft it is.
+            try:
+                published = context.revisions("LatestPublished").fetch()
+            except TwilioRestException as exc:
+                if exc.status != 404:
+                    raise
+            else:
+                records.fill_flow(flow, published)
         self.mark(w, "flows", "ok")
 
     # Serverless -------------------------------------------------------------------
