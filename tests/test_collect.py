@@ -190,7 +190,8 @@ def test_closed_subaccount_and_forbidden_product_are_recorded_and_the_rest_is_re
     cov = snap.coverage
     assert cov[forbidden["sid"]]["flows"].startswith("error: 403")
     assert {k for k, v in cov[forbidden["sid"]].items() if v != "ok"} == {"flows"}
-    assert all(cov[closed["sid"]][src].startswith("error: 401") for src in ("flows", "alerts"))
+    for src in ("flows", "functions", "alerts"):
+        assert cov[closed["sid"]][src].startswith("error: 401 the account is closed")
     assert snap.account(closed["sid"]).status == "closed"  # type: ignore[union-attr]
     assert all(v == "ok" for v in cov[s["accounts"][1]["sid"]].values())
     assert any("could not be read completely" in n for n in snap.notes)

@@ -157,7 +157,13 @@ class _Walk:
         except CancelledError:
             pass
         except (TwilioException, requests.RequestException) as exc:
-            self.mark(w, source, describe_error(exc))
+            message = describe_error(exc)
+            if _status(exc) == 401 and w.account.status == "closed":
+                message = (
+                    "error: 401 the account is closed and Twilio no longer accepts its "
+                    "credentials (Twilio 20003)"
+                )
+            self.mark(w, source, message)
         except Exception as exc:  # a record we could not map: say so, keep going
             self.mark(w, source, f"error: unexpected {type(exc).__name__}")
         finally:
