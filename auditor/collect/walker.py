@@ -160,8 +160,7 @@ class _Walk:
             message = describe_error(exc)
             if _status(exc) == 401 and w.account.status == "closed":
                 message = (
-                    "error: 401 the account is closed and Twilio no longer accepts its "
-                    "credentials (Twilio 20003)"
+                    "error: 401 the account is closed and Twilio no longer accepts its credentials"
                 )
             self.mark(w, source, message)
         except Exception as exc:  # a record we could not map: say so, keep going
