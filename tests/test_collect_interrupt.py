@@ -24,9 +24,9 @@ def test_ctrl_c_exits_130_without_partial_file(tmp_path: Path) -> None:
         PYTHONUNBUFFERED="1",
     )
     with EmulatorServer(s) as server:
+        url = server.url
         proc = subprocess.Popen(
-            [sys.executable, "-m", "auditor", "collect", "--out", str(out)]
-            + ["--api-url", server.url],
+            [sys.executable, "-m", "auditor", "collect", "--out", str(out), "--api-url", url],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
