@@ -449,34 +449,33 @@ def scan_paths(
             if kind is None:
                 continue
             files.append((_File(path, _display(root, root_is_dir, path, prefix), account), kind))
+    # .env and config files first (they are few and small): code reads their variables.
     env = _EnvIndex()
-    texts: dict[int, str] = {}
-    for index, (file, kind) in enumerate(files):
-        text, why = _read(file.path, max_file_bytes)
-        if text is None:
-            result.files_skipped += 1
-            if why not in ("binary", "generated", "minified"):
-                result.notes.append(f"{file.display}: skipped: {why}")
+    configs: list[tuple[_File, str, str]] = []
+    for file, kind in files:
+        if kind not in ("env", "config"):
             continue
-        result.files_scanned += 1
-        texts[index] = text
+        text = _read_counted(file, max_file_bytes, result)
+        if text is None:
+            continue
         if kind == "env":
             env.add(text, file)
+        configs.append((file, kind, text))
+    # then each code or markup file, read, scanned and dropped: memory stays one file deep
     refs: list[CallerIdReference] = []
-    for index, (file, kind) in enumerate(files):
-        text = texts.get(index)
+    for file, kind in files:
+        if kind in ("env", "config"):
+            continue
+        text = _read_counted(file, max_file_bytes, result)
         if text is None:
             continue
         if kind.startswith("code:"):
             refs.extend(_scan_code(text, kind[5:], file, env))
-        elif kind in ("twiml", "template") and _has_dial_tag(text):
+        elif _has_dial_tag(text):
             refs.extend(_scan_markup(text, file, kind))
     # caller-ID variables defined in .env / config files that no scanned code reads
     used = {d.where for defs in env.by_dir.values() for d in defs.values() if d.used}
-    for index, (file, kind) in enumerate(files):
-        text = texts.get(index)
-        if text is None or kind not in ("env", "config"):
-            continue
+    for file, kind, text in configs:
         for name, value, line in _scan_config(text, file, kind == "env"):
             if f"{file.display}:{line}" in used:
                 continue
@@ -489,6 +488,18 @@ def scan_paths(
     result.references = sorted(refs, key=_location_key)
     result.notes.extend(region_notes(result.references))
     return result
+
+
+def _read_counted(file: _File, max_bytes: int, result: ScanResult) -> str | None:
+    """Read a file for the scan, counting it as scanned or skipped (with a note on size)."""
+    text, why = _read(file.path, max_bytes)
+    if text is None:
+        result.files_skipped += 1
+        if why not in ("binary", "generated", "minified"):
+            result.notes.append(f"{file.display}: skipped: {why}")
+        return None
+    result.files_scanned += 1
+    return text
 
 
 def _location_key(ref: CallerIdReference) -> tuple[str, int]:
