@@ -36,6 +36,7 @@ from auditor.model import (
 )
 from auditor.render import FILE_NAMES, ReportOptions, render_reports
 from auditor.render.diagram import MAX_ARROWS, OTHERS, fold, hierarchy_graph, hierarchy_svg
+from auditor.render.files import write_bytes_atomic
 from auditor.render.html import render_html
 from auditor.render.inventory_csv import COLUMNS
 from auditor.render.templating import csp_hash, resource_text
@@ -67,6 +68,15 @@ def test_each_format_writes_its_file_and_nothing_else(tmp_path: Path) -> None:
 def test_all_formats_no_temp_files_left(out: Path) -> None:
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(FILE_NAMES[f] for f in NO_PDF)
+
+
+def test_binary_write_is_atomic_and_shareable(tmp_path: Path) -> None:
+    target = tmp_path / "report.pdf"
+    write_bytes_atomic(target, b"%PDF-1.7 first")
+    write_bytes_atomic(target, b"%PDF-1.7 second")
+    assert target.read_bytes() == b"%PDF-1.7 second"
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]
 
 
 def test_unknown_format_and_paper_are_one_line_errors(tmp_path: Path) -> None:
