@@ -260,6 +260,22 @@ SNIPPETS = [
 ]
 
 
+SNIPPETS += [
+    (
+        "g.py",
+        "xml = \"<Response><Dial callerId='%s'>%s</Dial></Response>\" % (cid, to)\n"
+        "# xml = '<Dial callerId=\"+15550000000\">'\n"
+        "static = '<Response><Dial callerId=\"+15551230001\"><Client>a</Client></Dial>'\n",
+        [("%s", "template", "number", False), ("+15551230001", "number", "client", False)],
+    ),
+    (
+        "h.js",
+        'res.send(`<Response><Dial callerId="${cid}">${to}</Dial></Response>`);\n',
+        [("${cid}", "template", "number", False)],
+    ),
+]
+
+
 @pytest.mark.parametrize(("name", "code", "expected"), SNIPPETS, ids=[s[0] for s in SNIPPETS])
 def test_language_snippets(tmp_path: Path, name: str, code: str, expected: list[tuple]) -> None:
     (tmp_path / name).write_text(code)

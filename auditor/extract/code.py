@@ -18,7 +18,7 @@ from pathlib import Path
 from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import FILL, Lines, mask
 from auditor.extract.sourcecode import find_hits, might_hold_hits
-from auditor.extract.values import Classified, classify, region_notes
+from auditor.extract.values import Classified, classify, is_placeholder, region_notes
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
 
 SKIP_DIRS = frozenset(
@@ -263,9 +263,9 @@ def _markup_value(value: str, kind: str) -> Classified:
     bin_passthrough = _TWIML_BIN_PASSTHROUGH.match(value.strip())
     if bin_passthrough:  # TwiML Bin: {{From}} is the caller's own number
         return Classified(RefKind.TEMPLATE.value, passthrough=True, template=value)
-    if kind in ("template", "code") and _TEMPLATE_SYNTAX.search(value):
+    if kind in ("template", "code") and (_TEMPLATE_SYNTAX.search(value) or is_placeholder(value)):
         return Classified(RefKind.TEMPLATE.value, template=value)
-    if kind == "code" and re.search(r"[\"'`+]", value):
+    if kind == "code" and re.search(r"[\"'`]|\s\+\s", value):  # built by concatenation
         return Classified(RefKind.TEMPLATE.value, template=value)
     return classify(value)
 
