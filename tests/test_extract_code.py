@@ -242,6 +242,7 @@ SNIPPETS = [
     ),
     (
         "e.rb",
+        "require 'twilio-ruby'\n"
         "response.dial(:caller_id => '+15551230001') { |d| d.client 'amy' }\n"
         "@client.calls.create(:from => '+15551230002', :to => to, :url => url)\n"
         "response.dial(number: '+15557770000')\n",
@@ -274,6 +275,16 @@ SNIPPETS += [
         [("${cid}", "template", "number", False)],
     ),
 ]
+
+
+def test_dial_without_callerid_needs_a_twilio_file(tmp_path: Path) -> None:
+    (tmp_path / "phone.py").write_text("modem.dial('5551234')\n")
+    (tmp_path / "voice.py").write_text(
+        "from twilio.twiml.voice_response import VoiceResponse\n"
+        "VoiceResponse().dial('+15557770000')\n"
+    )
+    refs = scan_paths([tmp_path]).references
+    assert [(r.source.location, r.missing) for r in refs] == [("voice.py:2", True)]
 
 
 @pytest.mark.parametrize(("name", "code", "expected"), SNIPPETS, ids=[s[0] for s in SNIPPETS])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import FILL, Lines, mask
-from auditor.extract.sourcecode import find_hits, might_hold_hits
+from auditor.extract.sourcecode import find_hits, mentions_twilio, might_hold_hits
 from auditor.extract.values import Classified, classify, is_placeholder, region_notes
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
 
@@ -371,7 +371,7 @@ def _scan_code(text: str, lang: str, file: _File, env: _EnvIndex) -> list[Caller
 
     scope = Scope(text=text, masked=mask(text, lang), lang=lang, env=lookup)
     lines = Lines.of(text)
-    for hit in find_hits(lang, scope.masked):
+    for hit in find_hits(lang, scope.masked, include_missing=mentions_twilio(text)):
         line = lines.line(hit.offset)
         if hit.missing:
             refs.append(_missing(file, line, hit.dialed))

@@ -355,11 +355,22 @@ def _call_hits(lang: Lang, masked: str) -> Iterator[Hit]:
         yield Hit(a, b, "call", DialedKind.NUMBER.value)
 
 
-def find_hits(lang_name: str, masked: str) -> list[Hit]:
-    """Every callerId/From position in masked source of one language, in text order."""
+_TWILIO_WORDS = ("twilio", "Twilio", "TWILIO", "twiml", "TwiML", "VoiceResponse")
+
+
+def mentions_twilio(text: str) -> bool:
+    """True when the file names Twilio at all (imports, requires, usings)."""
+    return any(word in text for word in _TWILIO_WORDS)
+
+
+def find_hits(lang_name: str, masked: str, *, include_missing: bool = True) -> list[Hit]:
+    """Every callerId/From position in masked source of one language, in text order.
+
+    `include_missing` also reports Dial calls without a callerId; only worth it where
+    the file is known to use Twilio (a bare `.dial(` is too common a name otherwise).
+    """
     lang = LANGS[lang_name]
-    hits = list(islice(_dial_hits(lang, masked), MAX_HITS)) + list(
-        islice(_call_hits(lang, masked), MAX_HITS)
-    )
+    dial_hits = (h for h in _dial_hits(lang, masked) if include_missing or not h.missing)
+    hits = list(islice(dial_hits, MAX_HITS)) + list(islice(_call_hits(lang, masked), MAX_HITS))
     unique = {(h.offset, h.what, h.missing): h for h in hits}
     return sorted(unique.values(), key=lambda h: (h.offset, h.what))
