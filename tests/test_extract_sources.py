@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -183,6 +184,22 @@ def test_function_references() -> None:
     ]
     assert all(r.source.kind == "function" and r.executing_account_sid == A2 for r in refs)
     assert any("MISSING_ID" in n for n in notes)
+
+
+@pytest.mark.parametrize(
+    ("code", "names"),
+    [
+        ("const { callerId } = context; twiml.dial({ callerId }).number(event.To);", {"callerId"}),
+        ("twiml.dial({callerId: context.A || context.B});", {"A", "B"}),
+        ("const opts = {}; opts.callerId = context.X; twiml.dial(opts);", {"X"}),
+        ("twiml.dial({callerId: ok ? context.C1 : context.C2})", {"C1", "C2"}),
+        ("twiml.dial({callerId: context.has ? context.C : ''})", {"C"}),
+        ("twiml.dial({callerId: 'a ? context.S : b'})", set()),
+        ("const k = context.API_KEY; twiml.say(k); twiml.dial({callerId: '+1'});", set()),
+    ],
+)
+def test_referenced_env_names_spellings(code: str, names: set[str]) -> None:
+    assert referenced_env_names(code) == names
 
 
 def test_referenced_env_names() -> None:

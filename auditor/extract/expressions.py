@@ -42,6 +42,7 @@ _WRAPPER = re.compile(
 _CONVERSION = re.compile(r"(?:\.(?:freeze|to_s|toString\(\)|strip\(\)|trim\(\)|ToString\(\)))+$")
 # TypeScript's non-null assertion and casts: `process.env.X!`, `x as string`
 _TS_SUFFIX = re.compile(r"(?:!|\s+(?:as|satisfies)\s+[\w.<>\[\]| ]+)$")
+_TERNARY = re.compile(r"([^?:]+?)\s\?\s(.+?)\s:\s(.+)", re.S)
 _FALLBACK = re.compile(r"\s(?:\|\||\?\?|or|\?:)\s")
 _STRING = re.compile(
     r"""^(?P<prefix>[rRbBuUfF@$]{0,2})(?P<q>'''|\"\"\"|["'`])(?P<body>.*)(?P=q)$""", re.S
@@ -177,6 +178,12 @@ def _evaluate_text(scope: Scope, expr: str, offset: int, depth: int) -> Evaluate
         second = _evaluate_text(scope, parts[1], offset, depth + 1)
         second.notes = first.notes + second.notes
         return second
+    ternary = None if _STRING.match(expr) else _TERNARY.fullmatch(expr)
+    if ternary and depth < 8 and all(_balanced(g) for g in ternary.groups()):
+        # a run-time choice; both branches are followed so env names are seen
+        branches = [_evaluate_text(scope, g, offset, depth + 1) for g in ternary.groups()[1:]]
+        notes = [n for b in branches for n in b.notes]
+        return Evaluated(expr, Classified(RefKind.TEMPLATE.value, template=expr), notes=notes)
     if not expr:
         return Evaluated("", classify(""))
     if expr in _NULL_WORDS:

@@ -128,6 +128,7 @@ LANGS: dict[str, Lang] = {
         key=_r(
             r"(?:\bcallerId\b|(?<=[\"'])callerId(?=[\"']))[\"']?\s*:(?!:)\s*"
             r"|(?<=[{,])\s*(?=callerId\s*[,}])"
+            r"|(?<=\.)callerId\s*=(?![=>])\s*"  # opts.callerId = …
         ),
         dial_callee=_r(r"(?:^|\.)dial$"),
         dial_call=_r(r"\.dial\s*\("),
@@ -228,7 +229,8 @@ def _dial_hits(lang: Lang, masked: str) -> Iterator[Hit]:
             if re.search(r"\.dial\b", masked[line_start : m.start()]):
                 dial_open = line_start
         if dial_open < 0:
-            is_options = (
+            member = lang.name == "js" and masked[m.start() - 1 : m.start()] == "."
+            is_options = member or (
                 lang.options_ok
                 and open_pos >= 0
                 and masked[open_pos] in "{["
