@@ -255,8 +255,14 @@ SNIPPETS = [
     (
         "f.cs",
         'var call = CallResource.Create(to, new PhoneNumber("+15551230001"), url: uri);\n'
-        'response.Dial(number: "+15557770000", callerId: "client:bob");\n',
-        [("+15551230001", "number", "number", False), ("client:bob", "client", "number", False)],
+        'response.Dial(number: "+15557770000", callerId: "client:bob");\n'
+        'var d = new Dial { CallerId = new PhoneNumber("+15551230002") };\n'
+        'var p = new Person { CallerId = "+15550000000" };\n',
+        [
+            ("+15551230001", "number", "number", False),
+            ("client:bob", "client", "number", False),
+            ("+15551230002", "number", "unknown", False),
+        ],
     ),
 ]
 

@@ -158,7 +158,8 @@ LANGS: dict[str, Lang] = {
     ),
     "csharp": Lang(
         "csharp",
-        key=_r(r"\bcallerId\s*:(?!:)\s*"),
+        # named argument `callerId: x`, or the property: `new Dial { CallerId = x }`
+        key=_r(r"\bcallerId\s*:(?!:)\s*|\bCallerId\s*=(?![=>])\s*"),
         dial_callee=_r(r"(?:^|\.)Dial$|^new Dial$"),
         dial_call=_r(r"(?:new\s+Dial|\.Dial)\s*\("),
         from_key=_r(r"\bfrom\s*:(?!:)\s*"),
@@ -230,6 +231,11 @@ def _dial_hits(lang: Lang, masked: str) -> Iterator[Hit]:
                 dial_open = line_start
         if dial_open < 0:
             member = lang.name == "js" and masked[m.start() - 1 : m.start()] == "."
+            if lang.name == "csharp" and m.group().startswith("CallerId"):
+                before = masked[max(0, open_pos - 40) : max(0, open_pos)] if open_pos >= 0 else ""
+                member = masked[m.start() - 1 : m.start()] == "." or bool(
+                    re.search(r"new\s+Dial\s*(?:\(\s*\))?\s*$", before)
+                )
             is_options = member or (
                 lang.options_ok
                 and open_pos >= 0
