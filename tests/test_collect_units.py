@@ -8,9 +8,10 @@ import pytest
 from rich.console import Console
 
 from auditor.collect.credentials import Credentials, credentials_from_env
-from auditor.collect.envrefs import callerid_env_names, callerid_environment
 from auditor.collect.http import rewrite_url
+from auditor.collect.walker import callerid_environment
 from auditor.errors import CredentialsError
+from auditor.extract.functions import referenced_env_names
 from auditor.progress import NullProgress, PlainProgress, RichProgress, make_progress
 
 SID = "AC" + "1" * 32
@@ -65,7 +66,7 @@ def test_credentials_errors_are_one_clear_line(env: dict[str, str], needle: str)
     ],
 )
 def test_callerid_env_names(code: str, names: set[str]) -> None:
-    assert callerid_env_names(code) == names
+    assert referenced_env_names(code) == names
 
 
 def test_callerid_environment_drops_everything_else() -> None:

@@ -30,10 +30,10 @@ from auditor.collect import records
 from auditor.collect.client import make_client
 from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
 from auditor.collect.credentials import Credentials
-from auditor.collect.envrefs import callerid_environment
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
+from auditor.extract.functions import referenced_env_names
 from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
 from auditor.progress import NullProgress, Progress
 
@@ -475,7 +475,7 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         for fn in w.items["functions"]:
             fn.environment = callerid_environment(
                 fn.content, w.env_vars.get(fn.environment_sid or "", {})
-            )
+            )  # every other variable (often a secret) is dropped here
             snapshot.functions.append(fn)
         w.env_vars.clear()
         snapshot.coverage[account.sid] = {
@@ -506,3 +506,9 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         snapshot.notes.append(
             f"{len(failed)} account(s) could not be read completely; see coverage for each source."
         )
+
+
+def callerid_environment(code: str, variables: dict[str, str]) -> dict[str, str]:
+    """The variables the code uses as a caller ID; the only ones a snapshot may keep."""
+    wanted = referenced_env_names(code)
+    return {k: v for k, v in variables.items() if k in wanted}

@@ -149,6 +149,9 @@ def _interpolated(expr: str, lang: str) -> bool:
     return False
 
 
+_WHOLE_INTERPOLATION = re.compile(r"`\$\{([^`{}]*)\}`")
+
+
 def evaluate(scope: Scope, start: int, end: int, depth: int = 0) -> Evaluated:
     """Evaluate the expression at text[start:end]."""
     expr = scope.text[start:end].strip()
@@ -188,6 +191,9 @@ def _evaluate_text(scope: Scope, expr: str, offset: int, depth: int) -> Evaluate
         return Evaluated("", classify(""))
     if expr in _NULL_WORDS:
         return Evaluated(expr, classify(expr))
+    whole = _WHOLE_INTERPOLATION.fullmatch(expr) if scope.lang == "js" else None
+    if whole and depth < 8:  # `${context.X}` is just context.X
+        return _evaluate_text(scope, whole.group(1), offset, depth + 1)
     if _interpolated(expr, scope.lang):
         return Evaluated(expr, Classified(RefKind.TEMPLATE.value, template=expr))
     literal = _literal(expr, scope.lang)
