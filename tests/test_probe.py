@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
@@ -12,6 +13,8 @@ import pytest
 import requests
 from twilio.request_validator import RequestValidator
 
+from auditor.collect import CollectConfig, collect
+from auditor.collect.credentials import Credentials
 from auditor.collect.probe import (
     PROBE_CLIENT,
     ProbeTarget,
@@ -19,11 +22,14 @@ from auditor.collect.probe import (
     probe_targets,
     probe_webhooks,
 )
+from auditor.emulator import EmulatorServer
+from auditor.extract import references_from_snapshot
 from auditor.model import PhoneNumber, SipDomain, Snapshot, TwimlApp
+from auditor.snapshot import save_snapshot
 
 A = "AC" + "a" * 32
 B = "AC" + "b" * 32
-TOKENS = {A: "1" * 32, B: "2" * 32}
+TOKENS = {A: "f00d" * 8, B: "beef" * 8}
 
 
 class Hook(BaseHTTPRequestHandler):
@@ -174,3 +180,45 @@ def test_unreachable_webhook_is_an_error_without_secrets() -> None:
     assert result.http_status is None
     assert result.error is not None and "127.0.0.1:1" in result.error
     assert "pw" not in result.error and TOKENS[A] not in result.error
+
+
+def probe_scenario(url: str) -> dict[str, object]:
+    def account(sid: str, owner: str | None, n: int) -> dict[str, object]:
+        return {
+            "sid": sid,
+            "friendly_name": f"Account {n}",
+            "status": "active",
+            "owner_account_sid": owner,
+            "auth_token": TOKENS[sid],
+            "incoming_phone_numbers": [
+                {
+                    "sid": "PN" + str(n) * 32,
+                    "phone_number": f"+1555123000{n}",
+                    "voice_url": f"{url}/ivr",
+                    "voice_method": "POST",
+                }
+            ],
+        }
+
+    return {"name": "probe", "accounts": [account(A, None, 1), account(B, A, 2)]}
+
+
+def test_collect_probes_webhooks_only_when_asked(hook_url: str, tmp_path: Path) -> None:
+    scenario = probe_scenario(hook_url)
+    with EmulatorServer(scenario) as server:
+        creds = Credentials(account_sid=A, auth_token=TOKENS[A])
+        plain = collect(CollectConfig(credentials=creds, api_url=server.url))
+        assert plain.webhooks == [] and Hook.seen == []
+        probed = collect(CollectConfig(credentials=creds, api_url=server.url, probe_webhooks=True))
+    assert sorted((w.served_accounts[0], w.http_status) for w in probed.webhooks) == [
+        (A, 200),
+        (B, 200),
+    ]
+    assert {probed.coverage[sid]["webhooks"] for sid in (A, B)} == {"ok"}
+    refs, _ = references_from_snapshot(probed)
+    assert {(r.executing_account_sid, r.raw_value) for r in refs if r.source.kind == "webhook"} == {
+        (A, A),
+        (B, B),
+    }
+    text = save_snapshot(probed, tmp_path).read_text()
+    assert TOKENS[A] not in text and TOKENS[B] not in text

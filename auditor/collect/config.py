@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+
+import requests
 
 from auditor.collect.credentials import Credentials
 
@@ -27,3 +30,6 @@ class CollectConfig:
     per_account_limit: int = DEFAULT_PER_ACCOUNT_LIMIT
     timeout: float = 30.0
     now: datetime | None = None  # the clock for the alert window (tests); default: now, UTC
+    # --probe-webhooks: POST a signed, Twilio-like request to each voice webhook (opt-in)
+    probe_webhooks: bool = False
+    probe_session_factory: Callable[[], requests.Session] = requests.Session

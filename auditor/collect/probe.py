@@ -201,6 +201,7 @@ def probe_webhooks(
     concurrency: int = 8,
     timeout: float = 10.0,
     on_done: Callable[[WebhookResponse], None] | None = None,
+    session_factory: Callable[[], requests.Session] = requests.Session,
 ) -> list[WebhookResponse]:
     """Probe every target whose account's token we hold; results in target order."""
     targets: Sequence[ProbeTarget] = [t for t in probe_targets(snapshot) if t.account_sid in tokens]
@@ -208,7 +209,7 @@ def probe_webhooks(
 
     def run(target: ProbeTarget) -> WebhookResponse:
         if not hasattr(local, "session"):
-            local.session = requests.Session()
+            local.session = session_factory()
         result = probe_one(
             target, tokens[target.account_sid], session=local.session, timeout=timeout
         )

@@ -32,6 +32,7 @@ from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
+from auditor.collect.probe import probe_webhooks
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 from auditor.extract.functions import referenced_env_names
 from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
@@ -440,6 +441,11 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         else:
             client = None
         walk.work[account.sid] = _AccountWork(account=account, client=client)
+    probe_tokens: dict[str, str] = {}
+    if config.probe_webhooks and not creds.uses_api_key:
+        probe_tokens = {sid: tok for sid, tok in tokens.items() if sid in selected}
+        if creds.auth_token and root_sid in selected:
+            probe_tokens[root_sid] = creds.auth_token
     tokens.clear()
 
     progress.start(len(selected))
@@ -458,7 +464,43 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
     walk.pool.close()
     progress.finish()
     _assemble(snapshot, walk, config)
+    if config.probe_webhooks:
+        try:
+            _probe(snapshot, probe_tokens, config)
+        finally:
+            probe_tokens.clear()
     return snapshot
+
+
+def _probe(snapshot: Snapshot, tokens: dict[str, str], config: CollectConfig) -> None:
+    """Ask each voice webhook for its TwiML, signed with its account's token (opt-in)."""
+    snapshot.webhooks = probe_webhooks(
+        snapshot,
+        tokens,
+        concurrency=min(8, config.concurrency),
+        timeout=min(10.0, config.timeout),
+        session_factory=config.probe_session_factory,
+    )
+    failed: dict[str, int] = {}
+    probed: set[str] = set()
+    for result in snapshot.webhooks:
+        for sid in result.served_accounts:
+            probed.add(sid)
+            if result.error or not result.http_status or result.http_status >= 400:
+                failed[sid] = failed.get(sid, 0) + 1
+    for account in snapshot.accounts:
+        cov = snapshot.coverage.setdefault(account.sid, {})
+        if account.sid not in tokens:
+            cov["webhooks"] = (
+                "error: not probed (the probe signs with the account's auth token; "
+                "use the parent's Account SID and Auth Token)"
+                if config.credentials.uses_api_key
+                else "skipped"
+            )
+        elif failed.get(account.sid):
+            cov["webhooks"] = f"error: {failed[account.sid]} webhook(s) did not answer TwiML"
+        else:
+            cov["webhooks"] = "ok" if account.sid in probed else "skipped"
 
 
 def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:

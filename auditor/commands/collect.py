@@ -69,6 +69,15 @@ def run(
         int,
         typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
     ] = DEFAULT_CONCURRENCY,
+    probe_webhooks: Annotated[
+        bool,
+        typer.Option(
+            "--probe-webhooks",
+            help="Also POST a signed, Twilio-like test call to each voice webhook of your own "
+            "(numbers, TwiML apps, SIP domains) to read the TwiML it returns. Opt-in: a webhook "
+            "that acts on calls will act on the probe too. Never sent to Twilio.",
+        ),
+    ] = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -86,6 +95,7 @@ def run(
         studio=not no_studio,
         functions=not no_functions,
         concurrency=concurrency,
+        probe_webhooks=probe_webhooks,
     )
     progress = make_progress(quiet)
     try:
@@ -102,7 +112,9 @@ def run(
         f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
         f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
         f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "
-        f"{len(snapshot.alerts)} alerts → {path}"
+        f"{len(snapshot.alerts)} alerts"
+        + (f", {len(snapshot.webhooks)} webhook answers" if probe_webhooks else "")
+        + f" → {path}"
     )
     if errors:
         summary += f" ({errors} source(s) not read: see coverage)"

@@ -22,7 +22,6 @@ from rich.table import Table
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
-from auditor.collect.probe import probe_one, probe_targets
 from auditor.commands.audit import interruptible
 from auditor.commands.options import FailOn, Format, Formats, Quiet
 from auditor.emulator import EmulatorServer
@@ -37,7 +36,7 @@ from auditor.emulator.demo import (
     demo_scenario,
 )
 from auditor.findings import sort_findings
-from auditor.model import Snapshot, WebhookResponse
+from auditor.model import Snapshot
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.progress import NullProgress, Progress, make_progress
 from auditor.render.options import ReportOptions
@@ -71,29 +70,27 @@ def _demo_credentials() -> Credentials:
 
 
 def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> Snapshot:
+    """Collect as `audit --probe-webhooks` does; the probe reaches the in-process web apps."""
     with EmulatorServer(scenario) as server:
-        config = CollectConfig(credentials=_demo_credentials(), api_url=server.url, now=now)
+        config = CollectConfig(
+            credentials=_demo_credentials(),
+            api_url=server.url,
+            now=now,
+            probe_webhooks=True,
+            probe_session_factory=lambda: demo_web_session(scenario),
+        )
         snapshot = collect(config, progress)
     snapshot.api_url = DEMO_API_LABEL
-    snapshot.webhooks = probe_demo_webhooks(snapshot, scenario)
     return snapshot
 
 
-def probe_demo_webhooks(snapshot: Snapshot, scenario: Scenario) -> list[WebhookResponse]:
-    """The webhook probe's signed requests, answered by the demo's in-process web apps.
-
-    A real audit probes only with --probe-webhooks, since it reaches the customer's
-    servers; the demo's web apps are simulated in memory (DemoWebApps), so it always does.
-    """
+def demo_web_session(scenario: Scenario) -> requests.Session:
+    """A session whose every URL is answered by the demo's simulated web apps (no socket)."""
     tokens = {str(a["sid"]): str(a["auth_token"]) for a in scenario["accounts"]}
-    with requests.Session() as session:
-        session.mount("https://", DemoWebApps(tokens))
-        session.mount("http://", DemoWebApps(tokens))
-        return [
-            probe_one(target, tokens[target.account_sid], session=session)
-            for target in probe_targets(snapshot)
-            if target.account_sid in tokens
-        ]
+    session = requests.Session()
+    session.mount("https://", DemoWebApps(tokens))
+    session.mount("http://", DemoWebApps(tokens))
+    return session
 
 
 def _iso(t: datetime) -> str:
