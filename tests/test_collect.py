@@ -191,7 +191,9 @@ def test_closed_subaccount_and_forbidden_product_are_recorded_and_the_rest_is_re
     assert cov[forbidden["sid"]]["flows"].startswith("error: 403")
     assert {k for k, v in cov[forbidden["sid"]].items() if v != "ok"} == {"flows"}
     for src in ("flows", "functions", "alerts"):
-        assert cov[closed["sid"]][src].startswith("error: 401 the account is closed")
+        assert cov[closed["sid"]][src] == "skipped"  # a closed account runs nothing
+    assert cov[closed["sid"]]["phone_numbers"] == "ok"
+    assert any("Closed account(s)" in n for n in snap.notes)
     assert snap.account(closed["sid"]).status == "closed"  # type: ignore[union-attr]
     assert all(v == "ok" for v in cov[s["accounts"][1]["sid"]].values())
     assert any("could not be read completely" in n for n in snap.notes)

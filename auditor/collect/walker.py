@@ -158,12 +158,7 @@ class _Walk:
         except CancelledError:
             pass
         except (TwilioException, requests.RequestException) as exc:
-            message = describe_error(exc)
-            if _status(exc) == 401 and w.account.status == "closed":
-                message = (
-                    "error: 401 the account is closed and Twilio no longer accepts its credentials"
-                )
-            self.mark(w, source, message)
+            self.mark(w, source, describe_error(exc))
         except Exception as exc:  # a record we could not map: say so, keep going
             self.mark(w, source, f"error: unexpected {type(exc).__name__}")
         finally:
@@ -217,6 +212,10 @@ class _Walk:
         for source, (resource, mapper) in v2010.items():
             self.spawn(w, source, self._v2010_list, source, resource, mapper)
         wanted = {"flows": cfg.studio, "functions": cfg.functions, "alerts": cfg.alerts}
+        if w.account.status == "closed":
+            # A closed account runs no calls, and Twilio refuses its credentials: its
+            # products have nothing to audit. Its numbers (read above) still matter.
+            wanted = dict.fromkeys(wanted, False)
         for source, on in wanted.items():
             if not on:
                 w.coverage[source] = "skipped"
@@ -225,11 +224,11 @@ class _Walk:
                     "error: Twilio returned no auth token for this subaccount, "
                     "so its own products could not be read"
                 )
-        if cfg.studio and w.client is not None:
+        if wanted["flows"] and w.client is not None:
             self.spawn(w, "flows", self._flows)
-        if cfg.functions and w.client is not None:
+        if wanted["functions"] and w.client is not None:
             self.spawn(w, "functions", self._services)
-        if cfg.alerts and w.client is not None:
+        if wanted["alerts"] and w.client is not None:
             self.spawn(w, "alerts", self._alerts)
 
     def _v2010_list(
@@ -538,6 +537,13 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         snapshot.notes.append(
             f"Alerts were read for the last {MAX_ALERT_WINDOW_DAYS} days: Twilio's Monitor API "
             "does not answer for older alerts."
+        )
+    closed = [a.friendly_name or a.sid for a in snapshot.accounts if a.status == "closed"]
+    if closed:
+        snapshot.notes.append(
+            f"Closed account(s) {', '.join(closed)}: their numbers were read, but not their "
+            "Studio flows, Functions or alerts (a closed account places no calls and Twilio "
+            "no longer accepts its credentials)."
         )
     failed = [
         sid
