@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import click
@@ -37,14 +39,27 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
-def enable_request_log() -> None:
-    """--verbose: log every request's method and URL (never headers or credentials)."""
+@contextmanager
+def request_log(enabled: bool) -> Iterator[None]:
+    """--verbose: log every request's method and URL (never headers or credentials).
+
+    Scoped to one command run, so a library caller (or the next test) gets the
+    logger back as it was.
+    """
+    if not enabled:
+        yield
+        return
     logger = logging.getLogger("auditor.http")
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("http: %(message)s"))
-        logger.addHandler(handler)
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("http: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def run(
@@ -84,8 +99,6 @@ def run(
     creds = credentials_from_env()
     if out.exists() and not out.is_dir():
         raise AuditorError(f"--out {out}: is a file; pass a folder for {SNAPSHOT_NAME}")
-    if verbose:
-        enable_request_log()
     config = CollectConfig(
         credentials=creds,
         api_url=api_url,
@@ -99,7 +112,8 @@ def run(
     )
     progress = make_progress(quiet)
     try:
-        snapshot = collect(config, progress)
+        with request_log(verbose):
+            snapshot = collect(config, progress)
     except KeyboardInterrupt:
         raise click.exceptions.Abort() from None
     out.mkdir(parents=True, exist_ok=True)
