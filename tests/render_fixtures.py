@@ -103,24 +103,16 @@ def build_snapshot() -> Snapshot:
             response_body='<Response><Dial callerId="+15550010000">+15551234567</Dial></Response>',
         )
     ]
-    coverage = {
-        acc.sid: {
-            "numbers": "ok",
-            "verified": "ok",
-            "studio": "ok",
-            "serverless": "ok",
-            "alerts": "ok",
-        }
-        for acc in accounts
-    }
+    sources = ["phone_numbers", "verified_caller_ids", "flows", "functions", "alerts"]
+    coverage = {acc.sid: dict.fromkeys(sources, "ok") for acc in accounts}
     coverage[CLOSED] = {
-        "numbers": "ok",
-        "verified": "ok",
-        "studio": "error: 401 <Unauthorized> account closed",
-        "serverless": "error: 401 account closed",
+        "phone_numbers": "ok",
+        "verified_caller_ids": "ok",
+        "flows": "error: 401 <Unauthorized> account closed",
+        "functions": "error: 401 account closed",
         "alerts": "skipped",
     }
-    coverage[LEGACY]["serverless"] = "skipped"
+    coverage[LEGACY]["functions"] = "skipped"
     return Snapshot(
         root_account_sid=ROOT,
         collected_at="2026-11-29T12:00:00Z",

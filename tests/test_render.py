@@ -143,6 +143,19 @@ def test_html_sections_in_order(out: Path) -> None:
     assert "The 3 actions that fix the most" in html
 
 
+def test_coverage_separates_failures_from_sources_skipped_on_purpose(out: Path) -> None:
+    html = (out / "report.html").read_text(encoding="utf-8")
+    section = html[html.index('id="coverage"') : html.index('id="method"')]
+    failed = section[section.index("What could not be read") : section.index("Not read on purpose")]
+    assert "Studio flows: <bdi>error: 401 &lt;Unauthorized&gt; account closed</bdi>" in failed
+    assert "Functions: <bdi>error: 401 account closed</bdi>" in failed
+    skipped = section[section.index("Not read on purpose") :]
+    assert (
+        "13214 alerts" in skipped and "Functions" in skipped
+    )  # the closed and the legacy accounts
+    assert "TwiML of alert NO… could not be parsed &lt;x&gt;" in section  # analysis notes
+
+
 def test_top_actions_rank_by_what_they_fix() -> None:
     view = build_view(build_snapshot(), build_analysis(), OPTIONS)
     assert len(view.actions) == 3
@@ -319,7 +332,7 @@ def test_clean_single_account_hierarchy_renders_every_format(tmp_path: Path) -> 
     assert "No caller ID in use was found that Twilio would refuse." in html
     assert "No finding: every caller ID in use is owned or verified" in html
     assert "No coverage was recorded in this snapshot." in html
-    assert "Every source of every account was read." not in html
+    assert "Every source that was meant to be read was read." not in html
     assert "actions that fix the most" not in html
     assert json.loads((tmp_path / "findings.sarif").read_text())["runs"][0]["results"] == []
     rows = (tmp_path / "inventory.csv").read_text().splitlines()

@@ -46,10 +46,17 @@ def environment() -> jinja2.Environment:
     )
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["clip"] = clip
+    env.filters["source_label"] = _source_label
     return env
 
 
 TOKEN_LIMIT = 120
+
+
+def _source_label(source: str) -> str:
+    from auditor.render.view import source_label
+
+    return source_label(source)
 
 
 def clip(value: object, limit: int = 160) -> str:

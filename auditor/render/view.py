@@ -547,8 +547,25 @@ class CoverageView:
     sources: list[str]
     per_source: list[tuple[str, int, int, int]]  # source, ok, error, skipped
     matrix: list[tuple[str, str, list[str]]]  # account name, sid, cell per source
-    problems: list[tuple[str, str, str, str]]  # account name, sid, source, status
+    problems: list[tuple[str, str, str, str]]  # account name, sid, source, status (not ok/skipped)
+    skipped: list[tuple[str, str, list[str]]]  # account name, sid, sources skipped on purpose
     notes: list[str]
+
+
+SOURCE_LABELS = {
+    "alerts": "13214 alerts",
+    "applications": "TwiML apps",
+    "flows": "Studio flows",
+    "functions": "Functions",
+    "phone_numbers": "phone numbers",
+    "sip_domains": "SIP domains",
+    "verified_caller_ids": "verified caller IDs",
+    "webhooks": "webhook probe",
+}
+
+
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source.replace("_", " "))
 
 
 def coverage_view(snapshot: Snapshot, analysis: Analysis, d: Directory) -> CoverageView:
@@ -565,19 +582,24 @@ def coverage_view(snapshot: Snapshot, analysis: Analysis, d: Directory) -> Cover
             )
         )
     problems = []
+    skipped = []
     matrix = []
     for acc in hierarchy_order(snapshot):
         per = snapshot.coverage.get(acc.sid, {})
         matrix.append((d.name(acc.sid), acc.sid, [per.get(s, "not read") for s in sources]))
         for s in sources:
             state = per.get(s, "not read")
-            if state != "ok":
-                problems.append((d.name(acc.sid), acc.sid, s, state))
+            if state not in ("ok", "skipped"):
+                problems.append((d.name(acc.sid), acc.sid, source_label(s), state))
+        passed_over = [source_label(s) for s in sources if per.get(s) == "skipped"]
+        if passed_over:
+            skipped.append((d.name(acc.sid), acc.sid, passed_over))
     return CoverageView(
         sources=sources,
         per_source=per_source,
         matrix=matrix if len(matrix) <= DETAILED_ACCOUNTS_MAX else [],
         problems=problems,
+        skipped=skipped,
         notes=[*snapshot.notes, *analysis.notes],
     )
 
