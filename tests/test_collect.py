@@ -381,6 +381,19 @@ def test_progress_counts_each_account_once() -> None:
     assert rec.requests == total
 
 
+def test_draft_flow_is_audited_as_its_latest_published_revision() -> None:
+    s = scenario()
+    flow = s["accounts"][1]["flows"][0]
+    live = {"revision": flow.get("revision", 1), "definition": flow["definition"]}
+    flow.update(status="draft", revision=live["revision"] + 1, published=live)
+    flow["definition"] = {"description": "work in progress", "states": [], "flags": {}}
+    with EmulatorServer(s) as server:
+        snap = collect(config(s, server.url, functions=False, alerts=False))
+    got = next(f for f in snap.flows if f.sid == flow["sid"])
+    assert got.status == "published" and got.revision == live["revision"]
+    assert got.definition == live["definition"]  # what Twilio executes, not the draft
+
+
 def test_draft_flow_without_published_revision_is_kept_as_draft() -> None:
     s = scenario()
     flow = s["accounts"][1]["flows"][0]

@@ -179,6 +179,12 @@ ENDPOINTS = [
     ("monitor", "/v1/Alerts/{Sid}", "/v1/Alerts/{no}", False),
     ("studio", "/v2/Flows", "/v2/Flows", True),
     ("studio", "/v2/Flows/{Sid}", "/v2/Flows/{fw}", False),
+    (
+        "studio",
+        "/v2/Flows/{Sid}/Revisions/{Revision}",
+        "/v2/Flows/{fw}/Revisions/LatestPublished",
+        False,
+    ),
     ("serverless", "/v1/Services", "/v1/Services", True),
     ("serverless", "/v1/Services/{Sid}", "/v1/Services/{zs}", False),
     ("serverless", "/v1/Services/{ServiceSid}/Functions", "/v1/Services/{zs}/Functions", True),

@@ -167,6 +167,19 @@ def _account_routes(acc: Mapping[str, Any]) -> dict[str, Route]:
         [shapes.flow(f, sid, full=False) for f in flows],
         [shapes.flow(f, sid, full=True) for f in flows],
     )
+    for flow in flows:
+        # Revisions/LatestRevision is the flow as it is; a draft flow with a "published"
+        # entry also answers Revisions/LatestPublished (what Twilio executes).
+        base = f"/studio/v2/Flows/{flow['sid']}/Revisions"
+        latest = shapes.flow_revision(flow, sid, published=False)
+        routes[f"{base}/LatestRevision"] = latest
+        routes[f"{base}/{latest['revision']}"] = latest
+        if flow.get("published"):
+            live = shapes.flow_revision(flow, sid, published=True)
+            routes[f"{base}/LatestPublished"] = live
+            routes[f"{base}/{live['revision']}"] = live
+        elif flow.get("status", "published") == "published":
+            routes[f"{base}/LatestPublished"] = latest
     services = acc.get("services", [])
     _collection(
         routes, "/serverless/v1/Services", "services", [shapes.service(s, sid) for s in services]

@@ -363,6 +363,40 @@ def flow(item: Mapping[str, Any], account_sid: str, *, full: bool) -> JsonDict:
     return out
 
 
+_REVISION_FIELDS = [
+    "sid",
+    "account_sid",
+    "author_sid",
+    "friendly_name",
+    "definition",
+    "status",
+    "revision",
+    "commit_message",
+    "valid",
+    "errors",
+    "date_created",
+    "date_updated",
+    "url",
+]
+
+
+def flow_revision(item: Mapping[str, Any], account_sid: str, *, published: bool) -> JsonDict:
+    """A Flow revision: the flow as it is, or (published=True) its `published` revision."""
+    source: Mapping[str, Any] = {**item, **item["published"]} if published else item
+    out = _fill(
+        _REVISION_FIELDS,
+        {"status": "published", "revision": 1, "valid": True, "errors": []},
+        source,
+    )
+    if published:
+        out["status"] = "published"
+    out["account_sid"] = account_sid
+    out["date_created"] = iso(item.get("date_created"))
+    out["date_updated"] = iso(item.get("date_updated") or item.get("date_created"))
+    out["url"] = f"{STUDIO}/Flows/{item['sid']}/Revisions/{out['revision']}"
+    return out
+
+
 # --- Serverless v1 -------------------------------------------------------------------
 
 
