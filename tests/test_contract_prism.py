@@ -9,7 +9,6 @@ no request may be rejected. Prism is installed by .ci/run with
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from oai import OAI_DIR
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.client import make_client
@@ -33,7 +33,7 @@ from auditor.model import Account, Alert
 from auditor.progress import NullProgress
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = Path(os.environ.get("TWILIO_OAI_DIR", ROOT.parent / "shared" / "twilio-oai"))
+SPECS = OAI_DIR
 PRODUCTS = {
     "api": "twilio_api_v2010.json",
     "studio": "twilio_studio_v2.json",

@@ -11,21 +11,15 @@ import email.utils
 import json
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import requests
 from jsonschema import Draft7Validator, FormatChecker
+from oai import OAI_DIR as OAI
 
 from auditor.emulator import EmulatorServer
-
-OAI = Path("/work/shared/twilio-oai")
-if not OAI.is_dir():
-    OAI = Path(__file__).resolve().parents[2] / "shared" / "twilio-oai"
-
-pytestmark = pytest.mark.skipif(not OAI.is_dir(), reason="twilio-oai specs not found")
 
 FILES = {
     "api": "twilio_api_v2010.json",
