@@ -119,7 +119,7 @@ def _analyse_and_render(
     if baseline is not None:  # marks each finding new or unchanged, in every format
         comparison = compare_with_baseline(baseline, snapshot, analysis.findings, policy=policy)
     formats = normalise_formats(options.formats)
-    files = render(snapshot, analysis, options.out_dir, formats, options.report)
+    files = render(snapshot, analysis, options.out_dir, formats, options.report, comparison)
     incomplete = coverage_errors(snapshot)
     return AuditResult(
         snapshot=snapshot,
@@ -142,9 +142,10 @@ def render(
     out_dir: Path,
     formats: list[str],
     report: ReportOptions,
+    comparison: Comparison | None = None,
 ) -> list[Path]:
     """Every format goes through the renderers' one entry point."""
-    return list(render_reports(snapshot, analysis, out_dir, formats, report))
+    return list(render_reports(snapshot, analysis, out_dir, formats, report, comparison))
 
 
 def load_policy_file(path: Path | None) -> list[PolicyEntry] | None:

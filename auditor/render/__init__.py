@@ -9,8 +9,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError
+
+if TYPE_CHECKING:
+    from auditor.diff import Comparison
 from auditor.model import Analysis, Snapshot
 from auditor.render.files import write_atomic, write_bytes_atomic
 from auditor.render.options import ReportOptions
@@ -36,8 +40,14 @@ def render_reports(
     out_dir: Path,
     formats: Sequence[str],
     options: ReportOptions,
+    comparison: Comparison | None = None,
 ) -> list[Path]:
-    """Write one file per requested format into `out_dir`; return their paths in a fixed order."""
+    """Write one file per requested format into `out_dir`; return their paths in a fixed order.
+
+    With a `comparison` (audit --baseline), the HTML, PDF and Markdown reports get a
+    "changes since the previous run" section; findings carry their new/unchanged status
+    in every format.
+    """
     wanted = []
     for fmt in formats:
         name = str(getattr(fmt, "value", fmt)).lower()
@@ -61,6 +71,11 @@ def render_reports(
             v = build_view(snapshot, analysis, options)
             if "html" in wanted or "pdf" in wanted:
                 v.diagram_svg, v.diagram_note = hierarchy_svg(snapshot, analysis)
+            if comparison is not None:
+                from auditor.diff import render_html, render_markdown
+
+                v.changes_html = render_html(comparison)
+                v.changes_md = render_markdown(comparison)
             view_cache["view"] = v
         return view_cache["view"]
 

@@ -26,5 +26,6 @@ def render_html(view: ReportView, *, pdf: bool = False) -> str:
             script=Markup(script),
             script_hash=Markup(csp_hash(script)),
             diagram=Markup(view.diagram_svg),
+            changes=Markup(view.changes_html),  # escaped by its own autoescaped template
         )
     )

@@ -39,6 +39,8 @@ def render_markdown(view: ReportView) -> str:
                 f"{i}. **{md(a.headline, 300)}** {md(a.detail, 600)} "
                 f"(caller ID {cid} in {md(a.account_name)}; fixes {a.fixes}: {sev})"
             )
+    if view.changes_md:
+        lines.append("\n" + view.changes_md.replace("\n# ", "\n## ").strip() + "\n")
     lines.append("\n## Findings\n")
     if not view.groups:
         lines.append("No finding.")
@@ -55,7 +57,8 @@ def render_markdown(view: ReportView) -> str:
             written += 1
             f = fv.finding
             lines.append(
-                f"| {f.severity} | {md(fv.account_name, 60)} | "
+                f"| {f.severity}{' (new)' if f.status == 'new' else ''} | "
+                f"{md(fv.account_name, 60)} | "
                 f"{md(f.caller_id or f.raw_value or '(empty)', 40)} | {md(fv.source, 80)} | "
                 f"{md(fv.remediation, 300)} |"
             )

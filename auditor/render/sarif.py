@@ -28,7 +28,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     physical: dict[str, Any] = {"artifactLocation": {"uri": path.replace("\\", "/")}}
     if line:
         physical["region"] = {"startLine": max(1, line)}
-    return {
+    result: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": rule_index[f.rule],
         "level": LEVEL.get(f.severity, "warning"),
@@ -42,6 +42,9 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "ownerAccountSid": f.owner_account_sid,
         },
     }
+    if f.status in ("new", "unchanged"):
+        result["baselineState"] = f.status  # compared with audit --baseline
+    return result
 
 
 def sarif_document(snapshot: Snapshot, analysis: Analysis) -> dict[str, Any]:

@@ -631,6 +631,8 @@ class ReportView:
     filter_accounts: list[tuple[str, str]]  # sid, name: accounts with findings
     coverage: CoverageView
     diagram_svg: str = ""
+    changes_html: str = ""  # the 'changes since the baseline' section (auditor.diff)
+    changes_md: str = ""
     diagram_note: str = ""
     snapshot: Snapshot | None = None
 
