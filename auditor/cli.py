@@ -7,9 +7,9 @@ a user never sees a traceback for a problem they can fix.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
-import click
 import typer
 
 from auditor import __version__
@@ -18,11 +18,15 @@ from auditor.errors import AuditorError
 
 
 def _exception_classes(name: str) -> tuple[type[BaseException], ...]:
-    """click's class and typer's own copy of it: typer >= 0.29 vendors click."""
-    found: list[type[BaseException]] = [getattr(click.exceptions, name)]
-    for module_name in ("typer.exceptions", "typer._click.exceptions"):
-        module = sys.modules.get(module_name)
-        cls = getattr(module, name, None) if module else None
+    """Every copy of a click exception class: typer >= 0.29 vendors click as typer._click
+    (and no longer installs click), older typer raises click's own classes."""
+    found: list[type[BaseException]] = []
+    for module_name in ("typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        cls = getattr(module, name, None)
         if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
             found.append(cls)
     return tuple(found)

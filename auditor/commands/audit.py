@@ -14,7 +14,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 
 from auditor.commands import collect as collect_command
@@ -116,7 +115,7 @@ def interruptible() -> Iterator[None]:
     try:
         yield
     except KeyboardInterrupt:
-        raise click.exceptions.Abort() from None
+        raise typer.Abort() from None
 
 
 def print_outcome(result: AuditResult) -> None:

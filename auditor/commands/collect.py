@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-import click
 import typer
 
 from auditor.collect import CollectConfig, collect
@@ -115,7 +114,7 @@ def run(
         with request_log(verbose):
             snapshot = collect(config, progress)
     except KeyboardInterrupt:
-        raise click.exceptions.Abort() from None
+        raise typer.Abort() from None
     out.mkdir(parents=True, exist_ok=True)
     path = save_snapshot(snapshot, out)
     errors = sum(
