@@ -34,6 +34,7 @@ from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
 from auditor.collect.probe import probe_webhooks
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
+from auditor.extract.alerts import CALLER_ID_ERROR_CODES
 from auditor.extract.functions import referenced_env_names
 from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
 from auditor.progress import NullProgress, Progress
@@ -42,10 +43,6 @@ PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
 PRODUCT_SOURCES = ("flows", "functions", "alerts")
 SOURCES = V2010_SOURCES + PRODUCT_SOURCES
-# Monitor error codes about a caller ID Twilio refused (fetched for their TwiML/request):
-# 13214 Dial: invalid callerId value; 13248 Dial: invalid callerId, too long;
-# 21210 'From' phone number not verified (REST/Studio outgoing calls).
-CALLER_ID_ALERT_CODES = frozenset({"13214", "13248", "21210"})
 API_KEY_DENIED = (
     "error: not readable with an API key (Twilio denies a parent's API key access to "
     "subaccount resources); use the parent's Account SID and Auth Token"
@@ -343,7 +340,7 @@ class _Walk:
         alerts = w.client.monitor.v1.alerts
         start = self.alert_start
         for rec in read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE)):
-            if str(rec.error_code) not in CALLER_ID_ALERT_CODES:
+            if str(rec.error_code) not in CALLER_ID_ERROR_CODES:
                 continue
             alert = records.alert(rec, w.account.sid)
             self.add(w, "alerts", alert)

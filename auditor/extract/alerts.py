@@ -12,8 +12,10 @@ from auditor.extract.twiml import extract_twiml, is_passthrough, parse_form
 from auditor.extract.values import classify
 from auditor.model import Alert, CallerIdReference, DialedKind, Source, SourceKind
 
-# Error codes whose alert is about a caller ID: Dial callerId (13214) and Calls From.
-CALLER_ID_ERROR_CODES = frozenset({"13214", "21210", "21212"})
+# The Monitor error codes about a refused caller ID; the collector fetches exactly these.
+# 13214 Dial: invalid callerId value; 13248 Dial: invalid callerId, too long;
+# 21210 'From' phone number not verified; 21212 invalid 'From' number (caller ID).
+CALLER_ID_ERROR_CODES = frozenset({"13214", "13248", "21210", "21212"})
 _TEXT_KEYS = ("callerId", "CallerId", "callerid", "caller_id", "From", "from")
 
 
