@@ -24,6 +24,7 @@ from auditor.model import (
     CallerIdReference,
     PhoneNumber,
     ServerlessFunction,
+    SipDomain,
     Snapshot,
     SourceKind,
     StudioFlow,
@@ -244,20 +245,17 @@ def build_graph(snapshot: Snapshot, references: list[CallerIdReference]) -> nx.M
         edges.append((node_id("account", vid.account_sid), v, {"kind": VERIFIES}))
         if vid.phone_number in used_values:
             edges.append((v, node_id("value", vid.phone_number), {"kind": IS_NUMBER}))
-    for app in snapshot.applications:
-        a = node_id("app", app.sid)
-        nodes.append((a, {"kind": "app", "sid": app.sid}))
-        edges.append((node_id("account", app.account_sid), a, {"kind": HAS}))
-        url = normalize_url(app.voice_url)
+    routed: list[tuple[str, TwimlApp | SipDomain]] = [
+        *(("app", app) for app in snapshot.applications),
+        *(("sip_domain", domain) for domain in snapshot.sip_domains),
+    ]
+    for kind, item in routed:  # apps and SIP domains: an account's item routing to a URL
+        n = node_id(kind, item.sid)
+        nodes.append((n, {"kind": kind, "sid": item.sid}))
+        edges.append((node_id("account", item.account_sid), n, {"kind": HAS}))
+        url = normalize_url(item.voice_url)
         if url:
-            edges.append((a, node_id("url", url), {"kind": ROUTES_TO}))
-    for domain in snapshot.sip_domains:
-        d = node_id("sip_domain", domain.sid)
-        nodes.append((d, {"kind": "sip_domain", "sid": domain.sid}))
-        edges.append((node_id("account", domain.account_sid), d, {"kind": HAS}))
-        url = normalize_url(domain.voice_url)
-        if url:
-            edges.append((d, node_id("url", url), {"kind": ROUTES_TO}))
+            edges.append((n, node_id("url", url), {"kind": ROUTES_TO}))
     for flow in snapshot.flows:
         f = node_id("flow", flow.sid)
         nodes.append((f, {"kind": "flow", "sid": flow.sid}))

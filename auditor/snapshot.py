@@ -16,14 +16,18 @@ SNAPSHOT_NAME = "snapshot.json"
 MAX_SNAPSHOT_BYTES = 2 * 1024**3
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and rename, so no half file is ever seen."""
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write via a temp file in the same folder and rename, so no half file is ever seen.
+
+    Text is written as UTF-8; bytes (the PDF) as they are.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

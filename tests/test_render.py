@@ -36,11 +36,11 @@ from auditor.model import (
 )
 from auditor.render import FILE_NAMES, ReportOptions, render_reports
 from auditor.render.diagram import MAX_ARROWS, OTHERS, fold, hierarchy_graph, hierarchy_svg
-from auditor.render.files import write_bytes_atomic
 from auditor.render.html import render_html
 from auditor.render.inventory_csv import COLUMNS
 from auditor.render.templating import csp_hash, resource_text
 from auditor.render.view import DETAILED_ACCOUNTS_MAX, build_view
+from auditor.snapshot import write_atomic
 
 OPTIONS = ReportOptions("Northwind <b>Health</b>", 'Ada & "Co"', "a4", "2026-11-29T12:00:00Z")
 NO_PDF = ["html", "json", "csv", "sarif", "md"]
@@ -72,8 +72,8 @@ def test_all_formats_no_temp_files_left(out: Path) -> None:
 
 def test_binary_write_is_atomic_and_shareable(tmp_path: Path) -> None:
     target = tmp_path / "report.pdf"
-    write_bytes_atomic(target, b"%PDF-1.7 first")
-    write_bytes_atomic(target, b"%PDF-1.7 second")
+    write_atomic(target, b"%PDF-1.7 first")
+    write_atomic(target, b"%PDF-1.7 second")
     assert target.read_bytes() == b"%PDF-1.7 second"
     assert target.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["report.pdf"]

@@ -16,10 +16,9 @@ from auditor.errors import AuditorError
 if TYPE_CHECKING:
     from auditor.diff import Comparison
 from auditor.model import Analysis, Snapshot
-from auditor.render.files import write_atomic, write_bytes_atomic
 from auditor.render.options import ReportOptions
 from auditor.render.view import ReportView, build_view
-from auditor.snapshot import dump_json
+from auditor.snapshot import dump_json, write_atomic
 
 FILE_NAMES = {
     "html": "report.html",
@@ -106,7 +105,7 @@ def _pdf(path: Path, view: ReportView, paper: str) -> None:
     from auditor.render.html import render_html
     from auditor.render.pdf import render_pdf
 
-    write_bytes_atomic(path, render_pdf(render_html(view, pdf=True), paper))
+    write_atomic(path, render_pdf(render_html(view, pdf=True), paper))
 
 
 def _json(path: Path, snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> None:
