@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from auditor.errors import AuditorError
@@ -19,6 +20,17 @@ from auditor.model import SCHEMA_VERSION, Analysis, Finding, Severity, Snapshot,
 from auditor.rules import RULE_ORDER
 
 NEVER = "never"
+
+
+class FailOn(StrEnum):
+    """`--fail-on`: the lowest severity that makes a run exit 1 (`never`: always 0)."""
+
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+    NEVER = NEVER
 
 
 def fingerprint(finding: Finding) -> str:

@@ -64,6 +64,20 @@ class DialedKind(StrEnum):
     UNKNOWN = "unknown"
 
 
+class Via(StrEnum):
+    """How a reference reaches Twilio: which API or verb judges its caller ID.
+
+    A `<Dial callerId>` fails with 13214; a Calls API `From` with 21210/21212/21213.
+    """
+
+    DIAL = "dial"  # TwiML <Dial callerId>, in any helper library's spelling
+    CALLS_API = "calls-api"  # REST calls.create(from=…)
+    CONFERENCE_PARTICIPANT = "conference-participant"  # participants.create(from=…)
+    STUDIO = "studio"  # a Studio widget (connect-call-to, make-outgoing-call-v2)
+    FLEX_OUTBOUND = "flex-outbound"  # Flex Configuration outbound_call_flows caller_id
+    POLICY = "policy"  # a caller ID a policy file says the account uses
+
+
 class SourceKind(StrEnum):
     ALERT = "alert"
     STUDIO_FLOW = "studio_flow"
@@ -185,6 +199,12 @@ class Alert:
     response_body: str | None = None  # the TwiML Twilio received
 
 
+# The caller the webhook probe poses as (auditor.collect.probe); extraction reads its
+# answers knowing that this was the request's From.
+PROBE_CALLER = "+15005550006"  # Twilio's documented "valid" magic test number
+PROBE_CLIENT = "client:twilio-audit-probe"
+
+
 @dataclass
 class WebhookResponse:
     """What a voice webhook answered to a signed probe (filled by `--probe-webhooks`)."""
@@ -227,6 +247,9 @@ class CallerIdReference:
     # A Dial with no callerId attribute at all (Twilio then uses the caller's number):
     # not `callerid-empty`, but `callerid-missing-client-leg` when reached from a client leg.
     missing: bool = False
+    via: str = Via.DIAL.value  # Via value: which API judges the value (and with which codes)
+    destination: str | None = None  # the fixed number dialed (E.164), None when run-time
+    destination_country: str | None = None  # ISO 3166 alpha-2 of `destination`
 
 
 @dataclass
@@ -288,6 +311,8 @@ class Finding:
     status: str | None = None  # "new" / "unchanged" when compared with a baseline
     path: list[str] = field(default_factory=list)  # hierarchy path executing → owner
     details: dict[str, object] = field(default_factory=dict)  # counts, first/last seen …
+    destination: str | None = None  # for destination rules: the number dialed (E.164)
+    destination_country: str | None = None  # ISO 3166 alpha-2 of `destination`
 
 
 @dataclass

@@ -16,16 +16,15 @@ from pathlib import Path
 
 from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
-from auditor.commands.options import DEFAULT_FORMATS, FailOn, Format
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.extract.code import scan_paths
-from auditor.findings import exceeds, severity_counts
+from auditor.findings import FailOn, exceeds, severity_counts
 from auditor.model import Analysis, PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress
 from auditor.render import render_reports
-from auditor.render.options import ReportOptions
+from auditor.render.options import DEFAULT_FORMATS, Format, ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot, resolve_snapshot_path, save_snapshot
 
 EXIT_CLEAN = 0

@@ -12,15 +12,7 @@ import pytest
 
 from auditor.analysis import analyse
 from auditor.cli import main
-from auditor.diff import (
-    compare,
-    compare_with_baseline,
-    mark_status,
-    render_html,
-    render_json,
-    render_markdown,
-    render_text,
-)
+from auditor.diff import compare, compare_with_baseline, mark_status
 from auditor.model import (
     Account,
     CallerIdReference,
@@ -30,6 +22,7 @@ from auditor.model import (
     Source,
     VerifiedCallerId,
 )
+from auditor.render.comparison import render_html, render_json, render_markdown, render_text
 from auditor.snapshot import load_snapshot, save_snapshot
 
 PARENT = "AC" + "0" * 32

@@ -26,10 +26,8 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from auditor.collect.http import redact_url
-from auditor.model import Snapshot, WebhookResponse
+from auditor.model import PROBE_CALLER, PROBE_CLIENT, Snapshot, WebhookResponse
 
-PROBE_CALLER = "+15005550006"  # Twilio's documented "valid" magic test number
-PROBE_CLIENT = "client:twilio-audit-probe"
 MAX_BODY_BYTES = 256 * 1024
 # Twilio-hosted handlers the API already shows us (Studio flows, Functions): no probe needed.
 SKIP_HOST_SUFFIXES = ("webhooks.twilio.com", ".twil.io", "api.twilio.com")

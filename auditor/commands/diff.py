@@ -11,10 +11,11 @@ import typer
 
 from auditor.analysis import analyse
 from auditor.commands.options import FailOn
-from auditor.diff import Comparison, compare_with_baseline, render
+from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.model import PolicyEntry, Snapshot
 from auditor.policy import load_policy
+from auditor.render.comparison import render
 from auditor.snapshot import load_snapshot, write_atomic
 
 NAME = "diff"

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from auditor.findings import FailOn
+from auditor.render.options import DEFAULT_FORMATS, Format
 
-class Format(StrEnum):
-    HTML = "html"
-    PDF = "pdf"
-    JSON = "json"
-    CSV = "csv"
-    SARIF = "sarif"
-    MD = "md"
-
-
-class FailOn(StrEnum):
-    CRITICAL = "critical"
-    HIGH = "high"
-    MEDIUM = "medium"
-    LOW = "low"
-    INFO = "info"
-    NEVER = "never"
+__all__ = ["DEFAULT_FORMATS", "FailOn", "Format"]
 
 
 ApiUrl = Annotated[
@@ -63,5 +49,3 @@ Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log each request (never with secrets).")
 ]
-
-DEFAULT_FORMATS = [Format.HTML, Format.JSON]

@@ -11,7 +11,15 @@ from auditor.extract.functions import extract_function
 from auditor.extract.studio import extract_flow
 from auditor.extract.twiml import extract_twiml
 from auditor.extract.values import region_notes
-from auditor.model import CallerIdReference, Snapshot, Source, SourceKind, WebhookResponse
+from auditor.model import (
+    PROBE_CALLER,
+    PROBE_CLIENT,
+    CallerIdReference,
+    Snapshot,
+    Source,
+    SourceKind,
+    WebhookResponse,
+)
 
 __all__ = ["references_from_snapshot"]
 
@@ -24,8 +32,6 @@ def _webhook_refs(
     """A probed webhook's TwiML, once per account it serves (each executes it)."""
     if not hook.body or hook.error or (hook.http_status is not None and hook.http_status >= 400):
         return [], []
-    from auditor.collect.probe import PROBE_CALLER, PROBE_CLIENT
-
     numbers = {n.sid: n.phone_number for n in snapshot.phone_numbers}
     called = [numbers[s] for s in hook.reached_from if s in numbers]
     request_vars = {

@@ -71,7 +71,7 @@ def render_reports(
             if "html" in wanted or "pdf" in wanted:
                 v.diagram_svg, v.diagram_note = hierarchy_svg(snapshot, analysis)
             if comparison is not None:
-                from auditor.diff import render_html, render_markdown
+                from auditor.render.comparison import render_html, render_markdown
 
                 v.changes_html = render_html(comparison)
                 v.changes_md = render_markdown(comparison)

@@ -4,10 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from auditor.errors import AuditorError
 
 PAPERS = ("a4", "letter")
+
+
+class Format(StrEnum):
+    """The report files `--format` chooses (see README: --out/--format)."""
+
+    HTML = "html"
+    PDF = "pdf"
+    JSON = "json"
+    CSV = "csv"
+    SARIF = "sarif"
+    MD = "md"
+
+
+DEFAULT_FORMATS = [Format.HTML, Format.JSON]
 
 
 @dataclass(frozen=True)

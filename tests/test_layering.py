@@ -1,0 +1,100 @@
+"""Data flows one way (API → snapshot → references → graph → findings → renderers):
+a module never imports a higher layer than its own.
+
+Every top-level module or package of `auditor` has a rank; a new one must be
+given a rank here, which is the point: deciding where it sits.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import auditor
+
+# Lower numbers are lower layers. Same rank: may import each other only within one package.
+LAYERS: dict[str, int] = {
+    "errors": 0,
+    "model": 0,
+    "codec": 0,
+    "progress": 0,
+    "outbound": 0,  # the one outbound policy for URLs from customer data (probe, notifiers)
+    "extract": 1,  # pure functions over model data; the collector uses them to filter
+    "snapshot": 1,
+    "policy": 2,
+    "collect": 2,
+    "emulator": 2,
+    "graph": 2,
+    "lookup": 2,
+    "guard": 3,
+    "rules": 3,
+    "findings": 4,
+    "accept": 5,
+    "analysis": 5,
+    "diff": 6,
+    "history": 6,
+    "render": 7,
+    "pipeline": 8,
+    "watch": 8,
+    "commands": 9,
+    "cli": 10,
+    "__main__": 11,
+    "__init__": 0,  # auditor/__init__.py (the version)
+}
+
+PACKAGE = Path(auditor.__file__).parent
+
+
+def _top(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "auditor":
+        return None
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _imports() -> list[tuple[str, str, str]]:
+    """(file, importing top-level module, imported top-level module) for every import."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE)
+        own = rel.parts[0].removesuffix(".py")
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module]
+                if node.module == "auditor":
+                    names = [f"auditor.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            for name in names:
+                target = _top(name)
+                if target is not None and target != own:
+                    found.append((str(rel), own, target))
+    return found
+
+
+def test_every_module_has_a_layer() -> None:
+    modules = {p.relative_to(PACKAGE).parts[0].removesuffix(".py") for p in PACKAGE.glob("*")}
+    modules -= {"__pycache__", "py.typed", "templates"}
+    missing = sorted(m for m in modules if m not in LAYERS)
+    assert not missing, f"give these a rank in LAYERS: {missing}"
+
+
+def test_imports_run_downhill() -> None:
+    uphill = [
+        f"{file}: {own} (layer {LAYERS[own]}) imports {target} (layer {LAYERS[target]})"
+        for file, own, target in _imports()
+        if own in LAYERS
+        and target in LAYERS
+        and LAYERS[target] >= LAYERS[own]
+        and not (own == "__main__" or target == "__init__")
+    ]
+    assert not uphill, "\n".join(uphill)
+
+
+def test_the_check_can_fail() -> None:
+    """The import walk sees real edges (an empty walk would pass anything)."""
+    edges = {(own, target) for _, own, target in _imports()}
+    assert ("pipeline", "render") in edges
+    assert ("render", "diff") in edges
