@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "model": 0,
     "codec": 0,
     "progress": 0,
+    "redact": 0,  # the one URL redaction (userinfo → ***), used wherever a URL is shown
     "outbound": 0,  # the one outbound policy for URLs from customer data (probe, notifiers)
     "extract": 1,  # pure functions over model data; the collector uses them to filter
     "snapshot": 1,

@@ -120,3 +120,15 @@ def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
         save_snapshot(snap, path)
     assert path.read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["snapshot.json"]
+
+
+def test_redact_url_hides_userinfo_even_in_malformed_urls_and_text() -> None:
+    from auditor.redact import redact_url
+
+    assert redact_url("https://user:pa55@host.example/voice") == "https://***@host.example/voice"
+    assert redact_url("http://u:p@[::1/voice") == "http://***@[::1/voice"
+    assert redact_url("could not reach HTTP://a@b.example:99999/") == (
+        "could not reach HTTP://***@b.example:99999/"
+    )
+    assert redact_url("https://host.example/a@b") == "https://host.example/a@b"
+    assert redact_url("mailto:x@y.example") == "mailto:x@y.example"

@@ -34,6 +34,8 @@ from requests.adapters import HTTPAdapter
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
+from auditor.redact import redact_url
+
 log = logging.getLogger("auditor.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -76,17 +78,6 @@ def rewrite_url(url: str, api_url: str | None) -> str:
     return urlunsplit(
         (base.scheme, base.netloc, f"{base.path}/{product}{parts.path}", parts.query, "")
     )
-
-
-def redact_url(url: str) -> str:
-    """Drop any user:password@ part before a URL goes into a log or message."""
-    parts = urlsplit(url)
-    if parts.username or parts.password:
-        netloc = parts.hostname or ""
-        if parts.port:
-            netloc += f":{parts.port}"
-        parts = parts._replace(netloc=netloc)
-    return urlunsplit(parts)
 
 
 class ReadOnlyHttpClient(HttpClient):

@@ -25,8 +25,8 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from twilio.request_validator import RequestValidator
 
-from auditor.collect.http import redact_url
 from auditor.model import PROBE_CALLER, PROBE_CLIENT, Snapshot, WebhookResponse
+from auditor.redact import redact_url
 
 MAX_BODY_BYTES = 256 * 1024
 # Twilio-hosted handlers the API already shows us (Studio flows, Functions): no probe needed.
