@@ -34,7 +34,12 @@ class FailOn(StrEnum):
 
 
 def fingerprint(finding: Finding) -> str:
-    """sha256 over rule, account, caller ID and source (kind, SID, location)."""
+    """sha256 over rule, account, caller ID and source (kind, SID, location).
+
+    A finding about a destination (its `destination_country` is set) adds the number
+    dialed and the country-table row it matched: the legs of one Dial are separate
+    problems, with separate fixes.
+    """
     sid = finding.source.sid
     if finding.source.kind == SourceKind.ALERT:
         # Alerts come and go with the window; the Dial they point at is the identity.
@@ -48,6 +53,12 @@ def fingerprint(finding: Finding) -> str:
         sid or "",
         finding.source.location or "",
     ]
+    if finding.destination_country is not None or finding.destination is not None:
+        basis += [
+            finding.destination or "",
+            finding.destination_country or "",
+            str(finding.details.get("country_rule", "")),
+        ]
     return hashlib.sha256(json.dumps(basis).encode("utf-8")).hexdigest()
 
 
@@ -139,7 +150,15 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "status": finding.status,
         "path": list(finding.path),
         "details": _jsonable(finding.details),
+        **destination_fields(finding),
     }
+
+
+def destination_fields(finding: Finding) -> dict[str, str | None]:
+    """`destination` and `destination_country`, for the findings that depend on them."""
+    if finding.destination is None and finding.destination_country is None:
+        return {}
+    return {"destination": finding.destination, "destination_country": finding.destination_country}
 
 
 def _jsonable(value: Any) -> Any:

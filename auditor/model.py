@@ -76,6 +76,7 @@ class Via(StrEnum):
     STUDIO = "studio"  # a Studio widget (connect-call-to, make-outgoing-call-v2)
     FLEX_OUTBOUND = "flex-outbound"  # Flex Configuration outbound_call_flows caller_id
     POLICY = "policy"  # a caller ID a policy file says the account uses
+    SIP_TRUNKING = "sip-trunking"  # Elastic SIP Trunking termination (geo refusals: 32205)
 
 
 class SourceKind(StrEnum):
@@ -199,6 +200,39 @@ class Alert:
     response_body: str | None = None  # the TwiML Twilio received
 
 
+@dataclass
+class DialingPermissionCountry:
+    """One country of an account's Voice Geo Permissions (voice.twilio.com DialingPermissions).
+
+    `country_codes` are Twilio's own E.164 prefixes for the entry ("+1" for "United
+    States/Canada"): a destination is matched to an entry by them before its ISO code.
+    """
+
+    iso_code: str
+    name: str = ""
+    continent: str = ""
+    country_codes: list[str] = field(default_factory=list)
+    low_risk_numbers_enabled: bool = False
+    high_risk_special_numbers_enabled: bool = False
+    high_risk_tollfraud_numbers_enabled: bool = False
+
+
+@dataclass
+class DialingPermissions:
+    """What `/v1/DialingPermissions/Countries` and `/v1/Settings` answered for one account.
+
+    Both are read with the account's own credentials (the path names no account).
+    `inheritance` is `dialing_permissions_inheritance` (None: not read); `countries` is the
+    list exactly as Twilio returned it to this account, whatever inheritance says: the
+    analysis decides which list applies (auditor.rules.geo).
+    """
+
+    account_sid: str
+    inheritance: bool | None = None
+    countries: list[DialingPermissionCountry] = field(default_factory=list)
+    countries_read: bool = False  # False: the Countries list could not be read
+
+
 # The caller the webhook probe poses as (auditor.collect.probe); extraction reads its
 # answers knowing that this was the request's From.
 PROBE_CALLER = "+15005550006"  # Twilio's documented "valid" magic test number
@@ -280,6 +314,7 @@ class Snapshot:
     functions: list[ServerlessFunction] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
     webhooks: list[WebhookResponse] = field(default_factory=list)
+    dialing_permissions: list[DialingPermissions] = field(default_factory=list)
     code_references: list[CallerIdReference] = field(default_factory=list)
     # coverage[account_sid][source] = "ok" | "error: …" | "skipped"
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)

@@ -139,7 +139,10 @@ def test_snapshot_matches_scenario_item_for_item() -> None:
 def test_paging_past_1000_numbers_in_few_requests() -> None:
     s = generate_hierarchy(1, 2500, alerts_per_account=0)
     with EmulatorServer(s) as server:
-        snap = collect(config(s, server.url, studio=False, functions=False, alerts=False))
+        cfg = config(
+            s, server.url, studio=False, functions=False, alerts=False, geo_permissions=False
+        )
+        snap = collect(cfg)
         total = server.stats.total_requests
     assert_numbers = [n.sid for n in snap.phone_numbers]
     assert len(assert_numbers) == 5000 == len(set(assert_numbers))
@@ -334,12 +337,17 @@ def test_unreachable_api_exit_2(
 def test_skipped_sources_are_not_read_and_say_so() -> None:
     s = scenario()
     with EmulatorServer(s) as server:
-        snap = collect(config(s, server.url, studio=False, functions=False, alerts=False))
+        snap = collect(
+            config(
+                s, server.url, studio=False, functions=False, alerts=False, geo_permissions=False
+            )
+        )
         per_account = server.stats.total_requests
     assert not snap.flows and not snap.functions and not snap.alerts
-    assert snap.alert_window_days is None
+    assert snap.alert_window_days is None and not snap.dialing_permissions
+    sources = ("flows", "functions", "alerts", "geo_permissions")
     for cov in snap.coverage.values():
-        assert [cov[k] for k in ("flows", "functions", "alerts")] == ["skipped"] * 3
+        assert [cov[k] for k in sources] == ["skipped"] * 4
     assert per_account == 1 + 4 * len(s["accounts"])  # accounts list + 4 v2010 lists each
 
 

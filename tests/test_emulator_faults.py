@@ -102,7 +102,7 @@ def test_faults_from_scenario(small_hierarchy: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "faults",
-    [{"latency": 5}, {"fail_status": 200}, {"product_errors": {"AC1": {"voice": 500}}}],
+    [{"latency": 5}, {"fail_status": 200}, {"product_errors": {"AC1": {"fax": 500}}}],
 )
 def test_bad_faults_are_refused(small_hierarchy: dict[str, Any], faults: dict[str, Any]) -> None:
     with pytest.raises(AuditorError):

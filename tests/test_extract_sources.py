@@ -80,11 +80,14 @@ def test_studio_widgets() -> None:
     assert got == [
         ("to_sales", "{{contact.channel.address}}", "template", "number", True, False),
         ("to_agent", "+15551230001", "number", "client", False, False),
+        # number-multi rings each number of its comma-separated `to`: one reference per leg
+        ("to_many", "{{flow.variables.cid}}", "template", "number", False, False),
         ("to_many", "{{flow.variables.cid}}", "template", "number", False, False),
         ("to_sip", "", "empty", "sip", False, True),
         ("callback", "", "empty", "number", False, False),
     ]
     assert all(r.source.kind == "studio_flow" and r.source.sid == "FW1" for r in refs)
+    assert all(r.via == "studio" for r in refs)
     assert all(r.executing_account_sid == A1 for r in refs)
 
 

@@ -19,6 +19,7 @@ LAYERS: dict[str, int] = {
     "codec": 0,
     "progress": 0,
     "redact": 0,  # the one URL redaction (userinfo → ***), used wherever a URL is shown
+    "data": 0,  # facts as data files (the destination caller-ID table); no code
     "outbound": 1,  # the one outbound policy for URLs from customer data (probe, notifiers)
     "extract": 1,  # pure functions over model data; the collector uses them to filter
     "snapshot": 1,

@@ -75,6 +75,8 @@ def test_registry_has_every_rule_of_the_design_once() -> None:
         "callerid-missing-client-leg",
         "verified-callerid-duplicated",
         "callerid-passthrough",
+        "dial-destination-not-permitted",
+        "callerid-geo-restricted",
     }
     for rule in ALL_RULES:
         assert rule.title and rule.risk and rule.remediation

@@ -8,6 +8,7 @@ from typing import Any
 from auditor.model import (
     Account,
     Alert,
+    DialingPermissionCountry,
     PhoneNumber,
     SipDomain,
     StudioFlow,
@@ -132,3 +133,16 @@ def fill_alert(target: Alert, rec: Any) -> None:
     target.request_variables = rec.request_variables
     target.response_body = rec.response_body
     target.alert_text = rec.alert_text or target.alert_text
+
+
+def dialing_country(rec: Any) -> DialingPermissionCountry:
+    """One entry of DialingPermissions/Countries (unknown flags read as not enabled)."""
+    return DialingPermissionCountry(
+        iso_code=str(rec.iso_code or ""),
+        name=rec.name or "",
+        continent=rec.continent or "",
+        country_codes=[str(c) for c in (rec.country_codes or [])],
+        low_risk_numbers_enabled=rec.low_risk_numbers_enabled is True,
+        high_risk_special_numbers_enabled=rec.high_risk_special_numbers_enabled is True,
+        high_risk_tollfraud_numbers_enabled=rec.high_risk_tollfraud_numbers_enabled is True,
+    )

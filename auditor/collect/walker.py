@@ -10,6 +10,7 @@ one list are read in order by following next-page links):
          Serverless services → environments → deployed build + variables
                                              → content of each function version
          Monitor alerts in the window → fetch the caller-ID ones (request, TwiML)
+         Voice Geo Permissions: DialingPermissions/Countries + Settings (inheritance)
 """
 
 from __future__ import annotations
@@ -36,12 +37,20 @@ from auditor.collect.probe import probe_webhooks
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 from auditor.extract.alerts import CALLER_ID_ERROR_CODES
 from auditor.extract.functions import referenced_env_names
-from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
+from auditor.model import (
+    Account,
+    Alert,
+    DialingPermissions,
+    ServerlessFunction,
+    Snapshot,
+    StudioFlow,
+)
 from auditor.progress import NullProgress, Progress
 
 PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
-PRODUCT_SOURCES = ("flows", "functions", "alerts")
+GEO_SOURCE = "geo_permissions"  # voice.twilio.com DialingPermissions/Countries + Settings
+PRODUCT_SOURCES = ("flows", "functions", "alerts", GEO_SOURCE)
 SOURCES = V2010_SOURCES + PRODUCT_SOURCES
 API_KEY_DENIED = (
     "error: not readable with an API key (Twilio denies a parent's API key access to "
@@ -121,6 +130,7 @@ class _AccountWork:
     items: dict[str, list[Any]] = field(default_factory=lambda: {s: [] for s in SOURCES})
     coverage: dict[str, str] = field(default_factory=dict)
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # env SID → variables
+    geo: DialingPermissions | None = None
 
 
 class _Walk:
@@ -208,7 +218,12 @@ class _Walk:
         }
         for source, (resource, mapper) in v2010.items():
             self.spawn(w, source, self._v2010_list, source, resource, mapper)
-        wanted = {"flows": cfg.studio, "functions": cfg.functions, "alerts": cfg.alerts}
+        wanted = {
+            "flows": cfg.studio,
+            "functions": cfg.functions,
+            "alerts": cfg.alerts,
+            GEO_SOURCE: cfg.geo_permissions,
+        }
         if w.account.status == "closed":
             # A closed account runs no calls, and Twilio refuses its credentials: its
             # products have nothing to audit. Its numbers (read above) still matter.
@@ -227,6 +242,10 @@ class _Walk:
             self.spawn(w, "functions", self._services)
         if wanted["alerts"] and w.client is not None:
             self.spawn(w, "alerts", self._alerts)
+        if wanted[GEO_SOURCE] and w.client is not None:
+            w.geo = DialingPermissions(account_sid=w.account.sid)
+            self.spawn(w, GEO_SOURCE, self._geo_countries)
+            self.spawn(w, GEO_SOURCE, self._geo_settings)
 
     def _v2010_list(
         self, w: _AccountWork, source: str, resource: Any, mapper: Callable[[Any, str], Any]
@@ -332,6 +351,30 @@ class _Walk:
             .function_versions(fn.version_sid)
         )
         fn.content = version.function_version_content().fetch().content or ""
+
+    # Voice Geo Permissions ----------------------------------------------------------
+
+    def _geo_countries(self, w: _AccountWork) -> None:
+        """The account's own Countries list (the path names no account: its token decides)."""
+        assert w.client is not None and w.geo is not None
+        countries = w.client.voice.v1.dialing_permissions.countries
+        found = [
+            records.dialing_country(rec)
+            for rec in read_pages(lambda: countries.page(page_size=PAGE_SIZE))
+        ]
+        with self.lock:
+            w.geo.countries = found
+            w.geo.countries_read = True
+        self.mark(w, GEO_SOURCE, "ok")
+
+    def _geo_settings(self, w: _AccountWork) -> None:
+        """dialing_permissions_inheritance: whether a subaccount follows its parent's list."""
+        assert w.client is not None and w.geo is not None
+        settings = w.client.voice.v1.dialing_permissions.settings().fetch()
+        inheritance = settings.dialing_permissions_inheritance
+        with self.lock:
+            w.geo.inheritance = inheritance if isinstance(inheritance, bool) else None
+        self.mark(w, GEO_SOURCE, "ok")
 
     # Monitor ----------------------------------------------------------------------
 
@@ -510,6 +553,8 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         snapshot.sip_domains.extend(w.items["sip_domains"])
         snapshot.flows.extend(w.items["flows"])
         snapshot.alerts.extend(w.items["alerts"])
+        if w.geo is not None:
+            snapshot.dialing_permissions.append(w.geo)
         for fn in w.items["functions"]:
             fn.environment = callerid_environment(
                 fn.content, w.env_vars.get(fn.environment_sid or "", {})
@@ -539,8 +584,8 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
     if closed:
         snapshot.notes.append(
             f"Closed account(s) {', '.join(closed)}: their numbers were read, but not their "
-            "Studio flows, Functions or alerts (a closed account places no calls and Twilio "
-            "no longer accepts its credentials)."
+            "Studio flows, Functions, alerts or Geo Permissions (a closed account places no "
+            "calls and Twilio no longer accepts its credentials)."
         )
     failed = [
         sid

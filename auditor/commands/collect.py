@@ -79,6 +79,13 @@ def run(
     no_functions: Annotated[
         bool, typer.Option("--no-functions", help="Skip Serverless Functions.")
     ] = False,
+    no_geo_permissions: Annotated[
+        bool,
+        typer.Option(
+            "--no-geo-permissions",
+            help="Skip Voice Geo Permissions (then no destination is judged against them).",
+        ),
+    ] = False,
     concurrency: Annotated[
         int,
         typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
@@ -106,6 +113,7 @@ def run(
         alerts=not no_alerts,
         studio=not no_studio,
         functions=not no_functions,
+        geo_permissions=not no_geo_permissions,
         concurrency=concurrency,
         probe_webhooks=probe_webhooks,
     )
@@ -125,7 +133,8 @@ def run(
         f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
         f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
         f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "
-        f"{len(snapshot.alerts)} alerts"
+        f"{len(snapshot.alerts)} alerts, "
+        f"Geo Permissions of {len(snapshot.dialing_permissions)} accounts"
         + (f", {len(snapshot.webhooks)} webhook answers" if probe_webhooks else "")
         + f" → {path}"
     )

@@ -10,9 +10,13 @@ from rich.console import Console
 from rich.table import Table
 
 from auditor.rules import ALL_RULES
+from auditor.rules.country_table import TABLE_FILE, country_rules
 
 NAME = "rules"
-HELP = "List the rules (id, severity, Twilio error codes, risk, docs link); --json for machines."
+HELP = (
+    "List the rules (id, severity, Twilio error codes, risk, docs link) and the destination "
+    "country table of callerid-geo-restricted; --json for machines."
+)
 
 
 def rules_json() -> str:
@@ -40,4 +44,24 @@ def run(
             " ".join(str(c) for c in rule.error_codes) or "-",
             rule.title,
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    countries = Table(
+        title=f"Destination caller-ID rules (callerid-geo-restricted, {TABLE_FILE})",
+        caption="--json adds Twilio's wording and notes; severity: refused high, replaced "
+        "medium, surcharge low",
+    )
+    countries.add_column("to", no_wrap=True)
+    countries.add_column("caller ID")
+    countries.add_column("effect", no_wrap=True)
+    countries.add_column("rule")
+    countries.add_column("source (checked)", overflow="fold")
+    for row in country_rules():
+        countries.add_row(
+            row.destination,
+            row.condition_text(),
+            row.effect,
+            row.rule,
+            f"{row.source} ({row.checked.isoformat()})",
+        )
+    console.print(countries)

@@ -17,7 +17,7 @@ from auditor.emulator.index import V2010, Collection, ScenarioIndex
 from auditor.emulator.paging import PagingError, dumps, page_body, page_json, parse_page_request
 from auditor.emulator.shapes import JsonDict
 
-PRODUCTS = frozenset({"api", "studio", "serverless", "monitor"})
+PRODUCTS = frozenset({"api", "studio", "serverless", "monitor", "voice"})
 _V2010_ACCOUNT = re.compile(r"^/api/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:\.json$|/)")
 ACCOUNTS_LIST = f"{V2010}/Accounts.json"
 
@@ -164,6 +164,8 @@ def _predicate(route: Collection, params: dict[str, str]) -> Callable[[int], boo
         if "LogLevel" in params:
             level = params["LogLevel"]
             tests.append(lambda i: items[i]["log_level"] == level)
+    if route.filters == "countries":
+        tests.extend(_country_tests(items, params))
     if route.filters in ("numbers", "caller_ids", "applications") and "FriendlyName" in params:
         name = params["FriendlyName"]
         tests.append(lambda i: items[i]["friendly_name"] == name)
@@ -176,3 +178,37 @@ def _predicate(route: Collection, params: dict[str, str]) -> Callable[[int], boo
     if not tests:
         return None
     return lambda i: all(test(i) for test in tests)
+
+
+_COUNTRY_FLAGS = {
+    "LowRiskNumbersEnabled": "low_risk_numbers_enabled",
+    "HighRiskSpecialNumbersEnabled": "high_risk_special_numbers_enabled",
+    "HighRiskTollfraudNumbersEnabled": "high_risk_tollfraud_numbers_enabled",
+}
+
+
+def _flag_test(items: Sequence[JsonDict], key: str, wanted: bool) -> Callable[[int], bool]:
+    return lambda i: items[i][key] is wanted
+
+
+def _country_tests(
+    items: Sequence[JsonDict], params: dict[str, str]
+) -> list[Callable[[int], bool]]:
+    """DialingPermissions/Countries filters: IsoCode, Continent, CountryCode and the flags."""
+    tests: list[Callable[[int], bool]] = []
+    if "IsoCode" in params:
+        iso = params["IsoCode"].upper()
+        tests.append(lambda i: items[i]["iso_code"] == iso)
+    if "Continent" in params:
+        continent = params["Continent"]
+        tests.append(lambda i: items[i]["continent"] == continent)
+    if "CountryCode" in params:
+        code = _phone(params["CountryCode"])
+        tests.append(lambda i: code in items[i]["country_codes"])
+    for param, key in _COUNTRY_FLAGS.items():
+        if param in params:
+            value = params[param].strip().lower()
+            if value not in ("true", "false"):
+                raise ValueError(f"{param} must be true or false, got {params[param]!r}")
+            tests.append(_flag_test(items, key, value == "true"))
+    return tests

@@ -3,7 +3,7 @@
 Each account gets a map from emulator path (`/api/2010-04-01/Accounts/AC…/…`,
 `/studio/v2/Flows`, …) to either a `Collection` (a list endpoint, items
 already in Twilio's shape) or an instance dict. v2010 paths are looked up in the
-account named in the path; Studio, Serverless and Monitor paths in the
+account named in the path; Studio, Serverless, Monitor and Voice paths in the
 authenticating account, which is how Twilio scopes them.
 """
 
@@ -28,7 +28,7 @@ class Collection:
     key: str
     items: tuple[JsonDict, ...]
     encoded: tuple[str, ...]  # each item as compact JSON, spliced into pages
-    filters: str = ""  # "numbers" | "caller_ids" | "applications" | "alerts" | ""
+    filters: str = ""  # "numbers" | "caller_ids" | "applications" | "alerts" | "countries" | ""
     dates: tuple[datetime, ...] = ()  # alerts only: date_created of each item
 
 
@@ -80,6 +80,8 @@ def build_index(scenario: Mapping[str, Any]) -> ScenarioIndex:
     for entry in accounts.values():
         if entry.owner and entry.owner != entry.sid:
             accounts[entry.owner].children.append(entry.sid)
+    for entry in accounts.values():
+        _voice_routes(entry, accounts)
     parent = next(
         (a.sid for a in accounts.values() if not a.owner or a.owner == a.sid),
         next(iter(accounts)),
@@ -187,6 +189,61 @@ def _account_routes(acc: Mapping[str, Any]) -> dict[str, Route]:
     for svc in services:
         _service_routes(routes, svc, sid)
     return routes
+
+
+VOICE = "/voice/v1"
+
+
+def inherits(acc: Mapping[str, Any]) -> bool:
+    """dialing_permissions_inheritance: a subaccount inherits unless the scenario says not.
+
+    Twilio's default for new subaccounts; a top-level account has nothing to inherit.
+    """
+    geo = acc.get("dialing_permissions") or {}
+    is_sub = bool(acc.get("owner_account_sid")) and acc.get("owner_account_sid") != acc["sid"]
+    return bool(geo.get("inheritance", True)) if is_sub else False
+
+
+def _own_countries(acc: Mapping[str, Any]) -> list[Mapping[str, Any]] | None:
+    geo = acc.get("dialing_permissions") or {}
+    countries = geo.get("countries")
+    return list(countries) if isinstance(countries, list) else None
+
+
+def _answered_countries(
+    entry: AccountEntry, accounts: Mapping[str, AccountEntry], seen: frozenset[str] = frozenset()
+) -> list[Mapping[str, Any]]:
+    """The Countries list the account's own credentials get.
+
+    Twilio does not document what an inheriting subaccount is answered; the emulator
+    answers its own list when the scenario gives one, else (inheriting) its parent's,
+    else an empty list. The auditor does not rely on the choice (auditor.rules.geo).
+    """
+    own = _own_countries(entry.raw)
+    if own is not None:
+        return own
+    parent = accounts.get(entry.owner or "")
+    if inherits(entry.raw) and parent is not None and parent.sid not in seen:
+        return _answered_countries(parent, accounts, seen | {entry.sid})
+    return []
+
+
+def _voice_routes(entry: AccountEntry, accounts: Mapping[str, AccountEntry]) -> None:
+    """DialingPermissions Countries (list, instances, prefixes) and Settings of one account."""
+    countries = _answered_countries(entry, accounts)
+    shown = [shapes.dialing_country(c) for c in countries]
+    base = f"{VOICE}/DialingPermissions/Countries"
+    entry.routes[base] = Collection(
+        "content", tuple(shown), tuple(dumps(c) for c in shown), "countries"
+    )
+    for raw, item in zip(countries, shown, strict=True):
+        iso = item["iso_code"]
+        entry.routes[f"{base}/{iso}"] = item
+        prefixes = [shapes.high_risk_prefix(p) for p in raw.get("high_risk_special_prefixes", [])]
+        entry.routes[f"{base}/{iso}/HighRiskSpecialPrefixes"] = Collection(
+            "content", tuple(prefixes), tuple(dumps(x) for x in prefixes)
+        )
+    entry.routes[f"{VOICE}/Settings"] = shapes.voice_settings(inherits(entry.raw))
 
 
 def _service_routes(routes: dict[str, Route], svc: Mapping[str, Any], sid: str) -> None:

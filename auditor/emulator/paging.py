@@ -44,11 +44,16 @@ def parse_page_request(query: Sequence[tuple[str, str]]) -> PageRequest:
     return PageRequest(min(size, MAX_PAGE_SIZE), number, params.get("PageToken") or None, filters)
 
 
+def _key(item: JsonDict) -> str:
+    """What a page token names: the SID, or the key of a resource without one (a country)."""
+    return str(item.get("sid") or item.get("iso_code") or item.get("prefix") or "")
+
+
 def _window(items: Sequence[JsonDict], req: PageRequest) -> tuple[int, int]:
     """[start, end) of the page inside `items`."""
     if req.token and req.token[:2] in ("PA", "PB"):
         sid = req.token[2:]
-        pos = next((i for i, it in enumerate(items) if it.get("sid") == sid), None)
+        pos = next((i for i, it in enumerate(items) if _key(it) == sid), None)
         if pos is not None:
             if req.token.startswith("PA"):
                 return pos + 1, min(pos + 1 + req.size, len(items))
@@ -71,10 +76,10 @@ def _envelope(
     start, end = _window(items, req)
     count = end - start
     nxt = (
-        _link(path, req, req.number + 1, f"PA{items[end - 1]['sid']}") if end < len(items) else None
+        _link(path, req, req.number + 1, f"PA{_key(items[end - 1])}") if end < len(items) else None
     )
     prev = (
-        _link(path, req, max(req.number - 1, 0), f"PB{items[start]['sid']}")
+        _link(path, req, max(req.number - 1, 0), f"PB{_key(items[start])}")
         if start > 0 and count
         else None
     )

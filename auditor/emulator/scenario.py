@@ -17,7 +17,7 @@ from auditor.errors import AuditorError
 
 SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
 STATUSES = ("active", "suspended", "closed")
-PRODUCTS = ("api", "studio", "serverless", "monitor")
+PRODUCTS = ("api", "studio", "serverless", "monitor", "voice")
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -92,6 +92,7 @@ def validate_scenario(scenario: Mapping[str, Any]) -> None:
                     raise AuditorError(f"scenario: {item_where} {item['sid']} needs phone_number")
         for svc in _items(acc, "services", where):
             _check_service(svc, f"{where} service", unique)
+        _check_dialing_permissions(acc.get("dialing_permissions"), where)
     for acc in accounts:
         owner = acc.get("owner_account_sid")
         if owner is not None and owner not in account_sids:
@@ -108,6 +109,38 @@ def validate_scenario(scenario: Mapping[str, Any]) -> None:
     faults = scenario.get("faults", {})
     if not isinstance(faults, dict):
         raise AuditorError("scenario: faults must be an object")
+
+
+_ISO = re.compile(r"^[A-Z]{2}$")
+_FLAGS = (
+    "low_risk_numbers_enabled",
+    "high_risk_special_numbers_enabled",
+    "high_risk_tollfraud_numbers_enabled",
+)
+
+
+def _check_dialing_permissions(geo: Any, where: str) -> None:
+    """`dialing_permissions`: {"inheritance": bool, "countries": [{"iso_code": "US", …}]}."""
+    if geo is None:
+        return
+    if not isinstance(geo, dict):
+        raise AuditorError(f"scenario: {where} dialing_permissions must be an object")
+    if "inheritance" in geo and not isinstance(geo["inheritance"], bool):
+        raise AuditorError(f"scenario: {where} dialing_permissions.inheritance must be true/false")
+    seen: set[str] = set()
+    for country in _items(geo, "countries", f"{where} dialing_permissions"):
+        iso = country.get("iso_code")
+        if not isinstance(iso, str) or not _ISO.match(iso) or iso in seen:
+            raise AuditorError(
+                f"scenario: {where} dialing_permissions has iso_code {iso!r}; use each "
+                "ISO 3166 alpha-2 code (two capital letters) once"
+            )
+        seen.add(iso)
+        bad = [f for f in _FLAGS if f in country and not isinstance(country[f], bool)]
+        if bad:
+            raise AuditorError(
+                f"scenario: {where} dialing_permissions {iso}: {bad[0]} must be true/false"
+            )
 
 
 def _check_service(svc: Mapping[str, Any], where: str, unique: Any) -> None:

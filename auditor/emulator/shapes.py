@@ -22,6 +22,7 @@ V2010 = "/2010-04-01"
 STUDIO = "https://studio.twilio.com/v2"
 SERVERLESS = "https://serverless.twilio.com/v1"
 MONITOR = "https://monitor.twilio.com/v1"
+VOICE = "https://voice.twilio.com/v1"
 
 
 def parse_iso(value: str) -> datetime:
@@ -552,6 +553,57 @@ def variable(
     _dates(item, out)
     out["url"] = f"{base}/Variables/{item['sid']}"
     return out
+
+
+# --- Voice v1: Geo Permissions ---------------------------------------------------------
+
+
+def _calling_code(iso: str) -> list[str]:
+    """Twilio's `country_codes` for a country with no scenario value: its ITU calling code."""
+    import phonenumbers
+
+    code = phonenumbers.country_code_for_region(iso)
+    return [f"+{code}"] if code else []
+
+
+def _country_name(iso: str) -> str | None:
+    import phonenumbers
+    from phonenumbers import geocoder
+
+    example = phonenumbers.example_number(iso)
+    return geocoder.country_name_for_number(example, "en") or None if example else None
+
+
+def dialing_country(item: Mapping[str, Any]) -> JsonDict:
+    """A DialingPermissions Country; name and country codes default from phonenumbers."""
+    iso = str(item["iso_code"])
+    url = f"{VOICE}/DialingPermissions/Countries/{iso}"
+    return {
+        "iso_code": iso,
+        "name": item["name"] if "name" in item else _country_name(iso),
+        "continent": item.get("continent"),
+        "country_codes": list(item["country_codes"])
+        if "country_codes" in item
+        else _calling_code(iso),
+        "low_risk_numbers_enabled": bool(item.get("low_risk_numbers_enabled", False)),
+        "high_risk_special_numbers_enabled": bool(
+            item.get("high_risk_special_numbers_enabled", False)
+        ),
+        "high_risk_tollfraud_numbers_enabled": bool(
+            item.get("high_risk_tollfraud_numbers_enabled", False)
+        ),
+        "url": url,
+        "links": {"highrisk_special_prefixes": f"{url}/HighRiskSpecialPrefixes"},
+    }
+
+
+def high_risk_prefix(prefix: str) -> JsonDict:
+    return {"prefix": prefix}
+
+
+def voice_settings(inheritance: bool) -> JsonDict:
+    """/v1/Settings: whether the (sub)account inherits its parent's Geo Permissions."""
+    return {"dialing_permissions_inheritance": inheritance, "url": f"{VOICE}/Settings"}
 
 
 def error(status: int, code: int, message: str) -> JsonDict:

@@ -3,13 +3,24 @@
 `connect-call-to` dials with `caller_id`; `make-outgoing-call-v2` places a call
 `from` a number. Values are usually Liquid: `{{contact.channel.address}}` and
 `{{trigger.call.From}}` pass the caller's own number through, other variables
-are rendered by Studio at run time (kind template, not empty).
+are rendered by Studio at run time (kind template, not empty). Each number the widget
+rings (its `to`; several, comma-separated, for the `number-multi` noun) gives one
+reference with that fixed destination.
 """
 
 from __future__ import annotations
 
+from auditor.extract.twiml import per_destination
 from auditor.extract.values import classify
-from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind, StudioFlow
+from auditor.model import (
+    CallerIdReference,
+    DialedKind,
+    RefKind,
+    Source,
+    SourceKind,
+    StudioFlow,
+    Via,
+)
 
 _NOUN_DIALED = {
     "number": DialedKind.NUMBER,
@@ -30,6 +41,16 @@ def _dialed_for_to(to: object) -> str:
     if text.startswith(("sip:", "sips:")):
         return DialedKind.SIP.value
     return DialedKind.NUMBER.value
+
+
+def widget_targets(props: dict[str, object], dialed: str) -> list[str]:
+    """The numbers a call-placing widget rings, as written (empty unless it rings numbers)."""
+    to = props.get("to")
+    if dialed != DialedKind.NUMBER.value or not isinstance(to, str):
+        return []
+    if props.get("noun") == "number-multi":
+        return [part.strip() for part in to.split(",") if part.strip()]
+    return [to.strip()]
 
 
 def extract_flow(flow: StudioFlow) -> tuple[list[CallerIdReference], list[str]]:
@@ -59,33 +80,34 @@ def extract_flow(flow: StudioFlow) -> tuple[list[CallerIdReference], list[str]]:
         else:
             dialed = _dialed_for_to(props.get("to"))
         source = Source(kind=SourceKind.STUDIO_FLOW.value, sid=flow.sid, location=location)
+        targets = widget_targets(props, dialed)
         if prop not in props or props[prop] is None:
-            refs.append(
-                CallerIdReference(
-                    raw_value="",
-                    kind=RefKind.EMPTY.value,
-                    source=source,
-                    executing_account_sid=flow.account_sid,
-                    dialed=dialed,
-                    missing=True,
-                )
+            missing = CallerIdReference(
+                raw_value="",
+                kind=RefKind.EMPTY.value,
+                source=source,
+                executing_account_sid=flow.account_sid,
+                dialed=dialed,
+                missing=True,
+                via=Via.STUDIO.value,
             )
+            refs.extend(per_destination(missing, targets))
             continue
         value = props[prop]
         if not isinstance(value, str):
             notes.append(f"flow {flow.sid}: widget {location}: {prop} is not text")
             value = str(value)
         info = classify(value)
-        refs.append(
-            CallerIdReference(
-                raw_value=value,
-                kind=info.kind,
-                source=source,
-                executing_account_sid=flow.account_sid,
-                e164=info.e164,
-                dialed=dialed,
-                passthrough=info.passthrough,
-                template=info.template,
-            )
+        ref = CallerIdReference(
+            raw_value=value,
+            kind=info.kind,
+            source=source,
+            executing_account_sid=flow.account_sid,
+            e164=info.e164,
+            dialed=dialed,
+            passthrough=info.passthrough,
+            template=info.template,
+            via=Via.STUDIO.value,
         )
+        refs.extend(per_destination(ref, targets))
     return refs, notes

@@ -7,11 +7,13 @@ Tags are matched case-insensitively and without their namespace, at any depth.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from urllib.parse import parse_qsl
 from xml.etree.ElementTree import Element
 
 from defusedxml import ElementTree as SafeET
 
+from auditor.extract.numberinfo import fixed_destination
 from auditor.extract.values import classify, normalize
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source
 
@@ -58,6 +60,40 @@ def dialed_kind(dial: Element) -> str:
     return DialedKind.NUMBER.value
 
 
+def dial_targets(dial: Element) -> list[str]:
+    """What each leg of a <Dial> rings: the text of every <Number>, or its bare text.
+
+    Empty when the Dial rings no phone number (a <Client>, <Sip>, <Queue>, <Conference>).
+    """
+    numbers = [
+        (child.text or "").strip()
+        for child in dial.iter()
+        if child is not dial and _local(child.tag) == "number"
+    ]
+    if numbers:
+        return numbers
+    if dialed_kind(dial) == DialedKind.NUMBER.value:  # no noun: a bare number as its text
+        return [(dial.text or "").strip()]
+    return []
+
+
+def per_destination(ref: CallerIdReference, targets: list[str]) -> list[CallerIdReference]:
+    """One reference per number the Dial rings, each with its fixed destination (or None).
+
+    A <Dial> with several <Number>s rings them all at once: each is its own outgoing leg,
+    which Twilio checks against the Geo Permissions and the destination country's rules
+    separately, under the same callerId. The ownership rules see the legs as one Dial
+    (auditor.rules.base.representative_references).
+    """
+    if not targets:
+        return [ref]
+    out = []
+    for target in targets:
+        destination, country = fixed_destination(target)
+        out.append(replace(ref, destination=destination, destination_country=country))
+    return out
+
+
 def is_passthrough(value: str, request_vars: dict[str, str] | None) -> bool:
     """True when the callerId is the call's own From or To (Twilio allows that)."""
     if not request_vars or not value.strip():
@@ -101,35 +137,34 @@ def extract_twiml(
         if _local(element.tag) != "dial":
             continue
         dialed = dialed_kind(element)
+        targets = dial_targets(element)
         value = _attr(element, "callerid")
         if value is None:
-            refs.append(
-                CallerIdReference(
-                    raw_value="",
-                    kind=RefKind.EMPTY.value,
-                    source=source,
-                    executing_account_sid=account_sid,
-                    dialed=dialed,
-                    client_leg=client_leg,
-                    missing=True,
-                )
+            missing = CallerIdReference(
+                raw_value="",
+                kind=RefKind.EMPTY.value,
+                source=source,
+                executing_account_sid=account_sid,
+                dialed=dialed,
+                client_leg=client_leg,
+                missing=True,
             )
+            refs.extend(per_destination(missing, targets))
             continue
         info = classify(value)
         passthrough = info.passthrough or is_passthrough(value, request_vars)
-        refs.append(
-            CallerIdReference(
-                raw_value=value,
-                kind=info.kind,
-                source=source,
-                executing_account_sid=account_sid,
-                e164=info.e164,
-                dialed=dialed,
-                passthrough=passthrough,
-                template=info.template,
-                client_leg=client_leg,
-            )
+        ref = CallerIdReference(
+            raw_value=value,
+            kind=info.kind,
+            source=source,
+            executing_account_sid=account_sid,
+            e164=info.e164,
+            dialed=dialed,
+            passthrough=passthrough,
+            template=info.template,
+            client_leg=client_leg,
         )
+        refs.extend(per_destination(ref, targets))
     return refs, []
 
 

@@ -7,12 +7,14 @@ from auditor.rules import (
     callerid_client_on_pstn,
     callerid_cross_account,
     callerid_empty,
+    callerid_geo_restricted,
     callerid_missing_client_leg,
     callerid_not_authorized,
     callerid_not_e164,
     callerid_owner_inactive,
     callerid_passthrough,
     callerid_released,
+    dial_destination_not_permitted,
     policy_callerid_missing,
     verified_callerid_duplicated,
     webhook_context_mismatch,
@@ -33,6 +35,8 @@ ALL_RULES: tuple[Rule, ...] = (
     callerid_missing_client_leg.RULE,
     verified_callerid_duplicated.RULE,
     callerid_passthrough.RULE,
+    dial_destination_not_permitted.RULE,
+    callerid_geo_restricted.RULE,
 )
 
 RULES_BY_ID: dict[str, Rule] = {rule.id: rule for rule in ALL_RULES}

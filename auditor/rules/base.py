@@ -61,8 +61,14 @@ class RuleContext:
 
     @cached_property
     def distinct_references(self) -> list[CallerIdReference]:
-        """References with repeated 13214 alerts collapsed (see representative_references)."""
+        """One reference per callerId setting: repeated 13214 alerts collapsed, and the legs
+        of a Dial with several destinations taken once (see representative_references)."""
         return representative_references(self.references, self.alert_url)
+
+    @cached_property
+    def leg_references(self) -> list[CallerIdReference]:
+        """One reference per destination a callerId setting rings (the destination rules)."""
+        return representative_references(self.references, self.alert_url, per_destination=True)
 
     def alert_url(self, ref: CallerIdReference) -> str | None:
         """The request URL of the alert a reference came from (None for other sources)."""
@@ -84,9 +90,11 @@ class Rule:
     remediation: str
     docs_url: str
     check: Callable[[RuleContext], Iterable[Finding]] = field(compare=False, repr=False)
+    # More metadata for `rules --json` (callerid-geo-restricted lists its country table).
+    extra: Callable[[], dict[str, object]] | None = field(default=None, compare=False, repr=False)
 
     def metadata(self) -> dict[str, object]:
-        return {
+        meta: dict[str, object] = {
             "id": self.id,
             "title": self.title,
             "severity": self.severity,
@@ -95,6 +103,9 @@ class Rule:
             "remediation": self.remediation,
             "docs_url": self.docs_url,
         }
+        if self.extra is not None:
+            meta.update(self.extra())
+        return meta
 
 
 # --------------------------------------------------------------------------- selecting refs
@@ -124,24 +135,50 @@ def judgeable(ref: CallerIdReference) -> bool:
 def representative_references(
     refs: Iterable[CallerIdReference],
     alert_url: Callable[[CallerIdReference], str | None] = lambda ref: None,
+    *,
+    per_destination: bool = False,
 ) -> list[CallerIdReference]:
     """Refs with 13214 alerts collapsed: one per (account, value, dialed, request URL).
 
     Fifty alerts for the same Dial are one problem; alert-13214-observed counts them.
     The kept alert is the one with the smallest SID, so the choice is deterministic.
+    A Dial ringing several numbers is one reference per leg (auditor.extract.twiml); its
+    callerId is one setting with one verdict, so the legs count once unless
+    `per_destination` (the destination rules judge each leg).
     """
     out: list[CallerIdReference] = []
-    alerts: dict[tuple[str | None, str, str, str | None], CallerIdReference] = {}
+    legs: set[tuple[object, ...]] = set()
+    alerts: dict[tuple[object, ...], CallerIdReference] = {}
     for ref in refs:
+        extra = (ref.destination,) if per_destination else ()
         if ref.source.kind != SourceKind.ALERT:
-            out.append(ref)
+            leg = (*_setting_key(ref), *extra)
+            if leg not in legs:
+                legs.add(leg)
+                out.append(ref)
             continue
-        key = (ref.executing_account_sid, ref.raw_value, ref.dialed, alert_url(ref))
+        key = (ref.executing_account_sid, ref.raw_value, ref.dialed, alert_url(ref), *extra)
         kept = alerts.get(key)
         if kept is None or (ref.source.sid or "") < (kept.source.sid or ""):
             alerts[key] = ref
     out.extend(alerts.values())
     return out
+
+
+def _setting_key(ref: CallerIdReference) -> tuple[object, ...]:
+    """What identifies one callerId setting, whatever it rings."""
+    s = ref.source
+    return (
+        s.kind,
+        s.sid,
+        s.location,
+        ref.executing_account_sid,
+        ref.raw_value,
+        ref.kind,
+        ref.dialed,
+        ref.missing,
+        ref.client_leg,
+    )
 
 
 # --------------------------------------------------------------------------- building findings
