@@ -39,6 +39,7 @@ PRODUCTS = {
     "studio": "twilio_studio_v2.json",
     "serverless": "twilio_serverless_v1.json",
     "monitor": "twilio_monitor_v1.json",
+    "voice": "twilio_voice_v1.json",
 }
 # The SIDs of Twilio's examples, so that path parameters match the specs' patterns.
 SID = "AC" + "a" * 32
@@ -164,6 +165,9 @@ def test_collector_requests_fit_twilio_openapi(prism_router: tuple[str, list[Pat
         snapshot.coverage
     )
     assert snapshot.phone_numbers and snapshot.flows
+    (geo,) = snapshot.dialing_permissions  # Twilio's examples: US, and inheritance true
+    assert geo.countries_read and [c.iso_code for c in geo.countries] == ["US"]
+    assert geo.inheritance is True
 
 
 def test_deep_serverless_and_alert_steps_fit_openapi(prism_router: tuple[str, list[Path]]) -> None:

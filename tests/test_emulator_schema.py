@@ -26,6 +26,7 @@ FILES = {
     "monitor": "twilio_monitor_v1.json",
     "studio": "twilio_studio_v2.json",
     "serverless": "twilio_serverless_v1.json",
+    "voice": "twilio_voice_v1.json",
 }
 
 
@@ -237,6 +238,20 @@ ENDPOINTS = [
         "/v1/Services/{zs}/Environments/{ze}/Variables/{zv}",
         False,
     ),
+    ("voice", "/v1/DialingPermissions/Countries", "/v1/DialingPermissions/Countries", True),
+    (
+        "voice",
+        "/v1/DialingPermissions/Countries/{IsoCode}",
+        "/v1/DialingPermissions/Countries/{iso}",
+        False,
+    ),
+    (
+        "voice",
+        "/v1/DialingPermissions/Countries/{IsoCode}/HighRiskSpecialPrefixes",
+        "/v1/DialingPermissions/Countries/{iso}/HighRiskSpecialPrefixes",
+        True,
+    ),
+    ("voice", "/v1/Settings", "/v1/Settings", False),
 ]
 
 
@@ -259,6 +274,8 @@ def _names(scenario: dict[str, Any]) -> dict[str, str]:
         "zb": svc["builds"][0]["sid"],
         "ze": env["sid"],
         "zv": env["variables"][0]["sid"],
+        # The subaccount inherits: it is answered its parent's Geo Permissions.
+        "iso": scenario["accounts"][0]["dialing_permissions"]["countries"][0]["iso_code"],
     }
 
 

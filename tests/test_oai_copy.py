@@ -12,6 +12,7 @@ FILES = [
     "twilio_monitor_v1.json",
     "twilio_serverless_v1.json",
     "twilio_studio_v2.json",
+    "twilio_voice_v1.json",
 ]
 
 

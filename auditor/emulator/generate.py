@@ -97,6 +97,16 @@ def generate_hierarchy(
                 alerts_per_account=alerts_per_account,
             )
         )
+    # Geo Permissions as a new account has them: the parent calls the US and Canada (low-risk
+    # ranges); subaccounts inherit (Twilio's default), so they answer the parent's list.
+    accounts[0]["dialing_permissions"] = {
+        "countries": [
+            {"iso_code": "US", "name": "United States/Canada", "continent": "NORTH_AMERICA",
+             "country_codes": ["+1"], "low_risk_numbers_enabled": True,
+             "high_risk_special_prefixes": ["+1900"]},
+            {"iso_code": "GB", "continent": "EUROPE"},
+        ]
+    }  # fmt: skip
     return {
         "name": f"synthetic-{subaccounts}x{numbers_per_account}-seed{seed}",
         "now": NOW,

@@ -7,9 +7,10 @@ list returns to such a subaccount, so the list it answered is not used for it:
 
 - a top-level account, or a subaccount that does not inherit: its own list;
 - a subaccount that inherits: its parent's effective permissions (followed upwards);
-- a subaccount whose Settings could not be read: every list that might apply (its own
-  and its parent's) is consulted, and a destination counts as blocked only when none of
-  them enables it — no finding rests on a guess about inheritance.
+- a subaccount whose Settings could not be read: both lists that might apply (its own
+  and its parent's) are consulted, and a destination counts as blocked only when neither
+  enables it — no finding rests on a guess about inheritance (and if either list is
+  unknown, nothing is judged).
 
 A list that could not be read, or came back empty (Twilio lists every country it can
 call), leaves the account's destinations unjudged.
@@ -129,10 +130,9 @@ class GeoIndex:
             return (
                 EffectivePermissions(sid, INHERITED, above.holder, above.lists) if above else None
             )
-        lists = ((own,) if own else ()) + (above.lists if above else ())
-        if not lists:
-            return None
-        return EffectivePermissions(sid, UNCERTAIN, above.holder if above else sid, lists)
+        if own is None or above is None:
+            return None  # one of the lists that may apply is unknown: nothing can be told
+        return EffectivePermissions(sid, UNCERTAIN, above.holder, (own, *above.lists))
 
     def inheriting_from(self, holder: str) -> list[str]:
         """Subaccounts whose permissions are `holder`'s: a change there reaches them too."""
