@@ -187,7 +187,7 @@ def test_row_fires_on_its_case(row_id: str) -> None:
 
 @pytest.mark.parametrize("row_id", sorted(CASES))
 def test_row_stays_quiet_on_its_twin(row_id: str) -> None:
-    caller, held, destination, (twin_caller, twin_held, twin_destination) = CASES[row_id]
+    caller, _held, destination, (twin_caller, twin_held, twin_destination) = CASES[row_id]
     findings = _run(twin_caller or caller, twin_held, twin_destination or destination)
     assert row_id not in {str(f.details["country_rule"]) for f in findings}
 

@@ -8,7 +8,7 @@ import json
 from urllib.parse import unquote
 
 import pytest
-from test_rules_support import A, B, ROOT, make_ref, make_snapshot
+from test_rules_support import ROOT, A, B, make_ref, make_snapshot
 
 from auditor.analysis import analyse_references
 from auditor.extract.numberinfo import country_of
