@@ -147,6 +147,8 @@ def _finding(i: int, rule: str, account: str, caller_id: str | None, **kw: objec
         fingerprint=f"fp{i:04d}",
         path=kw.pop("path", []),  # type: ignore[arg-type]
         details=kw.pop("details", {}),  # type: ignore[arg-type]
+        destination=kw.pop("destination", None),  # type: ignore[arg-type]
+        destination_country=kw.pop("destination_country", None),  # type: ignore[arg-type]
     )
 
 
@@ -222,6 +224,24 @@ def build_analysis() -> Analysis:
             source=Source("inventory", sid("PN", 900), None),
         ),
         _finding(16, "callerid-passthrough", RTL, "{{trigger.call.From}}", source=code),
+        _finding(
+            17,
+            "dial-destination-not-permitted",
+            CALLS,
+            "+15550020001",
+            source=code,
+            destination="+4930901820",
+            destination_country="DE",
+        ),
+        _finding(
+            18,
+            "callerid-geo-restricted",
+            RTL,
+            "+902122223344",
+            destination="+902163334455",
+            destination_country="TR",
+            details={"country_rule": "tr-turkish-callerid", "effect": "refused"},
+        ),
     ]
     refs = [
         CallerIdReference(

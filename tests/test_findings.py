@@ -38,6 +38,8 @@ from auditor.findings import (
 )
 from auditor.model import (
     Analysis,
+    DialingPermissionCountry,
+    DialingPermissions,
     Finding,
     PhoneNumber,
     PolicyEntry,
@@ -57,7 +59,30 @@ def busy_snapshot() -> tuple[Snapshot, list, Snapshot, list[PolicyEntry]]:
         webhooks=[webhook(B_URL, [A, B]), webhook("https://x.example/c", [A], client_leg=True)],
     )
     snap.verified_caller_ids.append(VerifiedCallerId(pn("va"), A, B_VERIFIED))
+    # A calls abroad: Germany is not in its Geo Permissions; Turkey refuses a Turkish caller ID.
+    snap.phone_numbers.append(PhoneNumber(pn("tr"), A, "+902122223344", "Istanbul desk"))
+    snap.dialing_permissions = [
+        DialingPermissions(
+            A,
+            inheritance=False,
+            countries=[
+                DialingPermissionCountry("US", country_codes=["+1"], low_risk_numbers_enabled=True),
+                DialingPermissionCountry(
+                    "TR", country_codes=["+90"], low_risk_numbers_enabled=True
+                ),
+                DialingPermissionCountry("DE", country_codes=["+49"]),
+            ],
+            countries_read=True,
+        )
+    ]
+    abroad = Source("studio_flow", "FW" + "a" * 32, "abroad")
     refs = [
+        make_ref(
+            "+15551110001", source=abroad, destination="+4930901820", destination_country="DE"
+        ),
+        make_ref(
+            "+902122223344", source=abroad, destination="+902163334455", destination_country="TR"
+        ),
         make_ref(STRANGER),
         make_ref(ROOT_NUM),
         make_ref("(555) 111-0001"),
@@ -109,6 +134,24 @@ def test_findings_document_matches_the_schema() -> None:
         "message",
         "remediation",
     ]
+
+
+def test_destination_findings_carry_both_fields_and_others_neither() -> None:
+    snap, analysis = busy_analysis()
+    doc = findings_document(snap, analysis)
+    by_rule = {f["rule"]: f for f in doc["findings"]}
+    blocked = by_rule["dial-destination-not-permitted"]
+    assert (blocked["destination"], blocked["destination_country"]) == ("+4930901820", "DE")
+    restricted = by_rule["callerid-geo-restricted"]
+    assert (restricted["destination"], restricted["destination_country"]) == (
+        "+902163334455",
+        "TR",
+    )
+    assert "destination" not in by_rule["callerid-not-authorized"]
+    broken = copy.deepcopy(doc)
+    del next(f for f in broken["findings"] if "destination" in f)["destination_country"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)  # one without the other is not valid
 
 
 def test_schema_rejects_a_broken_document() -> None:

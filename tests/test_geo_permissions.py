@@ -278,3 +278,20 @@ def test_the_ownership_rules_see_the_legs_as_one_dial() -> None:
     ]
     rules = [f.rule for f in analyse_references(s, legs).findings]
     assert rules == ["callerid-not-authorized"]
+
+
+def test_report_method_states_how_each_account_was_judged() -> None:
+    from auditor.render.geo_view import geo_method_sentences
+
+    s = snap(
+        perms(ROOT, world(US=True), None),
+        perms(A, None, True),  # inherits: judged by ROOT's list, its own answer unused
+        perms(B, world(US=True), None),  # Settings unread: both lists
+    )
+    text = " ".join(geo_method_sentences(s))
+    assert "judged by its parent's list" in text and "is not documented" in text
+    assert (
+        "1 by their own list; 1 by their parent's; 1 by both (inheritance unknown); "
+        "1 not at all" in text
+    )
+    assert "toll-fraud ranges" in text and "destination-country rules" in text

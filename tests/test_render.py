@@ -167,9 +167,11 @@ def test_top_actions_rank_by_what_they_fix() -> None:
 
 def test_severity_counts_and_risk_words() -> None:
     view = build_view(build_snapshot(), build_analysis(), OPTIONS)
-    assert dict(view.counts) == {"critical": 2, "high": 10, "medium": 2, "low": 1, "info": 1}
+    assert dict(view.counts) == {"critical": 2, "high": 12, "medium": 2, "low": 1, "info": 1}
     assert "refused by Twilio (error 13214)" in view.risk[0]
     assert any("17 such failures" in s and "30 days" in s for s in view.risk)
+    assert any("1 call destination (DE) is blocked by the Geo Permissions" in s for s in view.risk)
+    assert any("1 call to TR uses a caller ID the destination country" in s for s in view.risk)
 
 
 def test_diagram_arrows_come_from_the_graph() -> None:
@@ -337,3 +339,34 @@ def test_clean_single_account_hierarchy_renders_every_format(tmp_path: Path) -> 
     assert json.loads((tmp_path / "findings.sarif").read_text())["runs"][0]["results"] == []
     rows = (tmp_path / "inventory.csv").read_text().splitlines()
     assert rows == [",".join(COLUMNS)]
+
+
+def test_destination_shows_in_every_format(out: Path) -> None:
+    """The destination rules' number and country, as each format's reader sees them."""
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<dt>Destination</dt><dd><code><bdi>+4930901820</bdi></code> in <bdi>Germany (DE)" in html
+    assert "<bdi>+902163334455</bdi></code> in <bdi>Turkey (TR)" in html
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "+15550020001 → +4930901820 (DE) |" in md and "→ +902163334455 (TR)" in md
+    sarif = json.loads((out / "findings.sarif").read_text(encoding="utf-8"))
+    (geo,) = [
+        r for r in sarif["runs"][0]["results"] if r["ruleId"] == "dial-destination-not-permitted"
+    ]
+    assert geo["properties"]["destination"] == "+4930901820"
+    assert geo["properties"]["destinationCountry"] == "DE"
+    rows = list(csv.DictReader(io.StringIO((out / "inventory.csv").read_text(encoding="utf-8"))))
+    called = next(r for r in rows if r["phone_number"] == "+15550020001")
+    assert "dial-destination-not-permitted:DE" in called["findings"].split()
+    doc = json.loads((out / "findings.json").read_text(encoding="utf-8"))
+    assert {(f["rule"], f.get("destination_country")) for f in doc["findings"]} >= {
+        ("dial-destination-not-permitted", "DE"),
+        ("callerid-geo-restricted", "TR"),
+    }
+
+
+def test_method_says_how_geo_permissions_were_judged(out: Path) -> None:
+    html = (out / "report.html").read_text(encoding="utf-8")
+    method = html.split('<section id="method">', 1)[1].split("</section>", 1)[0]
+    # the fixture has no Geo Permissions: the report says they were not read
+    assert "Voice Geo Permissions were not read" in method
+    assert "destination-country rules" in method

@@ -38,8 +38,9 @@ def render_csv(snapshot: Snapshot, analysis: Analysis) -> str:
     refs = reference_index(analysis.references)
     rules: dict[str, set[str]] = {}
     for f in analysis.findings:
-        if f.caller_id:
-            rules.setdefault(f.caller_id, set()).add(f.rule)
+        if f.caller_id:  # a destination rule names its country: callerid-geo-restricted:TR
+            rule = f"{f.rule}:{f.destination_country}" if f.destination_country else f.rule
+            rules.setdefault(f.caller_id, set()).add(rule)
     status = {a.sid: a.status for a in snapshot.accounts}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

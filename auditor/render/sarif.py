@@ -42,6 +42,9 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "ownerAccountSid": f.owner_account_sid,
         },
     }
+    if f.destination or f.destination_country:
+        result["properties"]["destination"] = f.destination
+        result["properties"]["destinationCountry"] = f.destination_country
     if f.status in ("new", "unchanged"):
         result["baselineState"] = f.status  # compared with audit --baseline
     return result

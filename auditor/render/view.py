@@ -12,9 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from auditor.extract.numberinfo import country_label
 from auditor.findings import sort_findings
 from auditor.graph import flow_url, normalize_url
 from auditor.model import Account, Analysis, CallerIdReference, Finding, Severity, Snapshot
+from auditor.render.geo_view import destination_risk_sentences, geo_method_sentences
 from auditor.render.options import ReportOptions
 from auditor.render.rulemeta import RuleInfo, rule_info
 from auditor.rules import RULE_ORDER
@@ -168,6 +170,15 @@ class FindingView:
     details: list[tuple[str, str]]
     message: str  # with account SIDs named (display only; findings.json keeps the SIDs)
     remediation: str
+    destination: str = ""  # 'Turkey (TR)': the country of the number dialed (destination rules)
+
+    @property
+    def destination_short(self) -> str:
+        """'+902122223344 (TR)': the destination in a table cell."""
+        f = self.finding
+        if not f.destination and not f.destination_country:
+            return ""
+        return f"{f.destination or '?'} ({f.destination_country or '?'})"
 
     @property
     def severity(self) -> str:
@@ -204,6 +215,9 @@ def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
         details=[(detail_label(k), detail_value(v)) for k, v in sorted(f.details.items())],
         message=d.humanise(f.message),
         remediation=d.humanise(f.remediation),
+        destination=(
+            country_label(f.destination_country) if f.destination or f.destination_country else ""
+        ),
     )
 
 
@@ -347,6 +361,7 @@ def risk_sentences(snapshot: Snapshot, findings: list[Finding], d: Directory) ->
             f"{len(cross)} of these use a number that belongs to another account of the same "
             "hierarchy: Twilio checks the account that runs the call, not the parent."
         )
+    out.extend(destination_risk_sentences(findings))
     return out
 
 
@@ -561,6 +576,7 @@ SOURCE_LABELS = {
     "sip_domains": "SIP domains",
     "verified_caller_ids": "verified caller IDs",
     "webhooks": "webhook probe",
+    "geo_permissions": "Geo Permissions",
 }
 
 
@@ -635,6 +651,7 @@ class ReportView:
     changes_md: str = ""
     diagram_note: str = ""
     snapshot: Snapshot | None = None
+    geo_method: list[str] = field(default_factory=list)  # how destinations were judged
 
 
 def _risk_key(a: AccountView) -> tuple[int, int, str]:
@@ -674,4 +691,5 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         filter_accounts=[(s, d.name(s)) for s in with_findings],
         coverage=coverage_view(snapshot, analysis, d),
         snapshot=snapshot,
+        geo_method=geo_method_sentences(snapshot),
     )
