@@ -182,7 +182,8 @@ def test_row_fires_on_its_case(row_id: str) -> None:
     assert f.severity == row.severity and f.account_sid == A
     assert f.destination == destination and f.destination_country == row.destination
     assert row.source in f.message and row.rule in f.message
-    assert f.remediation  # a caller ID to use, or a number to get
+    assert f.remediation.startswith(("Use ", "Buy "))  # a caller ID to use, or a number to get
+    assert row.fix in f.remediation  # and the remedy the source itself names, if any
 
 
 @pytest.mark.parametrize("row_id", sorted(CASES))

@@ -20,10 +20,16 @@ from twilio.request_validator import RequestValidator
 from auditor.commands.demo import DemoRun, run_demo
 from auditor.emulator import validate_scenario
 from auditor.emulator.demo import (
+    ABROAD_NUMBERS,
     DEMO_EXPECTED,
     DEMO_NOW,
     DEMO_WEBHOOKS,
     HILLCREST_RELEASED,
+    INTERNATIONAL,
+    INTL_JP,
+    INTL_TR,
+    INTL_UK_VERIFIED,
+    INTL_US,
     MAIN_LINE,
     NUMBER_COUNTS,
     PARENT,
@@ -75,11 +81,11 @@ def test_scenario_is_a_realistic_hierarchy() -> None:
     accounts = scenario["accounts"]
     assert accounts[0]["sid"] == PARENT and accounts[0]["owner_account_sid"] is None
     subs = accounts[1:]
-    assert len(subs) == 7 and all(a["owner_account_sid"] == PARENT for a in subs)
+    assert len(subs) == 8 and all(a["owner_account_sid"] == PARENT for a in subs)
     assert sorted(a["status"] for a in subs).count("suspended") == 1
     assert sorted(a["status"] for a in subs).count("closed") == 1
     numbers = sum(len(a["incoming_phone_numbers"]) for a in accounts)
-    assert numbers == sum(NUMBER_COUNTS.values()) >= 300
+    assert numbers == sum(NUMBER_COUNTS.values()) + len(ABROAD_NUMBERS) >= 300
     functions = [f for a in accounts for s in a["services"] for f in s["functions"]]
     assert any(len(f["versions"]) > 1 for f in functions)
 
@@ -131,7 +137,7 @@ def test_demo_yields_exactly_the_expected_findings(demo_run: DemoRun) -> None:
 
 def test_every_rule_of_the_design_fires_except_those_pending_the_probe(demo_run: DemoRun) -> None:
     fired = {f.rule for f in demo_run.result.analysis.findings}
-    assert len(DESIGN_RULES) == 13
+    assert len(DESIGN_RULES) == 15
     assert fired == DESIGN_RULES - PENDING_PROBE
     assert {rule for rule, *_ in DEMO_EXPECTED} == DESIGN_RULES - PENDING_PROBE
 
@@ -216,3 +222,33 @@ def test_no_secret_in_any_output_file(demo_run: DemoRun) -> None:
     # The environment variables kept are only those used as caller IDs.
     kept = {k for f in demo_run.result.snapshot.functions for k in f.environment}
     assert kept == {"NURSE_LINE_CID", "BILLING_CID", "CC_MAIN_CID"}
+
+
+def test_the_clinic_abroad_reports_country_account_and_source(demo_run: DemoRun) -> None:
+    """Each destination finding names the account, caller ID, destination country and source."""
+    doc = json.loads((demo_run.result.out_dir / "findings.json").read_text())
+    abroad = {
+        (f["rule"], f["caller_id"], f["destination_country"]): f
+        for f in doc["findings"]
+        if f["account_sid"] == INTERNATIONAL and "destination" in f
+    }
+    assert set(abroad) == {
+        ("callerid-geo-restricted", INTL_TR, "TR"),
+        ("callerid-geo-restricted", INTL_JP, "JP"),
+        ("callerid-geo-restricted", INTL_UK_VERIFIED, "GB"),
+        ("dial-destination-not-permitted", INTL_US, "GB"),
+        ("dial-destination-not-permitted", INTL_US, "DE"),
+    }
+    severities = {k[2]: f["severity"] for k, f in abroad.items() if k[0].startswith("callerid")}
+    assert severities == {"TR": "high", "JP": "medium", "GB": "low"}  # refused/replaced/surcharge
+    premium = abroad[("dial-destination-not-permitted", INTL_US, "GB")]
+    assert premium["error_codes"] == [21215] and "toll-fraud" in premium["remediation"]
+    berlin = abroad[("dial-destination-not-permitted", INTL_US, "DE")]
+    assert berlin["error_codes"] == [13227] and berlin["destination"] == "+4930901820"
+    turkey = abroad[("callerid-geo-restricted", INTL_TR, "TR")]
+    assert "https://www.twilio.com/en-us/guidelines/tr/voice" in turkey["message"]
+    assert INTL_US in turkey["remediation"]  # the US desk is a caller ID Turkey allows
+    # The clinics inherit the parent's US-only permissions; the international office does not.
+    snapshot = demo_run.result.snapshot
+    inheritance = {g.account_sid: g.inheritance for g in snapshot.dialing_permissions}
+    assert inheritance[INTERNATIONAL] is False and inheritance[RIVERSIDE] is True

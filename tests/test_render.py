@@ -344,7 +344,9 @@ def test_clean_single_account_hierarchy_renders_every_format(tmp_path: Path) -> 
 def test_destination_shows_in_every_format(out: Path) -> None:
     """The destination rules' number and country, as each format's reader sees them."""
     html = (out / "report.html").read_text(encoding="utf-8")
-    assert "<dt>Destination</dt><dd><code><bdi>+4930901820</bdi></code> in <bdi>Germany (DE)" in html
+    assert (
+        "<dt>Destination</dt><dd><code><bdi>+4930901820</bdi></code> in <bdi>Germany (DE)" in html
+    )
     assert "<bdi>+902163334455</bdi></code> in <bdi>Turkey (TR)" in html
     md = (out / "report.md").read_text(encoding="utf-8")
     assert "+15550020001 → +4930901820 (DE) |" in md and "→ +902163334455 (TR)" in md

@@ -1,4 +1,4 @@
-"""The demo hierarchy: "Northwind Health", a parent and seven subaccounts, in scenario format.
+"""The demo hierarchy: "Northwind Health", a parent and eight subaccounts, in scenario format.
 
 It is the data behind `twilio-audit demo`, `sample_reports/` and the end-to-end
 tests. Every rule of the design fires at least once and each has a clean twin
@@ -59,6 +59,7 @@ CALL_CENTRE = sid("AC", "call-centre")
 BILLING = sid("AC", "billing")
 LEGACY = sid("AC", "legacy-ivr")
 TELEHEALTH = sid("AC", "telehealth")
+INTERNATIONAL = sid("AC", "international")  # calls abroad: the destination rules (issue 11)
 
 ACCOUNT_NAMES = {
     PARENT: "Northwind Health (parent)",
@@ -69,6 +70,7 @@ ACCOUNT_NAMES = {
     BILLING: "Northwind Billing",
     LEGACY: "Northwind Legacy IVR",
     TELEHEALTH: "Northwind Telehealth Pilot",
+    INTERNATIONAL: "Northwind International Patients",
 }
 ACCOUNT_LABELS = {
     PARENT: "parent",
@@ -79,6 +81,7 @@ ACCOUNT_LABELS = {
     BILLING: "billing",
     LEGACY: "legacy-ivr",
     TELEHEALTH: "telehealth",
+    INTERNATIONAL: "international",
 }
 # Each account owns a block of numbers in its own area code: +1 NPA 555 01xx
 # (the 555-0100…0199 range is reserved for fiction, so no real person is called).
@@ -91,6 +94,7 @@ AREA_CODES = {
     BILLING: "425",
     LEGACY: "253",
     TELEHEALTH: "458",
+    INTERNATIONAL: "564",
 }
 NUMBER_COUNTS = {
     PARENT: 20,
@@ -101,6 +105,7 @@ NUMBER_COUNTS = {
     BILLING: 30,
     LEGACY: 15,
     TELEHEALTH: 0,  # closed: Twilio released its numbers when it was closed
+    INTERNATIONAL: 10,
 }
 
 
@@ -137,6 +142,25 @@ BILLING_OWN = num(BILLING, 0)
 BILLING_POLICY_MISSING = num(BILLING, 99)  # in the policy, owned by nobody
 UNOWNED_OLD = "+15095550177"  # only in an old, undeployed Function version
 
+# The international patients office (its own Geo Permissions; numbers abroad are fictional:
+# London's are Ofcom's drama ranges, the others are not reserved but nobody is ever called).
+INTL_US = num(INTERNATIONAL, 0)  # the office's US desk
+INTL_TR = "+902125550100"  # a Twilio number in Istanbul
+INTL_JP = "+81355500100"  # a Twilio number in Tokyo
+INTL_UK = "+442079460100"  # a Twilio number in London
+INTL_UK_VERIFIED = "+447700900123"  # a partner's UK line, verified, not a valid number
+ABROAD_NUMBERS = (INTL_TR, INTL_JP, INTL_UK)  # owned besides the +1 blocks of NUMBER_COUNTS
+ISTANBUL_CLINIC = "+902125550123"
+ISTANBUL_LAB = "+902165550144"
+TOKYO_CLINIC = "+81345550101"
+TOKYO_LAB = "+81355500188"
+LONDON_CLINIC = "+442079460555"
+LONDON_LAB = "+442079460556"
+LONDON_RECORDS = "+442079460557"
+LONDON_RESULTS_LINE = "+449098790123"  # a premium-rate results line (high-risk special)
+LONDON_PATIENT = "+442079460999"
+BERLIN_PARTNER = "+4930901820"
+
 SHARED_IVR_URL = "https://ivr.northwind-health.example/voice/route"
 SHARED_HOLD_URL = "https://ivr.northwind-health.example/voice/hold"
 SOFTPHONE_URL = "https://softphone.northwind-health.example/voice/outbound"
@@ -144,6 +168,7 @@ NURSE_SOFTPHONE_URL = "https://softphone.northwind-health.example/voice/nurse"
 LAKESIDE_IVR_URL = "https://ivr.lakeside.northwind-health.example/voice"
 
 LEGACY_IVR_URL = "https://legacy-ivr.northwind-health.example/voice"
+INTL_IVR_URL = "https://intl.northwind-health.example/voice/route"
 
 # What the customer's own web apps answer (the API cannot show it: the webhook probe asks).
 DEMO_WEBHOOKS: dict[str, str] = {
@@ -171,6 +196,22 @@ DEMO_WEBHOOKS: dict[str, str] = {
         "</Response>"
     ),
     LEGACY_IVR_URL: "<Response><Say>This service has moved.</Say><Hangup/></Response>",
+    # The international office's web app: Tokyo and London, each next to its clean twin.
+    INTL_IVR_URL: (
+        "<Response>"
+        # A Tokyo number on a call within Japan: the caller ID may be removed (replaced).
+        f'<Dial callerId="{INTL_JP}"><Number>{TOKYO_CLINIC}</Number></Dial>'
+        # Clean twin: the US desk calling Tokyo.
+        f'<Dial callerId="{INTL_US}"><Number>{TOKYO_LAB}</Number></Dial>'
+        # An invalid UK caller ID on a call to the UK: surcharged.
+        f'<Dial callerId="{INTL_UK_VERIFIED}"><Number>{LONDON_CLINIC}</Number></Dial>'
+        # Clean twin: the office's London number.
+        f'<Dial callerId="{INTL_UK}"><Number>{LONDON_LAB}</Number></Dial>'
+        # Two numbers at once: Berlin is not in its Geo Permissions; London is.
+        f'<Dial callerId="{INTL_US}"><Number>{BERLIN_PARTNER}</Number>'
+        f"<Number>{LONDON_RECORDS}</Number></Dial>"
+        "</Response>"
+    ),
 }
 
 
@@ -235,8 +276,10 @@ class _Acc:
     flows: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    geo: dict[str, Any] | None = None  # Voice Geo Permissions (scenario `dialing_permissions`)
 
     def to_data(self) -> dict[str, Any]:
+        extra = {"dialing_permissions": self.geo} if self.geo is not None else {}
         return {
             "sid": self.sid,
             "friendly_name": ACCOUNT_NAMES[self.sid],
@@ -253,6 +296,7 @@ class _Acc:
             "flows": self.flows,
             "services": self.services,
             "alerts": self.alerts,
+            **extra,
         }
 
 
@@ -549,6 +593,86 @@ def _parent() -> _Acc:
     route: dict[str, Any] = {"voice_url": flow_url(PARENT, main["sid"])}
     acc.numbers.append(_number(PARENT, 0, "Northwind main line", **route))
     _fill(acc, {0}, "Northwind HQ", route)
+    # The parent calls the US and Canada only; the clinics inherit that (Twilio's default),
+    # and every number they dial is in +1: no Geo Permissions finding for them.
+    acc.geo = {"countries": _geo_countries(enabled={"US"})}
+    return acc
+
+
+# Twilio's Countries list names every country; the demo lists the ones it dials.
+_GEO_COUNTRIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("US", "United States/Canada", "NORTH_AMERICA", ("+1",)),
+    ("GB", "United Kingdom", "EUROPE", ("+44",)),
+    ("DE", "Germany", "EUROPE", ("+49",)),
+    ("TR", "Turkey", "EUROPE", ("+90",)),
+    ("JP", "Japan", "ASIA", ("+81",)),
+)
+
+
+def _geo_countries(enabled: set[str]) -> list[dict[str, Any]]:
+    """Countries in Twilio's shape: low-risk ranges on for `enabled`; high-risk ranges off."""
+    return [
+        {
+            "iso_code": iso,
+            "name": name,
+            "continent": continent,
+            "country_codes": list(codes),
+            "low_risk_numbers_enabled": iso in enabled,
+            "high_risk_special_numbers_enabled": False,
+            "high_risk_tollfraud_numbers_enabled": False,
+        }
+        for iso, name, continent, codes in _GEO_COUNTRIES
+    ]
+
+
+def _abroad_number(phone: str, name: str, voice_url: str) -> dict[str, Any]:
+    return {
+        "sid": sid("PN", phone),
+        "phone_number": phone,
+        "friendly_name": name,
+        "voice_url": voice_url,
+        "voice_method": "POST",
+        "voice_application_sid": None,
+        "trunk_sid": None,
+        "capabilities": {"voice": True, "sms": False, "mms": False, "fax": False},
+        "status": "in-use",
+    }
+
+
+def _international() -> _Acc:
+    """Calls patients and clinics abroad: each destination rule fires next to its clean twin."""
+    acc = _Acc(INTERNATIONAL)
+    line = _flow(
+        INTERNATIONAL,
+        "patient-line",
+        "International patient line",
+        [
+            _say("greeting", "Northwind international patient office.", "to_istanbul_clinic"),
+            # A Turkish caller ID on a call to Turkey: refused (Turkish regulation).
+            _connect("to_istanbul_clinic", INTL_TR, ISTANBUL_CLINIC),
+            # Clean twin: the US desk calling Turkey.
+            _connect("to_istanbul_lab", INTL_US, ISTANBUL_LAB),
+            # A premium-rate London line: its high-risk special range is not enabled (21215).
+            _outgoing("call_results_line", INTL_US, LONDON_RESULTS_LINE),
+            # Clean twin: a London landline (low-risk, enabled) from the London number.
+            _outgoing("call_patient_uk", INTL_UK, LONDON_PATIENT),
+        ],
+        revision=6,
+    )
+    acc.flows.append(line)
+    line_url = flow_url(INTERNATIONAL, line["sid"])
+    acc.numbers.append(_number(INTERNATIONAL, 0, "International desk", voice_url=line_url))
+    acc.numbers.append(_number(INTERNATIONAL, 1, "International callbacks", voice_url=INTL_IVR_URL))
+    acc.numbers += [
+        _abroad_number(INTL_TR, "Istanbul desk", line_url),
+        # Not routed to the web app: a caller ID equal to the number called is a pass-through.
+        _abroad_number(INTL_JP, "Tokyo desk", line_url),
+        _abroad_number(INTL_UK, "London desk", line_url),
+    ]
+    acc.verified.append(_verified(INTL_UK_VERIFIED, "Partner office London", INTERNATIONAL))
+    _fill(acc, {0, 1}, "International", {"voice_url": line_url})
+    # Its own permissions (inheritance off): the countries it calls, but not Germany.
+    acc.geo = {"inheritance": False, "countries": _geo_countries({"US", "GB", "TR", "JP"})}
     return acc
 
 
@@ -969,6 +1093,7 @@ def _scenario(now: datetime, baseline: bool) -> Scenario:
         _billing(now),
         _legacy(),
         _telehealth(baseline),
+        _international(),
     ]
     if baseline:  # before the failures started: no alerts yet
         for acc in accounts:
@@ -1065,5 +1190,22 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         ("webhook-context-mismatch", HILLCREST, CC_OUTBOUND, "webhook"),
         # The agents' Voice SDK app dials a phone number with no callerId on a client leg.
         ("callerid-missing-client-leg", CALL_CENTRE, "", "webhook"),
+        # The international office calls Istanbul with its Istanbul number: Turkey refuses a
+        # Turkish caller ID (high). Its twin calls Istanbul from the US desk.
+        ("callerid-geo-restricted", INTERNATIONAL, INTL_TR, "studio_flow"),
+        # …and calls a premium-rate London line: GB's high-risk special numbers are not
+        # enabled in its Geo Permissions (21215, with the toll-fraud warning). Its twin calls a
+        # London landline, which the low-risk permission covers.
+        ("dial-destination-not-permitted", INTERNATIONAL, INTL_US, "studio_flow"),
+        # Its web app calls Tokyo with its Tokyo number: the caller ID may be removed outside
+        # the Tokyo edge (replaced, medium). Its twin calls Tokyo from the US desk.
+        ("callerid-geo-restricted", INTERNATIONAL, INTL_JP, "webhook"),
+        # …calls London with a verified UK line that is not a valid number: surcharged (low).
+        # Its twin uses the office's own London number.
+        ("callerid-geo-restricted", INTERNATIONAL, INTL_UK_VERIFIED, "webhook"),
+        # …and dials Berlin and London at once: Germany is not in its own Geo Permissions
+        # (13227); the London leg is permitted. The clinics, which inherit the parent's
+        # US-only list, dial only +1 numbers: no finding.
+        ("dial-destination-not-permitted", INTERNATIONAL, INTL_US, "webhook"),
     }
 )

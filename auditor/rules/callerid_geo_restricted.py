@@ -100,7 +100,11 @@ def _finding(
         f"{describe_source(ref, ctx)} calls {dest} in {country_label(row.destination)} with "
         f"caller ID {cid} ({facts}). {row.rule} {EFFECT_WORDS[row.effect]} "
         f"(Source: {row.source}, checked {row.checked.isoformat()}.)",
-        _alternative(ctx, ref.executing_account_sid, dest_facts, rows),
+        " ".join(
+            part
+            for part in (_alternative(ctx, ref.executing_account_sid, dest_facts, rows), row.fix)
+            if part
+        ),
         details={"country_rule": row.id, "effect": row.effect, "source": row.source},
         error_codes=[],
     )

@@ -67,6 +67,7 @@ class CountryRule:
     caller_id_valid: bool | None = None
     destination_types: tuple[str, ...] = ()
     note: str = ""
+    fix: str = ""  # a remedy the source itself suggests
 
     @property
     def severity(self) -> str:
@@ -143,6 +144,7 @@ class CountryRule:
             "source": self.source,
             "checked": self.checked.isoformat(),
             "note": self.note,
+            "fix": self.fix,
         }
 
 
@@ -212,6 +214,7 @@ def parse_rows(data: dict[str, Any]) -> tuple[CountryRule, ...]:
                     caller_id_valid=raw.get("caller_id_valid"),
                     destination_types=tuple(raw.get("destination_types", ())),
                     note=str(raw.get("note", "")),
+                    fix=str(raw.get("fix", "")),
                 )
             )
         except (KeyError, TypeError) as exc:
