@@ -171,7 +171,7 @@ def test_fires_for_a_country_the_account_does_not_enable() -> None:
     ]
     assert f"authenticated as {A}" in f.remediation and "Geo permissions" in f.remediation
     assert "toll-fraud" in f.remediation
-    assert f.details["permissions"] == OWN
+    assert f.details["geo_permissions"] == "its own list"
 
 
 def test_quiet_for_an_enabled_country() -> None:
@@ -183,7 +183,8 @@ def test_inherited_permissions_name_the_parent_and_the_way_out() -> None:
         perms(ROOT, world(US=True), None), perms(A, world(DE=True), True), perms(B, None, True)
     )
     (f,) = blocked(s, dial(DE))
-    assert f.details["permissions"] == INHERITED and f.details["permissions_of"] == ROOT
+    assert f.details["geo_permissions"] == "inherited from its parent"
+    assert f.details["geo_permissions_of"] == f"Parent ({ROOT})"
     assert "inherits from Parent" in f.message
     assert f"authenticated as {ROOT}" in f.remediation  # the change is made on the parent
     assert "DialingPermissionsInheritance=false" in f.remediation
@@ -205,7 +206,7 @@ def test_uncertain_inheritance_fires_only_when_no_list_enables_it() -> None:
     s = snap(perms(ROOT, world(US=True), None), perms(A, world(US=True, DE=True), None))
     assert blocked(s, dial(DE)) == []
     (f,) = blocked(s, dial(GB))
-    assert f.details["permissions"] == UNCERTAIN and "could not be read" in f.message
+    assert "not read" in str(f.details["geo_permissions"]) and "could not be read" in f.message
 
 
 def test_high_risk_special_number_warns_of_toll_fraud() -> None:

@@ -52,7 +52,7 @@ def geo_method_sentences(snapshot: Snapshot) -> list[str]:
     table = (
         f"Caller IDs on calls abroad were checked against a table of {rows} destination-country "
         f"rules, each taken from Twilio's own guidelines or support pages and dated "
-        f"({TABLE_FILE}; `twilio-audit rules` lists it)."
+        f"({TABLE_FILE}; the command twilio-audit rules lists it)."
     )
     if not snapshot.dialing_permissions:
         return [

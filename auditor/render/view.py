@@ -576,7 +576,7 @@ SOURCE_LABELS = {
     "sip_domains": "SIP domains",
     "verified_caller_ids": "verified caller IDs",
     "webhooks": "webhook probe",
-    "geo_permissions": "Geo Permissions",
+    "geo_permissions": "Geo Permis\u00adsions",  # a soft hyphen: it fits a narrow column
 }
 
 

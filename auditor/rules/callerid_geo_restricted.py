@@ -105,7 +105,7 @@ def _finding(
             for part in (_alternative(ctx, ref.executing_account_sid, dest_facts, rows), row.fix)
             if part
         ),
-        details={"country_rule": row.id, "effect": row.effect, "source": row.source},
+        details={"country_rule": row.id, "effect": row.effect, "rule_source": row.source},
         error_codes=[],
     )
     finding.severity = row.severity

@@ -28,6 +28,7 @@ from auditor.rules.geo import (
     FLAG,
     HIGH_RISK_SPECIAL,
     INHERITED,
+    OWN,
     SETTINGS_URL,
     UNCERTAIN,
     EffectivePermissions,
@@ -50,6 +51,11 @@ GEO_ERROR_BY_VIA = {
 # Studio: Connect Call To dials like <Dial>; Make Outgoing Call places a REST-style call.
 GEO_ERROR_BY_WIDGET = {"connect-call-to": ERROR_13227, "make-outgoing-call-v2": ERROR_21215}
 _GEO_KEY = "geo-index"
+PERMISSION_WORDS = {
+    OWN: "its own list",
+    INHERITED: "inherited from its parent",
+    UNCERTAIN: "its own and its parent's (inheritance setting not read)",
+}
 
 
 def geo_index(ctx: RuleContext) -> GeoIndex:
@@ -184,8 +190,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             _remediation(ctx, account, eff, verdict, entry_iso, destination),
             details={
                 "destination_risk": verdict.risk,
-                "permissions_of": eff.holder,
-                "permissions": eff.how,
+                "geo_permissions": PERMISSION_WORDS[eff.how],
+                "geo_permissions_of": ctx.index.account_label(eff.holder),
             },
             error_codes=[code],
         )
