@@ -313,8 +313,9 @@ def _number(
     app: str | None = None,
     trunk: str | None = None,
     voice: bool = True,
+    phone: str | None = None,  # a number outside the account's +1 block (abroad)
 ) -> dict[str, Any]:
-    phone = num(account, line)
+    phone = phone or num(account, line)
     return {
         "sid": sid("PN", phone),
         "phone_number": phone,
@@ -625,20 +626,6 @@ def _geo_countries(enabled: set[str]) -> list[dict[str, Any]]:
     ]
 
 
-def _abroad_number(phone: str, name: str, voice_url: str) -> dict[str, Any]:
-    return {
-        "sid": sid("PN", phone),
-        "phone_number": phone,
-        "friendly_name": name,
-        "voice_url": voice_url,
-        "voice_method": "POST",
-        "voice_application_sid": None,
-        "trunk_sid": None,
-        "capabilities": {"voice": True, "sms": False, "mms": False, "fax": False},
-        "status": "in-use",
-    }
-
-
 def _international() -> _Acc:
     """Calls patients and clinics abroad: each destination rule fires next to its clean twin."""
     acc = _Acc(INTERNATIONAL)
@@ -663,11 +650,12 @@ def _international() -> _Acc:
     line_url = flow_url(INTERNATIONAL, line["sid"])
     acc.numbers.append(_number(INTERNATIONAL, 0, "International desk", voice_url=line_url))
     acc.numbers.append(_number(INTERNATIONAL, 1, "International callbacks", voice_url=INTL_IVR_URL))
+    # Not routed to the web app: a caller ID equal to the number called is a pass-through.
     acc.numbers += [
-        _abroad_number(INTL_TR, "Istanbul desk", line_url),
-        # Not routed to the web app: a caller ID equal to the number called is a pass-through.
-        _abroad_number(INTL_JP, "Tokyo desk", line_url),
-        _abroad_number(INTL_UK, "London desk", line_url),
+        _number(INTERNATIONAL, 50 + i, name, voice_url=line_url, phone=phone)
+        for i, (phone, name) in enumerate(
+            [(INTL_TR, "Istanbul desk"), (INTL_JP, "Tokyo desk"), (INTL_UK, "London desk")]
+        )
     ]
     acc.verified.append(_verified(INTL_UK_VERIFIED, "Partner office London", INTERNATIONAL))
     _fill(acc, {0, 1}, "International", {"voice_url": line_url})
