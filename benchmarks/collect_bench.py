@@ -34,8 +34,9 @@ from twilio.rest import Client
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import rewrite_url
-from auditor.collect.walker import CALLER_ID_ALERT_CODES, PAGE_SIZE
+from auditor.collect.walker import PAGE_SIZE
 from auditor.emulator.generate import generate_hierarchy
+from auditor.extract.alerts import CALLER_ID_ERROR_CODES as CALLER_ID_ALERT_CODES
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
 
