@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from auditor.cli import app
 from auditor.rules import ALL_RULES
+from auditor.rules.country_table import country_rules
 
 
 def test_rules_json_lists_every_rule_with_metadata() -> None:
@@ -32,6 +33,10 @@ def test_rules_json_lists_every_rule_with_metadata() -> None:
     by_id = {r["id"]: r for r in data}
     assert by_id["callerid-cross-account"]["error_codes"][0] == 13214
     assert by_id["callerid-passthrough"]["severity"] == "info"
+    table = by_id["callerid-geo-restricted"]["country_rules"]
+    assert len(table) == len(country_rules()) and by_id["callerid-geo-restricted"]["table"]
+    assert all(row["source"].startswith("https://") and row["checked"] for row in table)
+    assert {row["effect"] for row in table} == {"refused", "replaced", "surcharge"}
 
 
 def test_rules_table_names_every_rule() -> None:
@@ -45,3 +50,13 @@ def test_rules_table_names_every_rule() -> None:
     assert proc.returncode == 0, proc.stderr
     for rule in ALL_RULES:
         assert rule.id in proc.stdout
+    assert "Destination caller-ID rules" in proc.stdout
+    wide = subprocess.run(
+        [sys.executable, "-m", "auditor", "rules"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "1200", "PATH": ""},
+        check=True,
+    ).stdout
+    for row in country_rules():  # every row of the country table, with its source
+        assert row.source in wide and row.rule[:40] in wide
