@@ -101,6 +101,7 @@ def _ref_key(ref: CallerIdReference) -> tuple[object, ...]:
         ref.dialed,
         ref.missing,
         ref.client_leg,
+        ref.via,
     )
 
 

@@ -26,6 +26,7 @@ class CollectConfig:
     alerts: bool = True
     studio: bool = True
     functions: bool = True
+    flex: bool = True  # Flex Configuration (outbound caller ID), per account
     concurrency: int = DEFAULT_CONCURRENCY
     per_account_limit: int = DEFAULT_PER_ACCOUNT_LIMIT
     timeout: float = 30.0

@@ -79,6 +79,10 @@ def run(
     no_functions: Annotated[
         bool, typer.Option("--no-functions", help="Skip Serverless Functions.")
     ] = False,
+    no_flex: Annotated[
+        bool,
+        typer.Option("--no-flex", help="Skip Flex configurations (outbound caller ID)."),
+    ] = False,
     concurrency: Annotated[
         int,
         typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
@@ -106,6 +110,7 @@ def run(
         alerts=not no_alerts,
         studio=not no_studio,
         functions=not no_functions,
+        flex=not no_flex,
         concurrency=concurrency,
         probe_webhooks=probe_webhooks,
     )
@@ -125,7 +130,7 @@ def run(
         f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
         f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
         f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "
-        f"{len(snapshot.alerts)} alerts"
+        f"{len(snapshot.alerts)} alerts, {len(snapshot.flex_configurations)} Flex configurations"
         + (f", {len(snapshot.webhooks)} webhook answers" if probe_webhooks else "")
         + f" → {path}"
     )

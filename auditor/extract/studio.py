@@ -9,7 +9,15 @@ are rendered by Studio at run time (kind template, not empty).
 from __future__ import annotations
 
 from auditor.extract.values import classify
-from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind, StudioFlow
+from auditor.model import (
+    CallerIdReference,
+    DialedKind,
+    RefKind,
+    Source,
+    SourceKind,
+    StudioFlow,
+    Via,
+)
 
 _NOUN_DIALED = {
     "number": DialedKind.NUMBER,
@@ -68,6 +76,7 @@ def extract_flow(flow: StudioFlow) -> tuple[list[CallerIdReference], list[str]]:
                     executing_account_sid=flow.account_sid,
                     dialed=dialed,
                     missing=True,
+                    via=Via.STUDIO.value,
                 )
             )
             continue
@@ -86,6 +95,7 @@ def extract_flow(flow: StudioFlow) -> tuple[list[CallerIdReference], list[str]]:
                 dialed=dialed,
                 passthrough=info.passthrough,
                 template=info.template,
+                via=Via.STUDIO.value,
             )
         )
     return refs, notes
