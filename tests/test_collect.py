@@ -139,7 +139,9 @@ def test_snapshot_matches_scenario_item_for_item() -> None:
 def test_paging_past_1000_numbers_in_few_requests() -> None:
     s = generate_hierarchy(1, 2500, alerts_per_account=0)
     with EmulatorServer(s) as server:
-        snap = collect(config(s, server.url, studio=False, functions=False, alerts=False))
+        snap = collect(
+            config(s, server.url, studio=False, functions=False, alerts=False, flex=False)
+        )
         total = server.stats.total_requests
     assert_numbers = [n.sid for n in snap.phone_numbers]
     assert len(assert_numbers) == 5000 == len(set(assert_numbers))
@@ -191,7 +193,7 @@ def test_closed_subaccount_and_forbidden_product_are_recorded_and_the_rest_is_re
     cov = snap.coverage
     assert cov[forbidden["sid"]]["flows"].startswith("error: 403")
     assert {k for k, v in cov[forbidden["sid"]].items() if v != "ok"} == {"flows"}
-    for src in ("flows", "functions", "alerts"):
+    for src in ("flows", "functions", "alerts", "flex"):
         assert cov[closed["sid"]][src] == "skipped"  # a closed account runs nothing
     assert cov[closed["sid"]]["phone_numbers"] == "ok"
     assert any("Closed account(s)" in n for n in snap.notes)
@@ -334,12 +336,15 @@ def test_unreachable_api_exit_2(
 def test_skipped_sources_are_not_read_and_say_so() -> None:
     s = scenario()
     with EmulatorServer(s) as server:
-        snap = collect(config(s, server.url, studio=False, functions=False, alerts=False))
+        snap = collect(
+            config(s, server.url, studio=False, functions=False, alerts=False, flex=False)
+        )
         per_account = server.stats.total_requests
     assert not snap.flows and not snap.functions and not snap.alerts
+    assert not snap.flex_configurations
     assert snap.alert_window_days is None
     for cov in snap.coverage.values():
-        assert [cov[k] for k in ("flows", "functions", "alerts")] == ["skipped"] * 3
+        assert [cov[k] for k in ("flows", "functions", "alerts", "flex")] == ["skipped"] * 4
     assert per_account == 1 + 4 * len(s["accounts"])  # accounts list + 4 v2010 lists each
 
 

@@ -360,7 +360,6 @@ class _Walk:
         assert w.client is not None
         records.fill_alert(alert, w.client.monitor.v1.alerts(alert.sid).fetch())
 
-
     # Flex -------------------------------------------------------------------------
 
     def _flex(self, w: _AccountWork) -> None:
