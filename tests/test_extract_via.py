@@ -38,7 +38,7 @@ def test_flex_outbound_caller_id_is_a_reference_of_the_flex_account() -> None:
         "+15035550100",
         "number",
     )
-    assert ref.source == Source("flex", GO, "outbound_call_flows.default.caller_id")
+    assert ref.source == Source("flex", None, "outbound_call_flows.default")
 
 
 def test_flex_national_number_is_read_in_the_dialpads_country() -> None:

@@ -17,7 +17,7 @@ from auditor.render import ReportOptions, render_reports
 from auditor.render.view import build_view
 
 CODE = Source("code", None, "app/calls.js:12")
-FLEX = Source("flex", "GO" + "a" * 32, "outbound_call_flows.default.caller_id")
+FLEX = Source("flex", None, "outbound_call_flows.default")
 
 
 def _case() -> tuple[Snapshot, Analysis]:
@@ -62,7 +62,7 @@ def test_html_says_placed_through(out: Path) -> None:
     assert html.count("<dt>Placed through</dt>") == 4
     for label in ("&lt;Dial&gt;", "Calls API request", "Studio widget", "Flex outbound"):
         assert f'<dd class="via">{label}</dd>' in html
-    assert "Flex configuration · GO" in html  # the Flex source, named
+    assert "Flex configuration · outbound_call_flows.default" in html  # the Flex source
 
 
 def test_markdown_source_cells_carry_the_label(out: Path) -> None:

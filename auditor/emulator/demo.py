@@ -1,4 +1,4 @@
-"""The demo hierarchy: "Northwind Health", a parent and seven subaccounts, in scenario format.
+"""The demo hierarchy: "Northwind Health", a parent and eight subaccounts, in scenario format.
 
 It is the data behind `twilio-audit demo`, `sample_reports/` and the end-to-end
 tests. Every rule of the design fires at least once and each has a clean twin
@@ -59,6 +59,7 @@ CALL_CENTRE = sid("AC", "call-centre")
 BILLING = sid("AC", "billing")
 LEGACY = sid("AC", "legacy-ivr")
 TELEHEALTH = sid("AC", "telehealth")
+FRONT_DESK = sid("AC", "virtual-front-desk")  # runs Flex
 
 ACCOUNT_NAMES = {
     PARENT: "Northwind Health (parent)",
@@ -69,6 +70,7 @@ ACCOUNT_NAMES = {
     BILLING: "Northwind Billing",
     LEGACY: "Northwind Legacy IVR",
     TELEHEALTH: "Northwind Telehealth Pilot",
+    FRONT_DESK: "Northwind Virtual Front Desk (Flex)",
 }
 ACCOUNT_LABELS = {
     PARENT: "parent",
@@ -79,6 +81,7 @@ ACCOUNT_LABELS = {
     BILLING: "billing",
     LEGACY: "legacy-ivr",
     TELEHEALTH: "telehealth",
+    FRONT_DESK: "virtual-front-desk",
 }
 # Each account owns a block of numbers in its own area code: +1 NPA 555 01xx
 # (the 555-0100…0199 range is reserved for fiction, so no real person is called).
@@ -91,6 +94,7 @@ AREA_CODES = {
     BILLING: "425",
     LEGACY: "253",
     TELEHEALTH: "458",
+    FRONT_DESK: "564",
 }
 NUMBER_COUNTS = {
     PARENT: 20,
@@ -101,6 +105,7 @@ NUMBER_COUNTS = {
     BILLING: 30,
     LEGACY: 15,
     TELEHEALTH: 0,  # closed: Twilio released its numbers when it was closed
+    FRONT_DESK: 12,
 }
 
 
@@ -235,6 +240,7 @@ class _Acc:
     flows: list[dict[str, Any]] = field(default_factory=list)
     services: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    flex: dict[str, Any] | None = None  # Flex Configuration; None: the account has no Flex
 
     def to_data(self) -> dict[str, Any]:
         return {
@@ -253,6 +259,7 @@ class _Acc:
             "flows": self.flows,
             "services": self.services,
             "alerts": self.alerts,
+            "flex_configuration": self.flex,
         }
 
 
@@ -827,6 +834,7 @@ def _call_centre(now: datetime) -> _Acc:
             },
         )
     )
+    acc.flex = _flex(CALL_CENTRE, CC_OUTBOUND)  # clean twin: its own outbound number
     softphone = _app(CALL_CENTRE, "softphone", "Agent softphone (Voice SDK)", SOFTPHONE_URL)
     acc.apps.append(softphone)
     acc.sip.append(
@@ -959,6 +967,95 @@ def _telehealth(baseline: bool) -> _Acc:
     return acc
 
 
+# The Flex CRM integration's callback URL carries a password: never stored.
+FLEX_CRM_SECRET = _hex("flex-crm-callback", 24)
+
+
+def _flex(account: str, caller_id: str, **extra: Any) -> dict[str, Any]:
+    """A Flex Configuration whose agents' outbound calls present `caller_id`."""
+    label = ACCOUNT_LABELS[account]
+    return {
+        "status": "ok",
+        "flex_instance_sid": sid("GO", label),
+        "taskrouter_workspace_sid": sid("WS", label),
+        "outbound_call_flows": {
+            "default": {
+                "caller_id": caller_id,
+                "queue_sid": sid("WQ", f"{label}:everyone"),
+                "workflow_sid": sid("WW", f"{label}:assign-to-anyone"),
+                "location": "US",
+            }
+        },
+        **extra,
+    }
+
+
+def _front_desk() -> _Acc:
+    """The virtual front desk: Flex agents who call patients back for every clinic."""
+    acc = _Acc(FRONT_DESK)
+    # Set up with the call centre's outbound number, which the front desk neither owns nor
+    # verifies: every agent's outbound call is refused (flex-outbound, cross-account).
+    acc.flex = _flex(
+        FRONT_DESK,
+        CC_OUTBOUND,
+        crm_enabled=True,
+        crm_callback_url=f"https://flex:{FLEX_CRM_SECRET}@crm.northwind-health.example/flex",
+    )
+    inbound = _flow(
+        FRONT_DESK,
+        "inbound",
+        "Front desk inbound",
+        [
+            _say("welcome", "Northwind front desk, connecting you to the next agent.", "to_agent"),
+            {
+                "name": "to_agent",
+                "type": "send-to-flex",
+                "transitions": [{"event": "callComplete"}, {"event": "failedToEnqueue"}],
+                "properties": {
+                    "offset": {"x": 0, "y": 400},
+                    "workflow": sid("WW", "virtual-front-desk:assign-to-anyone"),
+                    "channel": sid("TC", "virtual-front-desk:voice"),
+                },
+            },
+        ],
+        revision=2,
+    )
+    acc.flows.append(inbound)
+    svc, digits = "frontdesk-callbacks", "5620"
+    acc.services.append(
+        _service(
+            FRONT_DESK,
+            svc,
+            digits,
+            [
+                # A Calls API request from Riverside's front desk number: the front desk took
+                # over Riverside's callbacks and kept its number, which it does not hold.
+                _Fn(
+                    "/callback",
+                    [
+                        "exports.handler = async function (context, event, callback) {\n"
+                        "  const client = context.getTwilioClient();\n"
+                        "  await client.calls.create({\n"
+                        "    from: context.CALLBACK_CID, to: event.patient,\n"
+                        f"    url: '{function_url(svc, digits, '/connect-agent')}' }});\n"
+                        "  return callback(null, { queued: true });\n"
+                        "};\n"
+                    ],
+                    deployed=0,
+                ),
+            ],
+            {
+                "CALLBACK_CID": RIVERSIDE_OWN,
+                "FLEX_PLUGIN_TOKEN": "flexplug_" + _hex("flex-plugin-token", 30),  # secret
+            },
+        )
+    )
+    route: dict[str, Any] = {"voice_url": flow_url(FRONT_DESK, inbound["sid"])}
+    acc.numbers.append(_number(FRONT_DESK, 0, "Front desk main line", **route))
+    _fill(acc, {0}, "Front desk", route)
+    return acc
+
+
 def _scenario(now: datetime, baseline: bool) -> Scenario:
     accounts = [
         _parent(),
@@ -969,6 +1066,7 @@ def _scenario(now: datetime, baseline: bool) -> Scenario:
         _billing(now),
         _legacy(),
         _telehealth(baseline),
+        _front_desk(),
     ]
     if baseline:  # before the failures started: no alerts yet
         for acc in accounts:
@@ -1006,6 +1104,7 @@ def demo_secrets(scenario: Scenario) -> list[str]:
     """Every secret in `scenario`: tokens, API secrets, env values that are not caller IDs."""
     secrets = [a["auth_token"] for a in scenario["accounts"]]
     secrets += [k["secret"] for k in scenario.get("api_keys", [])]
+    secrets.append(FLEX_CRM_SECRET)
     for acc in scenario["accounts"]:
         for svc in acc["services"]:
             for env in svc["environments"]:
@@ -1065,5 +1164,13 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         ("webhook-context-mismatch", HILLCREST, CC_OUTBOUND, "webhook"),
         # The agents' Voice SDK app dials a phone number with no callerId on a client leg.
         ("callerid-missing-client-leg", CALL_CENTRE, "", "webhook"),
+        # The virtual front desk's Flex places agents' outbound calls with the call centre's
+        # number (judged like a Dial of the Flex account: 13214); the call centre's own Flex,
+        # with its own number, is the clean twin.
+        ("callerid-cross-account", FRONT_DESK, CC_OUTBOUND, "flex"),
+        # …and its /callback Function places a Calls API request from Riverside's front desk
+        # number (21210 once the code extractor reads it as a Calls API From); Billing's
+        # /callback, from Billing's own number, is the clean twin.
+        ("callerid-cross-account", FRONT_DESK, RIVERSIDE_OWN, "function"),
     }
 )

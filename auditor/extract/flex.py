@@ -42,11 +42,8 @@ def extract_flex(config: FlexConfiguration) -> tuple[list[CallerIdReference], li
             CallerIdReference(
                 raw_value=value,
                 kind=info.kind,
-                source=Source(
-                    kind=SourceKind.FLEX.value,
-                    sid=config.flex_instance_sid or config.account_sid,
-                    location=f"outbound_call_flows.{flow.name}.caller_id",
-                ),
+                # One Flex instance per account: the account and the flow's name place it.
+                source=Source(SourceKind.FLEX.value, None, f"outbound_call_flows.{flow.name}"),
                 executing_account_sid=config.account_sid,
                 e164=info.e164,
                 dialed=DialedKind.NUMBER.value,  # the dialpad calls phone numbers

@@ -579,6 +579,7 @@ class CoverageView:
 SOURCE_LABELS = {
     "alerts": "13214 alerts",
     "applications": "TwiML apps",
+    "flex": "Flex configuration",
     "flows": "Studio flows",
     "functions": "Functions",
     "phone_numbers": "phone numbers",

@@ -34,8 +34,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} {target} with {judge.field} {ref.raw_value!r} "
-            f"({judge.label}): a client identity can only be shown to another client, so "
+            f"{describe_source(ref, ctx)} {target} with {judge.field} {ref.raw_value!r}: a "
+            f"client identity can only be shown to another client, so "
             f"{judge.refusal(judge.invalid)}.",
             f"Use a phone number the executing account owns or verifies as {judge.field}"
             + (f", e.g. {own}" if own else "")
