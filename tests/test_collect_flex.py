@@ -125,13 +125,19 @@ def test_closed_account_flex_is_skipped() -> None:
     assert snap.flex_configurations == []
 
 
-def test_cli_collect_keeps_only_the_outbound_caller_id(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def parent_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The scenario, with its parent's credentials in the environment the CLI reads."""
     s = scenario()
-    p = s["accounts"][0]
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", p["sid"])
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", p["auth_token"])
+    monkeypatch.setenv("TWILIO_ACCOUNT_SID", s["accounts"][0]["sid"])
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", s["accounts"][0]["auth_token"])
+    return s
+
+
+def test_cli_collect_keeps_only_the_outbound_caller_id(
+    tmp_path: Path, parent_env: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = parent_env
     with EmulatorServer(s) as server:
         rc = run_cli(["collect", "--out", str(tmp_path), "--api-url", server.url, "--quiet"])
     assert rc == 0 and "1 Flex configurations" in capsys.readouterr().out
@@ -149,13 +155,9 @@ def test_cli_collect_keeps_only_the_outbound_caller_id(
 
 
 def test_cli_no_flex_option(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, parent_env: dict[str, Any], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    s = scenario()
-    p = s["accounts"][0]
-    monkeypatch.setenv("TWILIO_ACCOUNT_SID", p["sid"])
-    monkeypatch.setenv("TWILIO_AUTH_TOKEN", p["auth_token"])
-    with EmulatorServer(s) as server:
+    with EmulatorServer(parent_env) as server:
         rc = run_cli(
             ["collect", "--out", str(tmp_path), "--api-url", server.url, "-q", "--no-flex"]
         )

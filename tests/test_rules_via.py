@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_rules import only, run
 from test_rules_support import (
     A_NUM,
     B_NUM,
@@ -25,10 +26,8 @@ from test_rules_support import (
     pn,
 )
 
-from auditor.analysis import analyse_references
 from auditor.model import (
     CallerIdReference,
-    Finding,
     PhoneNumber,
     PolicyEntry,
     Snapshot,
@@ -42,16 +41,6 @@ from auditor.rules import RULES_BY_ID
 CALLS = Via.CALLS_API.value
 PARTICIPANT = Via.CONFERENCE_PARTICIPANT.value
 CODE = Source("code", None, "app/calls.js:12")
-
-
-def run(
-    refs: list[CallerIdReference], snapshot: Snapshot | None = None, **kw: object
-) -> list[Finding]:
-    return analyse_references(snapshot or make_snapshot(), refs, **kw).findings  # type: ignore[arg-type]
-
-
-def only(findings: list[Finding], rule: str) -> list[Finding]:
-    return [f for f in findings if f.rule == rule]
 
 
 def rest(value: str, account: str | None = A, **fields: object) -> CallerIdReference:

@@ -418,6 +418,19 @@ def _js(body: str) -> str:
     )
 
 
+def _calls_create(from_var: str, to: str, url: str) -> str:
+    """A Function placing a Calls API request from `context.<from_var>` (REST, not TwiML)."""
+    return (
+        "exports.handler = async function (context, event, callback) {\n"
+        "  const client = context.getTwilioClient();\n"
+        "  await client.calls.create({\n"
+        f"    from: context.{from_var}, to: {to},\n"
+        f"    url: '{url}' }});\n"
+        "  return callback(null, { queued: true });\n"
+        "};\n"
+    )
+
+
 def _service(
     account: str,
     unique_name: str,
@@ -905,13 +918,9 @@ def _billing(now: datetime) -> _Acc:
                 _Fn(
                     "/callback",
                     [
-                        "exports.handler = async function (context, event, callback) {\n"
-                        "  const client = context.getTwilioClient();\n"
-                        "  await client.calls.create({\n"
-                        "    from: context.BILLING_CID, to: event.phone,\n"
-                        f"    url: '{function_url(svc, digits, '/statement')}' }});\n"
-                        "  return callback(null, { ok: true });\n"
-                        "};\n"
+                        _calls_create(
+                            "BILLING_CID", "event.phone", function_url(svc, digits, "/statement")
+                        )
                     ],
                     deployed=0,
                 ),
@@ -1033,13 +1042,11 @@ def _front_desk() -> _Acc:
                 _Fn(
                     "/callback",
                     [
-                        "exports.handler = async function (context, event, callback) {\n"
-                        "  const client = context.getTwilioClient();\n"
-                        "  await client.calls.create({\n"
-                        "    from: context.CALLBACK_CID, to: event.patient,\n"
-                        f"    url: '{function_url(svc, digits, '/connect-agent')}' }});\n"
-                        "  return callback(null, { queued: true });\n"
-                        "};\n"
+                        _calls_create(
+                            "CALLBACK_CID",
+                            "event.patient",
+                            function_url(svc, digits, "/connect-agent"),
+                        )
                     ],
                     deployed=0,
                 ),
