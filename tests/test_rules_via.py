@@ -330,3 +330,10 @@ def test_any_path_gives_findings_within_the_rules_metadata(
         assert f.severity == rule.severity
         assert set(f.error_codes) <= set(rule.error_codes), (f.rule, f.error_codes)
         assert f.via in {v.value for v in Via}
+
+
+def test_a_dial_alert_and_a_calls_api_alert_for_one_value_stay_two_findings() -> None:
+    dial = make_ref(STRANGER, source=Source("alert", "NO" + "1" * 32, "alert_text"))
+    calls = make_ref(STRANGER, source=Source("alert", "NO" + "2" * 32, "alert_text"), via=CALLS)
+    found = only(run([dial, calls]), "callerid-not-authorized")
+    assert sorted(f.error_codes[0] for f in found) == [13214, 21210]

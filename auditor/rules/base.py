@@ -280,18 +280,18 @@ def representative_references(
     refs: Iterable[CallerIdReference],
     alert_url: Callable[[CallerIdReference], str | None] = lambda ref: None,
 ) -> list[CallerIdReference]:
-    """Refs with 13214 alerts collapsed: one per (account, value, dialed, request URL).
+    """Refs with repeated alerts collapsed: one per (account, value, dialed, request URL, via).
 
     Fifty alerts for the same Dial are one problem; alert-13214-observed counts them.
     The kept alert is the one with the smallest SID, so the choice is deterministic.
     """
     out: list[CallerIdReference] = []
-    alerts: dict[tuple[str | None, str, str, str | None], CallerIdReference] = {}
+    alerts: dict[tuple[str | None, str, str, str | None, str], CallerIdReference] = {}
     for ref in refs:
         if ref.source.kind != SourceKind.ALERT:
             out.append(ref)
             continue
-        key = (ref.executing_account_sid, ref.raw_value, ref.dialed, alert_url(ref))
+        key = (ref.executing_account_sid, ref.raw_value, ref.dialed, alert_url(ref), ref.via)
         kept = alerts.get(key)
         if kept is None or (ref.source.sid or "") < (kept.source.sid or ""):
             alerts[key] = ref
