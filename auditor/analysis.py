@@ -102,6 +102,7 @@ def _ref_key(ref: CallerIdReference) -> tuple[object, ...]:
         ref.missing,
         ref.client_leg,
         ref.destination,  # each leg of a Dial with several <Number>s is its own reference
+        ref.via,
     )
 
 

@@ -146,6 +146,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "error_codes": list(finding.error_codes),
         "message": finding.message,
         "remediation": finding.remediation,
+        "via": finding.via,
         "fingerprint": finding.fingerprint or fingerprint(finding),
         "status": finding.status,
         "path": list(finding.path),

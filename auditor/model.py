@@ -84,6 +84,7 @@ class SourceKind(StrEnum):
     STUDIO_FLOW = "studio_flow"
     FUNCTION = "function"
     WEBHOOK = "webhook"
+    FLEX = "flex"  # a Flex Configuration (outbound_call_flows)
     CODE = "code"
     POLICY = "policy"
     INVENTORY = "inventory"  # rules about the inventory itself (duplicates, owners)
@@ -233,6 +234,32 @@ class DialingPermissions:
     countries_read: bool = False  # False: the Countries list could not be read
 
 
+@dataclass
+class FlexOutboundFlow:
+    """One entry of a Flex Configuration's `outbound_call_flows` (Twilio documents `default`)."""
+
+    name: str  # the key: "default"
+    caller_id: str | None = None  # the number agents' outbound calls show
+    queue_sid: str | None = None  # WQ…
+    workflow_sid: str | None = None  # WW…
+    location: str | None = None  # ISO country the dialpad assumes for national numbers
+
+
+@dataclass
+class FlexConfiguration:
+    """What a Flex instance uses to place agents' outbound calls (no other Flex setting is kept).
+
+    Read from flex-api.twilio.com/v1/Configuration with the account's own credentials;
+    an account without Flex has none. The rest of the Configuration (CRM, plugin and UI
+    attributes) may hold URLs with credentials and is never stored.
+    """
+
+    account_sid: str
+    status: str | None = None  # ok | inprogress | notstarted
+    flex_instance_sid: str | None = None  # GO…
+    outbound_call_flows: list[FlexOutboundFlow] = field(default_factory=list)
+
+
 # The caller the webhook probe poses as (auditor.collect.probe); extraction reads its
 # answers knowing that this was the request's From.
 PROBE_CALLER = "+15005550006"  # Twilio's documented "valid" magic test number
@@ -315,6 +342,7 @@ class Snapshot:
     alerts: list[Alert] = field(default_factory=list)
     webhooks: list[WebhookResponse] = field(default_factory=list)
     dialing_permissions: list[DialingPermissions] = field(default_factory=list)
+    flex_configurations: list[FlexConfiguration] = field(default_factory=list)
     code_references: list[CallerIdReference] = field(default_factory=list)
     # coverage[account_sid][source] = "ok" | "error: …" | "skipped"
     coverage: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -348,6 +376,9 @@ class Finding:
     details: dict[str, object] = field(default_factory=dict)  # counts, first/last seen …
     destination: str | None = None  # for destination rules: the number dialed (E.164)
     destination_country: str | None = None  # ISO 3166 alpha-2 of `destination`
+    # Via value of the reference (policy for policy entries, None for inventory rules):
+    # a <Dial>, a Calls API request, a Studio widget, Flex outbound …
+    via: str | None = None
 
 
 @dataclass

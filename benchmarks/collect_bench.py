@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
@@ -206,6 +207,12 @@ def run_naive(scenario: dict[str, Any], url: str) -> Result:
             if alert.error_code in CALLER_ID_ALERT_CODES:
                 sub.monitor.v1.alerts(alert.sid).fetch()
                 items += 1
+        try:  # Flex's outbound caller ID; 404 = no Flex
+            sub.flex_api.v1.configuration().fetch()
+            items += 1
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise
     seconds = time.perf_counter() - started
     return Result("naive sequential", seconds, http.count, 0, items)
 

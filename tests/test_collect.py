@@ -140,7 +140,13 @@ def test_paging_past_1000_numbers_in_few_requests() -> None:
     s = generate_hierarchy(1, 2500, alerts_per_account=0)
     with EmulatorServer(s) as server:
         cfg = config(
-            s, server.url, studio=False, functions=False, alerts=False, geo_permissions=False
+            s,
+            server.url,
+            studio=False,
+            functions=False,
+            alerts=False,
+            geo_permissions=False,
+            flex=False,
         )
         snap = collect(cfg)
         total = server.stats.total_requests
@@ -194,7 +200,7 @@ def test_closed_subaccount_and_forbidden_product_are_recorded_and_the_rest_is_re
     cov = snap.coverage
     assert cov[forbidden["sid"]]["flows"].startswith("error: 403")
     assert {k for k, v in cov[forbidden["sid"]].items() if v != "ok"} == {"flows"}
-    for src in ("flows", "functions", "alerts"):
+    for src in ("flows", "functions", "alerts", "flex"):
         assert cov[closed["sid"]][src] == "skipped"  # a closed account runs nothing
     assert cov[closed["sid"]]["phone_numbers"] == "ok"
     assert any("Closed account(s)" in n for n in snap.notes)
@@ -339,15 +345,22 @@ def test_skipped_sources_are_not_read_and_say_so() -> None:
     with EmulatorServer(s) as server:
         snap = collect(
             config(
-                s, server.url, studio=False, functions=False, alerts=False, geo_permissions=False
+                s,
+                server.url,
+                studio=False,
+                functions=False,
+                alerts=False,
+                geo_permissions=False,
+                flex=False,
             )
         )
         per_account = server.stats.total_requests
     assert not snap.flows and not snap.functions and not snap.alerts
     assert snap.alert_window_days is None and not snap.dialing_permissions
-    sources = ("flows", "functions", "alerts", "geo_permissions")
+    assert not snap.flex_configurations
+    sources = ("flows", "functions", "alerts", "geo_permissions", "flex")
     for cov in snap.coverage.values():
-        assert [cov[k] for k in sources] == ["skipped"] * 4
+        assert [cov[k] for k in sources] == ["skipped"] * 5
     assert per_account == 1 + 4 * len(s["accounts"])  # accounts list + 4 v2010 lists each
 
 

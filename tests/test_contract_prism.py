@@ -40,6 +40,7 @@ PRODUCTS = {
     "serverless": "twilio_serverless_v1.json",
     "monitor": "twilio_monitor_v1.json",
     "voice": "twilio_voice_v1.json",
+    "flex-api": "twilio_flex_v1.json",
 }
 # The SIDs of Twilio's examples, so that path parameters match the specs' patterns.
 SID = "AC" + "a" * 32

@@ -81,7 +81,7 @@ def test_scenario_is_a_realistic_hierarchy() -> None:
     accounts = scenario["accounts"]
     assert accounts[0]["sid"] == PARENT and accounts[0]["owner_account_sid"] is None
     subs = accounts[1:]
-    assert len(subs) == 8 and all(a["owner_account_sid"] == PARENT for a in subs)
+    assert len(subs) == 9 and all(a["owner_account_sid"] == PARENT for a in subs)
     assert sorted(a["status"] for a in subs).count("suspended") == 1
     assert sorted(a["status"] for a in subs).count("closed") == 1
     numbers = sum(len(a["incoming_phone_numbers"]) for a in accounts)
@@ -221,7 +221,7 @@ def test_no_secret_in_any_output_file(demo_run: DemoRun) -> None:
     assert checked >= 9  # six reports, snapshot, baseline snapshot, policy (+ pdf text)
     # The environment variables kept are only those used as caller IDs.
     kept = {k for f in demo_run.result.snapshot.functions for k in f.environment}
-    assert kept == {"NURSE_LINE_CID", "BILLING_CID", "CC_MAIN_CID"}
+    assert kept == {"NURSE_LINE_CID", "BILLING_CID", "CC_MAIN_CID", "CALLBACK_CID"}
 
 
 def test_the_clinic_abroad_reports_country_account_and_source(demo_run: DemoRun) -> None:

@@ -27,6 +27,7 @@ FILES = {
     "studio": "twilio_studio_v2.json",
     "serverless": "twilio_serverless_v1.json",
     "voice": "twilio_voice_v1.json",
+    "flex-api": "twilio_flex_v1.json",
 }
 
 
@@ -411,3 +412,48 @@ def test_validator_is_strict(small_hierarchy: dict[str, Any]) -> None:
             validate(
                 "api", oas_path, {**envelope, "incoming_phone_numbers": [{**item, key: value}]}
             )
+
+
+def test_flex_configuration_matches_openapi(small_hierarchy: dict[str, Any]) -> None:
+    """A Flex account's Configuration in Twilio's shape; an account without Flex answers 404."""
+    import copy
+
+    scenario = copy.deepcopy(small_hierarchy)
+    flex, plain = scenario["accounts"][1], scenario["accounts"][2]
+    flex["flex_configuration"] = {
+        "outbound_call_flows": {
+            "default": {
+                "caller_id": flex["incoming_phone_numbers"][0]["phone_number"],
+                "queue_sid": "WQ" + "a" * 32,
+                "workflow_sid": "WW" + "a" * 32,
+                "location": "US",
+            }
+        },
+        "ui_language": "de",
+    }
+    with EmulatorServer(scenario) as server:
+        got = requests.get(
+            f"{server.url}/flex-api/v1/Configuration",
+            auth=(flex["sid"], flex["auth_token"]),
+            timeout=10,
+        )
+        missing = requests.get(
+            f"{server.url}/flex-api/v1/Configuration",
+            auth=(plain["sid"], plain["auth_token"]),
+            timeout=10,
+        )
+    assert got.status_code == 200, got.text
+    body = got.json()
+    validate("flex-api", "/v1/Configuration", body)
+    _exact_fields("flex-api", _response_schema("flex-api", "/v1/Configuration"), body)
+    assert body["account_sid"] == flex["sid"] and body["status"] == "ok"
+    assert body["outbound_call_flows"] == flex["flex_configuration"]["outbound_call_flows"]
+    assert body["ui_language"] == "de"  # a scenario field of the schema is served as given
+    assert body["url"] == "https://flex-api.twilio.com/v1/Configuration"
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "code": 20404,
+        "message": "The requested resource /v1/Configuration was not found",
+        "more_info": "https://www.twilio.com/docs/errors/20404",
+        "status": 404,
+    }

@@ -244,3 +244,17 @@ def test_finding_extras_are_json_safe() -> None:
     )
     details = doc["findings"][0]["details"]
     assert details["set"] == ["a", "b"] and isinstance(details["obj"], str)
+
+
+def test_every_finding_in_findings_json_says_how_the_call_is_placed() -> None:
+    snap, analysis = busy_analysis()
+    doc = findings_document(snap, analysis)
+    vias = {f["rule"]: f["via"] for f in doc["findings"]}
+    assert vias["verified-callerid-duplicated"] is None
+    assert vias["policy-callerid-missing"] == "policy"
+    assert vias["alert-13214-observed"] == "dial"
+    assert all("via" in f for f in doc["findings"])
+    broken = copy.deepcopy(doc)
+    broken["findings"][0]["via"] = "telepathy"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, SCHEMA)

@@ -9,6 +9,7 @@ from oai import OAI_DIR, SHARED_OAI_DIR
 
 FILES = [
     "twilio_api_v2010.json",
+    "twilio_flex_v1.json",
     "twilio_monitor_v1.json",
     "twilio_serverless_v1.json",
     "twilio_studio_v2.json",

@@ -27,6 +27,7 @@ class CollectConfig:
     studio: bool = True
     functions: bool = True
     geo_permissions: bool = True  # Voice Geo Permissions (DialingPermissions + Settings)
+    flex: bool = True  # Flex Configuration (outbound caller ID), per account
     concurrency: int = DEFAULT_CONCURRENCY
     per_account_limit: int = DEFAULT_PER_ACCOUNT_LIMIT
     timeout: float = 30.0

@@ -9,6 +9,8 @@ from auditor.model import (
     Account,
     Alert,
     DialingPermissionCountry,
+    FlexConfiguration,
+    FlexOutboundFlow,
     PhoneNumber,
     SipDomain,
     StudioFlow,
@@ -145,4 +147,34 @@ def dialing_country(rec: Any) -> DialingPermissionCountry:
         low_risk_numbers_enabled=rec.low_risk_numbers_enabled is True,
         high_risk_special_numbers_enabled=rec.high_risk_special_numbers_enabled is True,
         high_risk_tollfraud_numbers_enabled=rec.high_risk_tollfraud_numbers_enabled is True,
+    )
+
+
+def flex_configuration(rec: Any, account_sid: str) -> FlexConfiguration:
+    """The outbound caller IDs of a Flex Configuration; every other setting is dropped.
+
+    `outbound_call_flows` is free-form JSON in Twilio's schema (documented: `default` with
+    `caller_id`, `queue_sid`, `workflow_sid`, `location`); entries that are not objects are
+    skipped.
+    """
+    flows = rec.outbound_call_flows
+    out: list[FlexOutboundFlow] = []
+    if isinstance(flows, dict):
+        for name, flow in sorted(flows.items(), key=lambda kv: str(kv[0])):
+            if not isinstance(flow, dict):
+                continue
+            out.append(
+                FlexOutboundFlow(
+                    name=str(name),
+                    caller_id=_s(flow.get("caller_id")),
+                    queue_sid=_s(flow.get("queue_sid")),
+                    workflow_sid=_s(flow.get("workflow_sid")),
+                    location=_s(flow.get("location")),
+                )
+            )
+    return FlexConfiguration(
+        account_sid=account_sid,  # the Configuration answers for the authenticating account
+        status=_s(rec.status),
+        flex_instance_sid=_s(rec.flex_instance_sid),
+        outbound_call_flows=out,
     )

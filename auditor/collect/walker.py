@@ -11,6 +11,7 @@ one list are read in order by following next-page links):
                                              → content of each function version
          Monitor alerts in the window → fetch the caller-ID ones (request, TwiML)
          Voice Geo Permissions: DialingPermissions/Countries + Settings (inheritance)
+         Flex Configuration (outbound caller ID); 404 means the account has no Flex
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from auditor.progress import NullProgress, Progress
 PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
 GEO_SOURCE = "geo_permissions"  # voice.twilio.com DialingPermissions/Countries + Settings
-PRODUCT_SOURCES = ("flows", "functions", "alerts", GEO_SOURCE)
+PRODUCT_SOURCES = ("flows", "functions", "alerts", "flex", GEO_SOURCE)
 SOURCES = V2010_SOURCES + PRODUCT_SOURCES
 API_KEY_DENIED = (
     "error: not readable with an API key (Twilio denies a parent's API key access to "
@@ -131,6 +132,7 @@ class _AccountWork:
     coverage: dict[str, str] = field(default_factory=dict)
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # env SID → variables
     geo: DialingPermissions | None = None
+    without_flex: bool = False  # flex-api answered 404: the account has no Flex instance
 
 
 class _Walk:
@@ -223,6 +225,7 @@ class _Walk:
             "functions": cfg.functions,
             "alerts": cfg.alerts,
             GEO_SOURCE: cfg.geo_permissions,
+            "flex": cfg.flex,
         }
         if w.account.status == "closed":
             # A closed account runs no calls, and Twilio refuses its credentials: its
@@ -246,6 +249,8 @@ class _Walk:
             w.geo = DialingPermissions(account_sid=w.account.sid)
             self.spawn(w, GEO_SOURCE, self._geo_countries)
             self.spawn(w, GEO_SOURCE, self._geo_settings)
+        if wanted["flex"] and w.client is not None:
+            self.spawn(w, "flex", self._flex)
 
     def _v2010_list(
         self, w: _AccountWork, source: str, resource: Any, mapper: Callable[[Any, str], Any]
@@ -393,6 +398,22 @@ class _Walk:
     def _alert_fetch(self, w: _AccountWork, alert: Alert) -> None:
         assert w.client is not None
         records.fill_alert(alert, w.client.monitor.v1.alerts(alert.sid).fetch())
+
+    # Flex -------------------------------------------------------------------------
+
+    def _flex(self, w: _AccountWork) -> None:
+        """The account's Flex Configuration; 404 (20404) is an account without Flex."""
+        assert w.client is not None
+        try:
+            rec = w.client.flex_api.v1.configuration().fetch()
+        except TwilioRestException as exc:
+            if exc.status != 404:
+                raise
+            with self.lock:
+                w.without_flex = True
+        else:
+            self.add(w, "flex", records.flex_configuration(rec, w.account.sid))
+        self.mark(w, "flex", "ok")
 
 
 # -------------------------------------------------------------------- entry point
@@ -555,6 +576,7 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
         snapshot.alerts.extend(w.items["alerts"])
         if w.geo is not None:
             snapshot.dialing_permissions.append(w.geo)
+        snapshot.flex_configurations.extend(w.items["flex"])
         for fn in w.items["functions"]:
             fn.environment = callerid_environment(
                 fn.content, w.env_vars.get(fn.environment_sid or "", {})
@@ -580,11 +602,18 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
             f"Alerts were read for the last {MAX_ALERT_WINDOW_DAYS} days: Twilio's Monitor API "
             "does not answer for older alerts."
         )
+    without_flex = [a.sid for a in snapshot.accounts if walk.work[a.sid].without_flex]
+    if without_flex:
+        snapshot.notes.append(
+            f"{len(without_flex)} account(s) have no Flex (flex-api answered 404 to "
+            "/v1/Configuration): there is no Flex outbound caller ID to audit there."
+        )
     closed = [a.friendly_name or a.sid for a in snapshot.accounts if a.status == "closed"]
     if closed:
         snapshot.notes.append(
             f"Closed account(s) {', '.join(closed)}: their numbers were read, but not their "
-            "Studio flows, Functions, alerts or Geo Permissions (a closed account places no "
+            "Studio flows, Functions, alerts, Flex configuration or Geo Permissions (a closed "
+            "account places no "
             "calls and Twilio no longer accepts its credentials)."
         )
     failed = [

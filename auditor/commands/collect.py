@@ -86,6 +86,10 @@ def run(
             help="Skip Voice Geo Permissions (then no destination is judged against them).",
         ),
     ] = False,
+    no_flex: Annotated[
+        bool,
+        typer.Option("--no-flex", help="Skip Flex configurations (outbound caller ID)."),
+    ] = False,
     concurrency: Annotated[
         int,
         typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
@@ -114,6 +118,7 @@ def run(
         studio=not no_studio,
         functions=not no_functions,
         geo_permissions=not no_geo_permissions,
+        flex=not no_flex,
         concurrency=concurrency,
         probe_webhooks=probe_webhooks,
     )
@@ -133,7 +138,7 @@ def run(
         f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
         f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
         f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "
-        f"{len(snapshot.alerts)} alerts, "
+        f"{len(snapshot.alerts)} alerts, {len(snapshot.flex_configurations)} Flex configurations, "
         f"Geo Permissions of {len(snapshot.dialing_permissions)} accounts"
         + (f", {len(snapshot.webhooks)} webhook answers" if probe_webhooks else "")
         + f" → {path}"

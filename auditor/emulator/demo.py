@@ -60,6 +60,7 @@ BILLING = sid("AC", "billing")
 LEGACY = sid("AC", "legacy-ivr")
 TELEHEALTH = sid("AC", "telehealth")
 INTERNATIONAL = sid("AC", "international")  # calls abroad: the destination rules (issue 11)
+FRONT_DESK = sid("AC", "virtual-front-desk")  # runs Flex
 
 ACCOUNT_NAMES = {
     PARENT: "Northwind Health (parent)",
@@ -71,6 +72,7 @@ ACCOUNT_NAMES = {
     LEGACY: "Northwind Legacy IVR",
     TELEHEALTH: "Northwind Telehealth Pilot",
     INTERNATIONAL: "Northwind International Patients",
+    FRONT_DESK: "Northwind Virtual Front Desk (Flex)",
 }
 ACCOUNT_LABELS = {
     PARENT: "parent",
@@ -82,6 +84,7 @@ ACCOUNT_LABELS = {
     LEGACY: "legacy-ivr",
     TELEHEALTH: "telehealth",
     INTERNATIONAL: "international",
+    FRONT_DESK: "virtual-front-desk",
 }
 # Each account owns a block of numbers in its own area code: +1 NPA 555 01xx
 # (the 555-0100…0199 range is reserved for fiction, so no real person is called).
@@ -94,7 +97,8 @@ AREA_CODES = {
     BILLING: "425",
     LEGACY: "253",
     TELEHEALTH: "458",
-    INTERNATIONAL: "564",
+    INTERNATIONAL: "212",  # a New York desk for patients calling from abroad
+    FRONT_DESK: "564",
 }
 NUMBER_COUNTS = {
     PARENT: 20,
@@ -106,6 +110,7 @@ NUMBER_COUNTS = {
     LEGACY: 15,
     TELEHEALTH: 0,  # closed: Twilio released its numbers when it was closed
     INTERNATIONAL: 10,
+    FRONT_DESK: 12,
 }
 
 
@@ -277,6 +282,7 @@ class _Acc:
     services: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
     geo: dict[str, Any] | None = None  # Voice Geo Permissions (scenario `dialing_permissions`)
+    flex: dict[str, Any] | None = None  # Flex Configuration; None: the account has no Flex
 
     def to_data(self) -> dict[str, Any]:
         extra = {"dialing_permissions": self.geo} if self.geo is not None else {}
@@ -297,6 +303,7 @@ class _Acc:
             "services": self.services,
             "alerts": self.alerts,
             **extra,
+            "flex_configuration": self.flex,
         }
 
 
@@ -452,6 +459,19 @@ def _js(body: str) -> str:
         "  const twiml = new Twilio.twiml.VoiceResponse();\n"
         f"{body}"
         "  return callback(null, twiml);\n"
+        "};\n"
+    )
+
+
+def _calls_create(from_var: str, to: str, url: str) -> str:
+    """A Function placing a Calls API request from `context.<from_var>` (REST, not TwiML)."""
+    return (
+        "exports.handler = async function (context, event, callback) {\n"
+        "  const client = context.getTwilioClient();\n"
+        "  await client.calls.create({\n"
+        f"    from: context.{from_var}, to: {to},\n"
+        f"    url: '{url}' }});\n"
+        "  return callback(null, { queued: true });\n"
         "};\n"
     )
 
@@ -939,6 +959,7 @@ def _call_centre(now: datetime) -> _Acc:
             },
         )
     )
+    acc.flex = _flex(CALL_CENTRE, CC_OUTBOUND)  # clean twin: its own outbound number
     softphone = _app(CALL_CENTRE, "softphone", "Agent softphone (Voice SDK)", SOFTPHONE_URL)
     acc.apps.append(softphone)
     acc.sip.append(
@@ -1009,13 +1030,9 @@ def _billing(now: datetime) -> _Acc:
                 _Fn(
                     "/callback",
                     [
-                        "exports.handler = async function (context, event, callback) {\n"
-                        "  const client = context.getTwilioClient();\n"
-                        "  await client.calls.create({\n"
-                        "    from: context.BILLING_CID, to: event.phone,\n"
-                        f"    url: '{function_url(svc, digits, '/statement')}' }});\n"
-                        "  return callback(null, { ok: true });\n"
-                        "};\n"
+                        _calls_create(
+                            "BILLING_CID", "event.phone", function_url(svc, digits, "/statement")
+                        )
                     ],
                     deployed=0,
                 ),
@@ -1071,6 +1088,93 @@ def _telehealth(baseline: bool) -> _Acc:
     return acc
 
 
+# The Flex CRM integration's callback URL carries a password: never stored.
+FLEX_CRM_SECRET = _hex("flex-crm-callback", 24)
+
+
+def _flex(account: str, caller_id: str, **extra: Any) -> dict[str, Any]:
+    """A Flex Configuration whose agents' outbound calls present `caller_id`."""
+    label = ACCOUNT_LABELS[account]
+    return {
+        "status": "ok",
+        "flex_instance_sid": sid("GO", label),
+        "taskrouter_workspace_sid": sid("WS", label),
+        "outbound_call_flows": {
+            "default": {
+                "caller_id": caller_id,
+                "queue_sid": sid("WQ", f"{label}:everyone"),
+                "workflow_sid": sid("WW", f"{label}:assign-to-anyone"),
+                "location": "US",
+            }
+        },
+        **extra,
+    }
+
+
+def _front_desk() -> _Acc:
+    """The virtual front desk: Flex agents who call patients back for every clinic."""
+    acc = _Acc(FRONT_DESK)
+    # Set up with the call centre's outbound number, which the front desk neither owns nor
+    # verifies: every agent's outbound call is refused (flex-outbound, cross-account).
+    acc.flex = _flex(
+        FRONT_DESK,
+        CC_OUTBOUND,
+        crm_enabled=True,
+        crm_callback_url=f"https://flex:{FLEX_CRM_SECRET}@crm.northwind-health.example/flex",
+    )
+    inbound = _flow(
+        FRONT_DESK,
+        "inbound",
+        "Front desk inbound",
+        [
+            _say("welcome", "Northwind front desk, connecting you to the next agent.", "to_agent"),
+            {
+                "name": "to_agent",
+                "type": "send-to-flex",
+                "transitions": [{"event": "callComplete"}, {"event": "failedToEnqueue"}],
+                "properties": {
+                    "offset": {"x": 0, "y": 400},
+                    "workflow": sid("WW", "virtual-front-desk:assign-to-anyone"),
+                    "channel": sid("TC", "virtual-front-desk:voice"),
+                },
+            },
+        ],
+        revision=2,
+    )
+    acc.flows.append(inbound)
+    svc, digits = "frontdesk-callbacks", "5620"
+    acc.services.append(
+        _service(
+            FRONT_DESK,
+            svc,
+            digits,
+            [
+                # A Calls API request from Riverside's front desk number: the front desk took
+                # over Riverside's callbacks and kept its number, which it does not hold.
+                _Fn(
+                    "/callback",
+                    [
+                        _calls_create(
+                            "CALLBACK_CID",
+                            "event.patient",
+                            function_url(svc, digits, "/connect-agent"),
+                        )
+                    ],
+                    deployed=0,
+                ),
+            ],
+            {
+                "CALLBACK_CID": RIVERSIDE_OWN,
+                "FLEX_PLUGIN_TOKEN": "flexplug_" + _hex("flex-plugin-token", 30),  # secret
+            },
+        )
+    )
+    route: dict[str, Any] = {"voice_url": flow_url(FRONT_DESK, inbound["sid"])}
+    acc.numbers.append(_number(FRONT_DESK, 0, "Front desk main line", **route))
+    _fill(acc, {0}, "Front desk", route)
+    return acc
+
+
 def _scenario(now: datetime, baseline: bool) -> Scenario:
     accounts = [
         _parent(),
@@ -1082,6 +1186,7 @@ def _scenario(now: datetime, baseline: bool) -> Scenario:
         _legacy(),
         _telehealth(baseline),
         _international(),
+        _front_desk(),
     ]
     if baseline:  # before the failures started: no alerts yet
         for acc in accounts:
@@ -1119,6 +1224,7 @@ def demo_secrets(scenario: Scenario) -> list[str]:
     """Every secret in `scenario`: tokens, API secrets, env values that are not caller IDs."""
     secrets = [a["auth_token"] for a in scenario["accounts"]]
     secrets += [k["secret"] for k in scenario.get("api_keys", [])]
+    secrets.append(FLEX_CRM_SECRET)
     for acc in scenario["accounts"]:
         for svc in acc["services"]:
             for env in svc["environments"]:
@@ -1195,5 +1301,13 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         # (13227); the London leg is permitted. The clinics, which inherit the parent's
         # US-only list, dial only +1 numbers: no finding.
         ("dial-destination-not-permitted", INTERNATIONAL, INTL_US, "webhook"),
+        # The virtual front desk's Flex places agents' outbound calls with the call centre's
+        # number (judged like a Dial of the Flex account: 13214); the call centre's own Flex,
+        # with its own number, is the clean twin.
+        ("callerid-cross-account", FRONT_DESK, CC_OUTBOUND, "flex"),
+        # …and its /callback Function places a Calls API request from Riverside's front desk
+        # number (21210 once the code extractor reads it as a Calls API From); Billing's
+        # /callback, from Billing's own number, is the clean twin.
+        ("callerid-cross-account", FRONT_DESK, RIVERSIDE_OWN, "function"),
     }
 )

@@ -17,7 +17,7 @@ from auditor.emulator.index import V2010, Collection, ScenarioIndex
 from auditor.emulator.paging import PagingError, dumps, page_body, page_json, parse_page_request
 from auditor.emulator.shapes import JsonDict
 
-PRODUCTS = frozenset({"api", "studio", "serverless", "monitor", "voice"})
+PRODUCTS = frozenset({"api", "studio", "serverless", "monitor", "voice", "flex-api"})
 _V2010_ACCOUNT = re.compile(r"^/api/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:\.json$|/)")
 ACCOUNTS_LIST = f"{V2010}/Accounts.json"
 

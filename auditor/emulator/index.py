@@ -3,7 +3,7 @@
 Each account gets a map from emulator path (`/api/2010-04-01/Accounts/AC…/…`,
 `/studio/v2/Flows`, …) to either a `Collection` (a list endpoint, items
 already in Twilio's shape) or an instance dict. v2010 paths are looked up in the
-account named in the path; Studio, Serverless, Monitor and Voice paths in the
+account named in the path; Studio, Serverless, Monitor, Voice and Flex paths in the
 authenticating account, which is how Twilio scopes them.
 """
 
@@ -182,6 +182,10 @@ def _account_routes(acc: Mapping[str, Any]) -> dict[str, Route]:
             routes[f"{base}/{live['revision']}"] = live
         elif flow.get("status", "published") == "published":
             routes[f"{base}/LatestPublished"] = latest
+    if acc.get("flex_configuration") is not None:  # without Flex, /v1/Configuration is a 404
+        routes["/flex-api/v1/Configuration"] = shapes.flex_configuration(
+            acc["flex_configuration"], sid
+        )
     services = acc.get("services", [])
     _collection(
         routes, "/serverless/v1/Services", "services", [shapes.service(s, sid) for s in services]

@@ -17,7 +17,7 @@ from auditor.errors import AuditorError
 
 SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
 STATUSES = ("active", "suspended", "closed")
-PRODUCTS = ("api", "studio", "serverless", "monitor", "voice")
+PRODUCTS = ("api", "studio", "serverless", "monitor", "voice", "flex-api")
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -93,6 +93,7 @@ def validate_scenario(scenario: Mapping[str, Any]) -> None:
         for svc in _items(acc, "services", where):
             _check_service(svc, f"{where} service", unique)
         _check_dialing_permissions(acc.get("dialing_permissions"), where)
+        _check_flex(acc.get("flex_configuration"), where)
     for acc in accounts:
         owner = acc.get("owner_account_sid")
         if owner is not None and owner not in account_sids:
@@ -141,6 +142,22 @@ def _check_dialing_permissions(geo: Any, where: str) -> None:
             raise AuditorError(
                 f"scenario: {where} dialing_permissions {iso}: {bad[0]} must be true/false"
             )
+
+
+def _check_flex(flex: Any, where: str) -> None:
+    """A Flex Configuration is an object; its outbound_call_flows an object of objects."""
+    if flex is None:
+        return
+    if not isinstance(flex, dict):
+        raise AuditorError(f"scenario: {where} flex_configuration must be an object or null")
+    flows = flex.get("outbound_call_flows")
+    if flows is not None and not (
+        isinstance(flows, dict) and all(isinstance(f, dict) for f in flows.values())
+    ):
+        raise AuditorError(
+            f"scenario: {where} flex_configuration.outbound_call_flows must map names to "
+            'objects, e.g. {"default": {"caller_id": "+1…"}}'
+        )
 
 
 def _check_service(svc: Mapping[str, Any], where: str, unique: Any) -> None:

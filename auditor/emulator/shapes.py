@@ -23,6 +23,7 @@ STUDIO = "https://studio.twilio.com/v2"
 SERVERLESS = "https://serverless.twilio.com/v1"
 MONITOR = "https://monitor.twilio.com/v1"
 VOICE = "https://voice.twilio.com/v1"
+FLEX = "https://flex-api.twilio.com/v1"
 
 
 def parse_iso(value: str) -> datetime:
@@ -604,6 +605,88 @@ def high_risk_prefix(prefix: str) -> JsonDict:
 def voice_settings(inheritance: bool) -> JsonDict:
     """/v1/Settings: whether the (sub)account inherits its parent's Geo Permissions."""
     return {"dialing_permissions_inheritance": inheritance, "url": f"{VOICE}/Settings"}
+
+
+# --- Flex v1 -------------------------------------------------------------------------
+
+# Every property of flex.v1.configuration, in the spec's order.
+_FLEX_CONFIGURATION_FIELDS = [
+    "account_sid",
+    "date_created",
+    "date_updated",
+    "attributes",
+    "status",
+    "taskrouter_workspace_sid",
+    "taskrouter_target_workflow_sid",
+    "taskrouter_target_taskqueue_sid",
+    "taskrouter_taskqueues",
+    "taskrouter_skills",
+    "taskrouter_worker_channels",
+    "taskrouter_worker_attributes",
+    "taskrouter_offline_activity_sid",
+    "runtime_domain",
+    "messaging_service_instance_sid",
+    "chat_service_instance_sid",
+    "flex_service_instance_sid",
+    "flex_instance_sid",
+    "ui_language",
+    "ui_attributes",
+    "ui_dependencies",
+    "ui_version",
+    "service_version",
+    "call_recording_enabled",
+    "call_recording_webhook_url",
+    "crm_enabled",
+    "crm_type",
+    "crm_callback_url",
+    "crm_fallback_url",
+    "crm_attributes",
+    "public_attributes",
+    "plugin_service_enabled",
+    "plugin_service_attributes",
+    "integrations",
+    "outbound_call_flows",
+    "serverless_service_sids",
+    "queue_stats_configuration",
+    "notifications",
+    "markdown",
+    "url",
+    "flex_insights_hr",
+    "flex_insights_drilldown",
+    "flex_url",
+    "channel_configs",
+    "debugger_integration",
+    "flex_ui_status_report",
+    "agent_conv_end_methods",
+    "citrix_voice_vdi",
+    "offline_config",
+]
+
+_FLEX_DEFAULTS: JsonDict = {
+    "status": "ok",
+    "ui_language": "en",
+    "ui_version": "~2.0.0",
+    "service_version": "2.0.0",
+    "runtime_domain": "https://flex.twilio.com",
+    "flex_url": "https://flex.twilio.com",
+    "call_recording_enabled": False,
+    "crm_enabled": False,
+    "plugin_service_enabled": True,
+    "flex_insights_drilldown": False,
+}
+
+
+def flex_configuration(item: Mapping[str, Any], account_sid: str) -> JsonDict:
+    """An account's Flex Configuration (the instance resource at /v1/Configuration)."""
+    out = _fill(_FLEX_CONFIGURATION_FIELDS, _FLEX_DEFAULTS, item)
+    out["account_sid"] = account_sid
+    out["flex_instance_sid"] = item.get("flex_instance_sid") or (
+        "GO" + hashlib.sha256(f"flex:{account_sid}".encode()).hexdigest()[:32]
+    )
+    out["date_created"] = iso(item.get("date_created"))
+    out["date_updated"] = iso(item.get("date_updated") or item.get("date_created"))
+    out["url"] = f"{FLEX}/Configuration"
+    return out
 
 
 def error(status: int, code: int, message: str) -> JsonDict:

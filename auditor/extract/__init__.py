@@ -7,6 +7,7 @@ exception. `references_from_snapshot` is what the analysis consumes.
 from __future__ import annotations
 
 from auditor.extract.alerts import extract_alert
+from auditor.extract.flex import extract_flex
 from auditor.extract.functions import extract_function
 from auditor.extract.studio import extract_flow
 from auditor.extract.twiml import extract_twiml
@@ -86,6 +87,10 @@ def references_from_snapshot(snapshot: Snapshot) -> tuple[list[CallerIdReference
         notes.extend(found_notes)
     for hook in snapshot.webhooks:
         found, found_notes = _webhook_refs(hook, snapshot)
+        refs.extend(found)
+        notes.extend(found_notes)
+    for config in snapshot.flex_configurations:
+        found, found_notes = extract_flex(config)
         refs.extend(found)
         notes.extend(found_notes)
     refs.sort(key=_sort_key)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from auditor.extract.twiml import extract_twiml, is_passthrough, parse_form
 from auditor.extract.values import classify
-from auditor.model import Alert, CallerIdReference, DialedKind, Source, SourceKind
+from auditor.model import Alert, CallerIdReference, DialedKind, Source, SourceKind, Via
 
 # The Monitor error codes about a refused caller ID; the collector fetches exactly these.
 # 13214 Dial: invalid callerId value; 13248 Dial: invalid callerId, too long;
 # 21210 'From' phone number not verified; 21212 invalid 'From' number (caller ID).
 CALLER_ID_ERROR_CODES = frozenset({"13214", "13248", "21210", "21212"})
+# Errors of a REST request's From (Calls, Participants), not of a <Dial>.
+REST_FROM_ERROR_CODES = frozenset({"21210", "21212"})
 _TEXT_KEYS = ("callerId", "CallerId", "callerid", "caller_id", "From", "from")
 
 
@@ -43,6 +45,7 @@ def extract_alert(alert: Alert) -> tuple[list[CallerIdReference], list[str]]:
         return [], notes
     value = fields[key]
     info = classify(value)
+    rest = str(alert.error_code).strip() in REST_FROM_ERROR_CODES
     ref = CallerIdReference(
         raw_value=value,
         kind=info.kind,
@@ -53,5 +56,6 @@ def extract_alert(alert: Alert) -> tuple[list[CallerIdReference], list[str]]:
         passthrough=info.passthrough or is_passthrough(value, request_vars),
         template=info.template,
         client_leg=(request_vars.get("From") or "").lower().startswith("client:"),
+        via=Via.CALLS_API.value if rest else Via.DIAL.value,
     )
     return [ref], notes

@@ -56,12 +56,13 @@ def render_markdown(view: ReportView) -> str:
                 break
             written += 1
             f = fv.finding
+            via = f" ({md(fv.via_label)})" if fv.via_label else ""
             lines.append(
                 f"| {f.severity}{' (new)' if f.status == 'new' else ''} | "
                 f"{md(fv.account_name, 60)} | "
                 f"{md(f.caller_id or f.raw_value or '(empty)', 40)}"
                 f"{' → ' + md(fv.destination_short, 30) if fv.destination_short else ''} | "
-                f"{md(fv.source, 80)} | "
+                f"{md(fv.source, 80)}{via} | "
                 f"{md(fv.remediation, 300)} |"
             )
     total = sum(g.count for g in view.groups)

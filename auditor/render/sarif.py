@@ -40,6 +40,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             "callerId": f.caller_id,
             "accountSid": f.account_sid,
             "ownerAccountSid": f.owner_account_sid,
+            "via": f.via,  # dial | calls-api | conference-participant | studio | flex-outbound
         },
     }
     if f.destination or f.destination_country:

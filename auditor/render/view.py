@@ -42,6 +42,21 @@ class Limits:
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
 PRINT = Limits(full_evidence=5, compact_rows=50, account_rows=100, coverage_problems=50)
 NAME_LIMIT = 60
+# How each `via` places the call, in the one short label every format shows.
+VIA_LABELS = {
+    "dial": "<Dial>",
+    "calls-api": "Calls API request",
+    "conference-participant": "Participants API request",
+    "studio": "Studio widget",
+    "flex-outbound": "Flex outbound",
+}
+
+
+def via_label(via: str | None) -> str:
+    """'<Dial>', 'Calls API request' …; empty for findings about no call (policy, inventory)."""
+    return VIA_LABELS.get(via or "", "")
+
+
 # Rules whose finding means Twilio refuses the call leg (error 13214).
 REFUSING_RULES = {
     "callerid-not-authorized",
@@ -141,6 +156,7 @@ def source_text(
         "function": "Function",
         "webhook": "webhook",
         "code": "source code",
+        "flex": "Flex configuration",
         "policy": "policy file",
         "inventory": "inventory",
     }.get(kind, kind)
@@ -171,6 +187,7 @@ class FindingView:
     message: str  # with account SIDs named (display only; findings.json keeps the SIDs)
     remediation: str
     destination: str = ""  # 'Turkey (TR)': the country of the number dialed (destination rules)
+    via_label: str = ""  # "<Dial>", "Calls API request", "Studio widget", "Flex outbound"
 
     @property
     def destination_short(self) -> str:
@@ -218,6 +235,7 @@ def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
         destination=(
             country_label(f.destination_country) if f.destination or f.destination_country else ""
         ),
+        via_label=via_label(f.via),
     )
 
 
@@ -326,16 +344,21 @@ def split_sentence(text: str) -> tuple[str, str]:
 
 def risk_sentences(snapshot: Snapshot, findings: list[Finding], d: Directory) -> list[str]:
     """The risk in plain words, for a reader who has never seen TwiML."""
-    refused = {
-        (f.account_sid, f.caller_id or f.raw_value) for f in findings if f.rule in REFUSING_RULES
-    }
+    refusing = [f for f in findings if f.rule in REFUSING_RULES]
+    refused = {(f.account_sid, f.caller_id or f.raw_value) for f in refusing}
     accounts = {acc for acc, _ in refused}
+    codes = sorted({c for f in refusing for c in f.error_codes}) or [13214]
+    errors = (
+        f"error {codes[0]}"
+        if len(codes) == 1
+        else f"errors {', '.join(map(str, codes[:-1]))} and {codes[-1]}"
+    )
     out = []
     if refused:
         out.append(
             f"{len(refused)} caller ID setting{'s' if len(refused) != 1 else ''} in "
             f"{len(accounts)} account{'s' if len(accounts) != 1 else ''} will be refused by "
-            "Twilio (error 13214): the outgoing leg of those calls is never created, so the "
+            f"Twilio ({errors}): the outgoing leg of those calls is never created, so the "
             "caller hears silence or an error instead of being connected."
         )
     else:
@@ -423,7 +446,8 @@ def reference_index(references: Iterable[CallerIdReference]) -> dict[str, list[C
 
 def reference_text(ref: CallerIdReference, d: Directory) -> str:
     src = source_text(ref.source.kind, ref.source.sid, ref.source.location, d, compact=True)
-    return f"{d.name(ref.executing_account_sid)}: {src}"
+    label = via_label(ref.via)
+    return f"{d.name(ref.executing_account_sid)}: {src}" + (f" ({label})" if label else "")
 
 
 def used_by_texts(refs: list[CallerIdReference], d: Directory) -> list[str]:
@@ -570,6 +594,7 @@ class CoverageView:
 SOURCE_LABELS = {
     "alerts": "13214 alerts",
     "applications": "TwiML apps",
+    "flex": "Flex configuration",
     "flows": "Studio flows",
     "functions": "Functions",
     "phone_numbers": "phone numbers",

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from auditor.graph import hierarchy_path, reached_by
-from auditor.model import Alert, CallerIdReference, Finding, Severity, Source, SourceKind
+from auditor.model import Alert, CallerIdReference, Finding, Severity, Source, SourceKind, Via
 from auditor.rules.base import (
     DOCS_13214,
     ERROR_13214,
@@ -91,6 +91,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             rule=RULE.id,
             severity=RULE.severity,
+            via=Via.DIAL.value,  # 13214 is the <Dial> verb's error
             account_sid=account,
             caller_id=shown if value else None,
             raw_value=ref.raw_value if ref else None,

@@ -24,11 +24,14 @@ from auditor.model import (
     Snapshot,
     Source,
     SourceKind,
+    Via,
 )
 
 ERROR_13214 = 13214  # Dial: Invalid callerId value
-ERROR_21210 = 21210  # Call: 'From' phone number not verified
-ERROR_21212 = 21212  # Call: invalid 'From' number
+# A REST request that places a call (Calls, Participants) is refused before any call exists:
+ERROR_21210 = 21210  # 'From' phone number not verified (not owned or verified by the account)
+ERROR_21212 = 21212  # invalid 'From' number (not a phone number, not E.164)
+ERROR_21213 = 21213  # 'From' phone number is required
 
 DOCS_13214 = "https://www.twilio.com/docs/api/errors/13214"
 DOCS_DIAL_CALLERID = "https://www.twilio.com/docs/voice/twiml/dial#callerid"
@@ -40,6 +43,109 @@ DOCS_STUDIO_LIQUID = "https://www.twilio.com/docs/studio/user-guide/liquid-templ
 
 # Dialed nouns for which a bad callerId makes Twilio answer 13214.
 PSTN_DIALED = frozenset({DialedKind.NUMBER.value, DialedKind.UNKNOWN.value})
+# A REST From that is a phone number must be owned or verified whatever `To` is (a phone
+# or a client); only a SIP `To` takes a free username instead (twilio_api_v2010.json, Calls
+# and Participants `From`).
+REST_JUDGED_DIALED = PSTN_DIALED | {DialedKind.CLIENT.value}
+
+
+@dataclass(frozen=True)
+class Judge:
+    """How Twilio judges a caller ID on one path, and the words and codes findings use.
+
+    A `<Dial callerId>` is refused with 13214 whatever is wrong with it, and without a
+    callerId Twilio presents the caller's number. A REST request that places a call (the
+    Calls API, the Participants API, Studio's Make Outgoing Call widget, which "uses the
+    Twilio Voice Calls API", twilio.com/docs/studio/widget-library/make-outgoing-call) is
+    refused with 21210 (From not owned or verified), 21212 (invalid From) or 21213 (no From).
+    """
+
+    label: str  # what places the call, as reports show it
+    uses: str  # "<source> <uses> <value>": "dials with callerId", "places a Calls API …"
+    field: str  # the parameter's name: "callerId", "From"
+    refused: str  # "Twilio refuses the Dial"
+    not_authorized: int  # the value is a number the account neither owns nor verifies
+    invalid: int  # the value is not a usable phone number (not E.164, a client identity)
+    missing: int | None  # no value at all; None: allowed (Twilio presents the caller's number)
+    rest: bool  # a REST request's From (judged on calls to clients too)
+
+    def judges(self, ref: CallerIdReference) -> bool:
+        """True when Twilio checks this value against the account's numbers on this path."""
+        return ref.dialed in (REST_JUDGED_DIALED if self.rest else PSTN_DIALED)
+
+    def refusal(self, code: int) -> str:
+        return f"{self.refused} ({code})"
+
+
+DIAL = Judge(
+    "<Dial>",
+    "dials with callerId",
+    "callerId",
+    "Twilio refuses the Dial",
+    ERROR_13214,
+    ERROR_13214,
+    None,
+    False,
+)
+CALLS_API = Judge(
+    "Calls API request",
+    "places a Calls API request from",
+    "From",
+    "Twilio refuses the Calls API request",
+    ERROR_21210,
+    ERROR_21212,
+    ERROR_21213,
+    True,
+)
+PARTICIPANT = Judge(
+    "Participants API request",
+    "adds a conference participant from",
+    "From",
+    "Twilio refuses the Participants API request",
+    ERROR_21210,
+    ERROR_21212,
+    ERROR_21213,
+    True,
+)
+STUDIO_DIAL = Judge(  # Connect Call To bridges the flow's call: a Dial
+    "Studio widget",
+    "dials with caller ID",
+    "caller ID",
+    "Twilio refuses the Dial",
+    ERROR_13214,
+    ERROR_13214,
+    None,
+    False,
+)
+STUDIO_CALL = Judge(  # Make Outgoing Call places a new call through the Calls API
+    "Studio widget",
+    "places a call (through the Calls API) from",
+    "From",
+    "Twilio refuses the call",
+    ERROR_21210,
+    ERROR_21212,
+    ERROR_21213,
+    True,
+)
+FLEX_OUTBOUND = Judge(  # Flex places the agents' calls from the Flex account itself
+    "Flex outbound",
+    "places agents' outbound calls with caller ID",
+    "caller ID",
+    "Twilio refuses the agents' outbound calls",
+    ERROR_13214,
+    ERROR_13214,
+    None,
+    False,
+)
+JUDGES: dict[str, Judge] = {
+    Via.DIAL.value: DIAL,
+    Via.CALLS_API.value: CALLS_API,
+    Via.CONFERENCE_PARTICIPANT.value: PARTICIPANT,
+    Via.STUDIO.value: STUDIO_DIAL,
+    Via.FLEX_OUTBOUND.value: FLEX_OUTBOUND,
+}
+# Studio widget type → how its caller ID is judged (extract.studio reads the same two).
+STUDIO_WIDGET_JUDGES = {"connect-call-to": STUDIO_DIAL, "make-outgoing-call-v2": STUDIO_CALL}
 
 
 @dataclass
@@ -69,6 +175,26 @@ class RuleContext:
     def leg_references(self) -> list[CallerIdReference]:
         """One reference per destination a callerId setting rings (the destination rules)."""
         return representative_references(self.references, self.alert_url, per_destination=True)
+
+    def judge(self, ref: CallerIdReference) -> Judge:
+        """How Twilio judges `ref` (see Judge); an unknown `via` is judged as a Dial."""
+        if ref.via == Via.STUDIO:
+            return STUDIO_WIDGET_JUDGES.get(self.studio_widget_type(ref) or "", STUDIO_DIAL)
+        return JUDGES.get(ref.via, DIAL)
+
+    def studio_widget_type(self, ref: CallerIdReference) -> str | None:
+        """The type of the widget a Studio reference sits in, from the flow's definition.
+
+        None when the flow is not in the snapshot (a Studio export read by `scan`).
+        """
+        cache = self.shared.setdefault("studio-widget-types", {})
+        assert isinstance(cache, dict)
+        key = (ref.source.sid, ref.source.location)
+        if key not in cache:
+            flow = self.index.flows.get(ref.source.sid or "")
+            cache[key] = widget_type(flow.definition, ref.source.location) if flow else None
+        found = cache[key]
+        return found if isinstance(found, str) else None
 
     def alert_url(self, ref: CallerIdReference) -> str | None:
         """The request URL of the alert a reference came from (None for other sources)."""
@@ -120,7 +246,19 @@ def dials_pstn(ref: CallerIdReference) -> bool:
     return ref.dialed in PSTN_DIALED
 
 
-def judgeable(ref: CallerIdReference) -> bool:
+def is_client(ref: CallerIdReference) -> bool:
+    return ref.kind == RefKind.CLIENT or ref.raw_value.strip().lower().startswith("client:")
+
+
+def client_on_pstn(ref: CallerIdReference) -> bool:
+    """A client identity as the caller ID of a call to a phone number (or to we-don't-know).
+
+    A client may call a client (`to: 'client:alice'`, `<Dial><Client>`): not this case.
+    """
+    return is_client(ref) and dials_pstn(ref)
+
+
+def judgeable(ref: CallerIdReference, judge: Judge = DIAL) -> bool:
     """A literal number Twilio checks against the executing account's numbers."""
     return (
         ref.executing_account_sid is not None
@@ -128,8 +266,25 @@ def judgeable(ref: CallerIdReference) -> bool:
         and ref.e164 is not None
         and not ref.passthrough
         and not is_missing(ref)
-        and dials_pstn(ref)
+        and judge.judges(ref)
     )
+
+
+def widget_type(definition: object, location: str | None) -> str | None:
+    """The `type` of the state named `location` ("state #N" names the Nth state)."""
+    states = definition.get("states") if isinstance(definition, dict) else None
+    if not isinstance(states, list) or not location:
+        return None
+    for state in states:
+        if isinstance(state, dict) and state.get("name") == location:
+            found = state.get("type")
+            return found if isinstance(found, str) else None
+    if location.startswith("state #") and location[7:].isdigit():
+        index = int(location[7:])
+        state = states[index] if index < len(states) else None
+        found = state.get("type") if isinstance(state, dict) else None
+        return found if isinstance(found, str) else None
+    return None
 
 
 def representative_references(
@@ -138,7 +293,7 @@ def representative_references(
     *,
     per_destination: bool = False,
 ) -> list[CallerIdReference]:
-    """Refs with 13214 alerts collapsed: one per (account, value, dialed, request URL).
+    """Refs with repeated alerts collapsed: one per (account, value, dialed, request URL, via).
 
     Fifty alerts for the same Dial are one problem; alert-13214-observed counts them.
     The kept alert is the one with the smallest SID, so the choice is deterministic.
@@ -157,7 +312,14 @@ def representative_references(
                 legs.add(leg)
                 out.append(ref)
             continue
-        key = (ref.executing_account_sid, ref.raw_value, ref.dialed, alert_url(ref), *extra)
+        key = (
+            ref.executing_account_sid,
+            ref.raw_value,
+            ref.dialed,
+            alert_url(ref),
+            ref.via,
+            *extra,
+        )
         kept = alerts.get(key)
         if kept is None or (ref.source.sid or "") < (kept.source.sid or ""):
             alerts[key] = ref
@@ -178,6 +340,7 @@ def _setting_key(ref: CallerIdReference) -> tuple[object, ...]:
         ref.dialed,
         ref.missing,
         ref.client_leg,
+        ref.via,
     )
 
 
@@ -208,6 +371,7 @@ def finding_for(
     return Finding(
         rule=rule.id,
         severity=rule.severity,
+        via=ref.via,
         account_sid=ref.executing_account_sid,
         caller_id=caller_id_of(ref),
         raw_value=ref.raw_value,
@@ -241,6 +405,8 @@ def describe_source(ref: CallerIdReference, ctx: RuleContext) -> str:
         return f"webhook {src.location or src.sid or '(unknown URL)'}"
     if src.kind == SourceKind.CODE:
         return f"code {src.location or src.sid or '(unknown file)'}"
+    if src.kind == SourceKind.FLEX:
+        return f"Flex configuration ({src.location or 'outbound_call_flows'})"
     return f"{src.kind} {src.sid or ''}{where}".strip()
 
 

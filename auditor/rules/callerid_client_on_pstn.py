@@ -1,15 +1,21 @@
-"""callerid-client-on-pstn: a client:identity callerId on a Dial to a phone number."""
+"""callerid-client-on-pstn: a client:identity caller ID on a call to a phone number.
+
+A client identity may call another client (`<Dial><Client>`, `calls.create(to='client:…')`);
+only a call whose destination is a phone number, or not known, is refused.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import DialedKind, Finding, RefKind, Severity
+from auditor.model import Finding, Severity
 from auditor.rules.base import (
     DOCS_DIAL_CLIENT,
     ERROR_13214,
+    ERROR_21212,
     Rule,
     RuleContext,
+    client_on_pstn,
     describe_source,
     finding_for,
     own_numbers_text,
@@ -18,23 +24,23 @@ from auditor.rules.base import (
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        is_client = ref.kind == RefKind.CLIENT or ref.raw_value.strip().lower().startswith(
-            "client:"
-        )
-        if not is_client or ref.dialed != DialedKind.NUMBER:
+        if not client_on_pstn(ref):
             continue
+        judge = ctx.judge(ref)
         x = ref.executing_account_sid
         own = own_numbers_text(ctx, x) if x else ""
+        target = "dials a phone number" if ref.dialed == "number" else "may call a phone number"
         yield finding_for(
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} dials a phone number with callerId "
-            f"{ref.raw_value!r}: a client identity can only be shown to another <Client>, "
-            f"so Twilio refuses the Dial (13214).",
-            "Use a phone number the executing account owns or verifies as callerId"
+            f"{describe_source(ref, ctx)} {target} with {judge.field} {ref.raw_value!r}: a "
+            f"client identity can only be shown to another client, so "
+            f"{judge.refusal(judge.invalid)}.",
+            f"Use a phone number the executing account owns or verifies as {judge.field}"
             + (f", e.g. {own}" if own else "")
-            + "; keep client: identities for Dials to <Client>.",
+            + "; keep client: identities for calls to clients.",
+            error_codes=[judge.invalid],
         )
 
 
@@ -42,9 +48,9 @@ RULE = Rule(
     id="callerid-client-on-pstn",
     title="Client identity used as caller ID on a call to a phone number",
     severity=Severity.HIGH.value,
-    error_codes=(ERROR_13214,),
+    error_codes=(ERROR_13214, ERROR_21212),
     risk="Calls from the app to phones fail: the phone network cannot display a client identity.",
-    remediation="Set callerId to one of {account_sid}'s numbers for Dials to phone numbers.",
+    remediation="Set the caller ID to one of {account_sid}'s numbers for calls to phone numbers.",
     docs_url=DOCS_DIAL_CLIENT,
     check=check,
 )

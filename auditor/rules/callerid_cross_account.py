@@ -22,7 +22,8 @@ from auditor.rules.webhook_context_mismatch import covered_by_mismatch
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+        judge = ctx.judge(ref)
+        if not judgeable(ref, judge) or not ref.e164 or not ref.executing_account_sid:
             continue
         x, e164 = ref.executing_account_sid, ref.e164
         if ctx.index.authorized_for(e164, x) or covered_by_mismatch(ctx, ref):
@@ -37,14 +38,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} runs in {ctx.index.account_label(x)} and dials with "
-            f"callerId {e164}, which {ctx.index.account_label(owner)} {verb}, not {x} "
-            f"(path {path_text(ctx, path)}). Twilio checks only the executing account, so it "
-            f"refuses the Dial (13214).",
+            f"{describe_source(ref, ctx)} runs in {ctx.index.account_label(x)} and "
+            f"{judge.uses} {e164}, which {ctx.index.account_label(owner)} {verb}, not {x} "
+            f"(path {path_text(ctx, path)}). Twilio checks only the executing account: "
+            f"{judge.refusal(judge.not_authorized)}.",
             borrow_fixes(ctx, x, e164, owner, how),
             owner=owner,
             path=path,
             details={"owner_holds": how},
+            error_codes=[judge.not_authorized],
         )
 
 
@@ -54,7 +56,7 @@ RULE = Rule(
     severity=Severity.HIGH.value,
     error_codes=(ERROR_13214, ERROR_21210),
     risk="The number belongs to a sibling, the parent or a child; Twilio does not share numbers "
-    "between accounts, so every call through this Dial fails.",
+    "between accounts, so every call through this Dial or API request fails.",
     remediation="Move {caller_id} from {owner_account_sid} to {account_sid} "
     "(IncomingPhoneNumber update with AccountSid={account_sid}) unless the owner still uses it; "
     "otherwise verify it in {account_sid} or use one of {account_sid}'s own numbers.",

@@ -3,7 +3,9 @@
 A Liquid expression in a Studio flow is rendered by Studio at run time, so the
 extractor classifies it as a template, not empty; a Dial with no callerId attribute
 at all is "missing" (Twilio uses the caller's number) and is judged by
-callerid-missing-client-leg instead.
+callerid-missing-client-leg instead. A REST request (Calls API, Participants API,
+Studio's Make Outgoing Call) must have a From: missing or empty is refused with 21213,
+unrendered text with 21212, whatever it calls.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from auditor.model import CallerIdReference, Finding, RefKind, Severity, SourceK
 from auditor.rules.base import (
     DOCS_DIAL_CALLERID,
     ERROR_13214,
+    ERROR_21212,
+    ERROR_21213,
+    Judge,
     Rule,
     RuleContext,
     describe_source,
@@ -41,22 +46,41 @@ def looks_empty(ref: CallerIdReference) -> bool:
     return received and is_placeholder(value)
 
 
+def _code(judge: Judge, ref: CallerIdReference) -> int | None:
+    """The error Twilio answers for this empty value on this path (None: not refused)."""
+    if not judge.rest:
+        return judge.invalid if dials_pstn(ref) and looks_empty(ref) else None
+    if is_missing(ref) or (looks_empty(ref) and not ref.raw_value.strip()):
+        return judge.missing
+    return judge.invalid if looks_empty(ref) else None
+
+
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not dials_pstn(ref) or not looks_empty(ref):
+        judge = ctx.judge(ref)
+        code = _code(judge, ref)
+        if code is None:
             continue
         x = ref.executing_account_sid
         own = own_numbers_text(ctx, x) if x else ""
-        shown = repr(ref.raw_value) if ref.raw_value.strip() else "an empty value"
+        where = describe_source(ref, ctx)
+        if is_missing(ref):
+            message = f"{where} sends a {judge.label} without any {judge.field}"
+        else:
+            shown = repr(ref.raw_value) if ref.raw_value.strip() else "an empty value"
+            message = (
+                f"{where} sets {judge.field} to {shown}: the variable behind it was empty or "
+                f"never rendered"
+            )
         yield finding_for(
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} sets callerId to {shown}: the variable behind it was "
-            f"empty or never rendered, so Twilio refuses the Dial (13214).",
-            f"Make sure the value is set before the Dial runs (check the environment variable, "
-            f"template or code that fills it in {describe_source(ref, ctx)}), or write a number "
-            f"the executing account owns" + (f", e.g. {own}." if own else " or verifies."),
+            f"{message}, so {judge.refusal(code)}.",
+            f"Make sure the value is set before the {judge.label} runs (check the environment "
+            f"variable, template or code that fills it in {where}), or write a number the "
+            f"executing account owns" + (f", e.g. {own}." if own else " or verifies."),
+            error_codes=[code],
         )
 
 
@@ -64,9 +88,9 @@ RULE = Rule(
     id="callerid-empty",
     title="Empty or unrendered caller ID",
     severity=Severity.HIGH.value,
-    error_codes=(ERROR_13214,),
-    risk="A missing environment variable or an unrendered template leaves the callerId empty; "
-    "every call through the Dial fails.",
+    error_codes=(ERROR_13214, ERROR_21212, ERROR_21213),
+    risk="A missing environment variable or an unrendered template leaves the caller ID empty; "
+    "every call through the Dial or API request fails.",
     remediation="Fill the variable behind {raw_value} or write one of {account_sid}'s numbers.",
     docs_url=DOCS_DIAL_CALLERID,
     check=check,

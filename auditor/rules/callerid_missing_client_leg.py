@@ -3,7 +3,8 @@
 Without callerId Twilio presents the caller's From; on a client leg that is
 `client:identity`, which the phone network cannot carry, so the Dial fails.
 The client-leg knowledge comes from the webhook probe (WebhookResponse.client_leg)
-or from the extractor (CallerIdReference.client_leg).
+or from the extractor (CallerIdReference.client_leg). Only a Dial presents the
+caller's From when it has none; a REST request without From is callerid-empty's.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
         if not is_missing(ref) or ref.dialed != DialedKind.NUMBER:
             continue
+        if ctx.judge(ref).rest:
+            continue  # a REST request without From: callerid-empty (21213)
         if not _on_client_leg(ref, urls):
             continue
         key = (ref.executing_account_sid, ref.source.kind, ref.source.sid, ref.source.location)

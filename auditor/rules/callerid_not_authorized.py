@@ -20,7 +20,8 @@ from auditor.rules.remedy import unowned_fixes
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+        judge = ctx.judge(ref)
+        if not judgeable(ref, judge) or not ref.e164 or not ref.executing_account_sid:
             continue
         if ctx.index.authorized.get(ref.e164):
             continue
@@ -29,11 +30,12 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} dials with callerId {ref.e164} in "
+            f"{describe_source(ref, ctx)} {judge.uses} {ref.e164} in "
             f"{ctx.index.account_label(x)}, but no account of the hierarchy owns or verifies "
-            f"that number: Twilio refuses the Dial (13214) and the call never rings.",
+            f"that number: {judge.refusal(judge.not_authorized)} and the call never rings.",
             unowned_fixes(ctx, x, ref.e164),
             path=[x],
+            error_codes=[judge.not_authorized],
         )
 
 
@@ -42,8 +44,8 @@ RULE = Rule(
     title="Caller ID owned or verified by no account of the hierarchy",
     severity=Severity.CRITICAL.value,
     error_codes=(ERROR_13214, ERROR_21210),
-    risk="Every call through this Dial fails: the callee's phone never rings and the caller "
-    "hears silence or an error.",
+    risk="Every call through this Dial or API request fails: the callee's phone never rings "
+    "and the caller hears silence or an error.",
     remediation="Verify {caller_id} in {account_sid} (OutgoingCallerIds), buy or port it into "
     "{account_sid}, or use one of {account_sid}'s own numbers.",
     docs_url=DOCS_13214,

@@ -13,7 +13,6 @@ from auditor.rules.base import (
     Rule,
     RuleContext,
     describe_source,
-    dials_pstn,
     finding_for,
     is_missing,
     own_numbers_text,
@@ -53,17 +52,18 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
         if ref.kind != RefKind.NUMBER or ref.passthrough or is_missing(ref):
             continue
-        if not dials_pstn(ref) or is_e164(ref.raw_value.strip()):
+        judge = ctx.judge(ref)
+        if not judge.judges(ref) or is_e164(ref.raw_value.strip()):
             continue
         sentence, authorized = _would_be(ctx, ref)
         if ref.e164 and authorized:
-            fix = f'Write the callerId as "{ref.e164}" in {describe_source(ref, ctx)}.'
+            fix = f'Write the {judge.field} as "{ref.e164}" in {describe_source(ref, ctx)}.'
         elif ref.e164:
             x = ref.executing_account_sid
             own = own_numbers_text(ctx, x) if x else ""
             fix = (
-                f'Write the callerId in E.164 ("{ref.e164}") and make it a number the executing '
-                f"account owns or verifies" + (f", e.g. {own}." if own else ".")
+                f'Write the {judge.field} in E.164 ("{ref.e164}") and make it a number the '
+                f"executing account owns or verifies" + (f", e.g. {own}." if own else ".")
             )
         else:
             fix = (
@@ -74,10 +74,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} uses callerId {ref.raw_value!r}, which is not E.164 "
-            f"(+ and country code): Twilio refuses it (13214). {sentence}",
+            f"{describe_source(ref, ctx)} {judge.uses} {ref.raw_value!r}, which is not E.164 "
+            f"(+ and country code): {judge.refusal(judge.invalid)}. {sentence}",
             fix,
             details={"normalized": ref.e164, "normalized_authorized": authorized},
+            error_codes=[judge.invalid],
         )
 
 

@@ -9,6 +9,7 @@ from auditor.model import AccountStatus, Finding, Severity
 from auditor.rules.base import (
     DOCS_SUBACCOUNTS,
     ERROR_13214,
+    ERROR_21210,
     Rule,
     RuleContext,
     describe_source,
@@ -24,7 +25,8 @@ _INACTIVE = frozenset({AccountStatus.SUSPENDED.value, AccountStatus.CLOSED.value
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+        judge = ctx.judge(ref)
+        if not judgeable(ref, judge) or not ref.e164 or not ref.executing_account_sid:
             continue
         x, e164 = ref.executing_account_sid, ref.e164
         if ctx.index.authorized_for(e164, x):
@@ -61,6 +63,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             owner=owner,
             path=hierarchy_path(ctx.index, x, owner),
             details={"owner_status": account.status},
+            error_codes=[judge.not_authorized],
         )
 
 
@@ -68,7 +71,7 @@ RULE = Rule(
     id="callerid-owner-inactive",
     title="Caller ID held by a suspended or closed account",
     severity=Severity.MEDIUM.value,
-    error_codes=(ERROR_13214,),
+    error_codes=(ERROR_13214, ERROR_21210),
     risk="The number lives in an account that is going away; when it is released the callerId "
     "cannot be recovered.",
     remediation="Move {caller_id} from {owner_account_sid} into {account_sid} while the number "

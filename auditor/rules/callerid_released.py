@@ -25,7 +25,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
     if base is None or ctx.baseline is None:
         return
     for ref in ctx.distinct_references:
-        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+        judge = ctx.judge(ref)
+        if not judgeable(ref, judge) or not ref.e164 or not ref.executing_account_sid:
             continue
         x, e164 = ref.executing_account_sid, ref.e164
         if ctx.index.authorized_for(e164, x) or not base.authorized_for(e164, x):
@@ -56,13 +57,14 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} dials with callerId {e164}, which "
+            f"{describe_source(ref, ctx)} {judge.uses} {e164}, which "
             f"{ctx.index.account_label(x)} {held} in the baseline of "
-            f"{ctx.baseline.collected_at}; {now}, so Twilio refuses the Dial (13214).",
+            f"{ctx.baseline.collected_at}; {now}: {judge.refusal(judge.not_authorized)}.",
             fix,
             owner=owner,
             path=path,
             details={"baseline_collected_at": ctx.baseline.collected_at, "baseline_held": was},
+            error_codes=[judge.not_authorized],
         )
 
 
@@ -71,8 +73,8 @@ RULE = Rule(
     title="Caller ID released or moved since the baseline",
     severity=Severity.HIGH.value,
     error_codes=(ERROR_13214, ERROR_21210),
-    risk="A number was released or moved while code still dials with it; calls that worked "
-    "before now fail.",
+    risk="A number was released or moved while a Dial or API request still uses it; calls "
+    "that worked before now fail.",
     remediation="Buy back or move {caller_id} into {account_sid}, verify it there, or change the "
     "callerId to a number {account_sid} still owns.",
     docs_url=DOCS_INCOMING_NUMBERS,

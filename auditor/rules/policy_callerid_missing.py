@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from auditor.graph import hierarchy_path
-from auditor.model import Finding, Severity, Source, SourceKind
-from auditor.rules.base import DOCS_OUTGOING_CALLER_IDS, ERROR_13214, Rule, RuleContext
+from auditor.model import Finding, Severity, Source, SourceKind, Via
+from auditor.rules.base import (
+    DOCS_OUTGOING_CALLER_IDS,
+    ERROR_13214,
+    ERROR_21210,
+    Rule,
+    RuleContext,
+)
 from auditor.rules.remedy import borrow_fixes, path_text, pick_owner, unowned_fixes
 
 
@@ -44,6 +50,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         yield Finding(
             rule=RULE.id,
             severity=RULE.severity,
+            via=Via.POLICY.value,
             account_sid=account,
             caller_id=e164,
             raw_value=e164,
@@ -60,9 +67,9 @@ RULE = Rule(
     id="policy-callerid-missing",
     title="Policy caller ID not owned or verified by its account",
     severity=Severity.HIGH.value,
-    error_codes=(ERROR_13214,),
+    error_codes=(ERROR_13214, ERROR_21210),
     risk="The caller ID the business expects an account to show is not available to it; calls "
-    "made with it will be refused.",
+    "made with it will be refused (13214 in a <Dial>, 21210 in an API request).",
     remediation="Move or verify {caller_id} in {account_sid}, or correct the policy file.",
     docs_url=DOCS_OUTGOING_CALLER_IDS,
     check=check,

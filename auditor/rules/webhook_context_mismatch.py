@@ -114,6 +114,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     executing_account_sid=account,
                     e164=t.e164,
                     dialed=t.dialed,
+                    via=t.via,
                 )
             if ref is None:
                 continue
