@@ -2,11 +2,18 @@
 
 One generic codec serves every model class so that snapshot.json, findings.json
 and scenario files all stay in step with `model.py`.
+
+Nesting depth is handled without recursion where the data is foreign: a Studio
+definition is JSON a customer wrote, and 990 nested lists pass the SDK's parser.
+`to_data` walks with an explicit stack, `depth` and `cap_depth` measure and cut
+without recursing, and `loads` turns a document nested deeper than MAX_DEPTH
+(or deep enough to exhaust the parser's stack) into one DecodeError.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from functools import cache
@@ -14,20 +21,112 @@ from typing import Any, TypeVar, Union, get_args, get_origin
 
 T = TypeVar("T")
 
+# Containers nested in one document we read or write. A snapshot is 3 levels of model
+# around each record, and records are cut at MAX_RECORD_DEPTH: far below this.
+MAX_DEPTH = 100
+MAX_RECORD_DEPTH = 64
+CUT_MARKER = "[nested too deeply: cut by twilio-audit]"
+
 
 class DecodeError(ValueError):
     """Data does not fit the dataclass; the message gives the JSON path."""
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, dict | list | tuple) or (
+        dataclasses.is_dataclass(value) and not isinstance(value, type)
+    )
+
+
 def to_data(obj: Any) -> Any:
-    """Convert dataclasses (recursively) into dicts, lists and scalars."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_data(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if isinstance(obj, dict):
-        return {str(k): to_data(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [to_data(v) for v in obj]
-    return obj
+    """Convert dataclasses (at any depth, without recursion) into dicts, lists and scalars."""
+    root: list[Any] = [obj]
+    stack: list[tuple[Any, Any, Any]] = [(obj, root, 0)]
+    while stack:
+        value, parent, key = stack.pop()
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            items: Any = [(n, getattr(value, n)) for n in _field_names(type(value))]
+            out: Any = {}
+        elif isinstance(value, dict):
+            items = [(str(k), v) for k, v in value.items()]
+            out = {}
+        elif isinstance(value, list | tuple):
+            items = enumerate(value)
+            out = [None] * len(value)
+        else:
+            continue
+        for k, v in items:
+            out[k] = v
+            if type(v) not in _SCALARS and _is_container(v):
+                stack.append((v, out, k))
+        parent[key] = out
+    return root[0]
+
+
+def depth(value: Any) -> int:
+    """How many dicts/lists are nested in `value` (0 for a scalar), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def cap_depth(value: Any, limit: int, marker: str = CUT_MARKER) -> tuple[Any, int]:
+    """A copy of JSON data with containers below `limit` levels replaced by `marker`.
+
+    Returns the copy and how many subtrees were cut (0: the copy equals the input).
+    """
+    root: list[Any] = [None]
+    cut = 0
+    stack: list[tuple[Any, Any, Any, int]] = [(value, root, 0, 1)]
+    while stack:
+        item, parent, key, level = stack.pop()
+        if isinstance(item, dict | list | tuple) and level > limit:
+            parent[key] = marker
+            cut += 1
+            continue
+        if isinstance(item, dict):
+            out: Any = {str(k): None for k in item}
+            stack.extend((v, out, str(k), level + 1) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            out = [None] * len(item)
+            stack.extend((v, out, i, level + 1) for i, v in enumerate(item))
+        else:
+            out = item
+        parent[key] = out
+    return root[0], cut
+
+
+def loads(text: str | bytes, max_depth: int = MAX_DEPTH) -> Any:
+    """json.loads, but a document nested deeper than `max_depth` is a DecodeError.
+
+    json.JSONDecodeError (a ValueError) still means "not JSON" and passes through.
+    """
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise DecodeError(f"nested too deeply (over {max_depth} levels)") from None
+    found = depth(data)
+    if found > max_depth:
+        raise DecodeError(f"nested {found} levels deep (at most {max_depth})")
+    return data
 
 
 @cache

@@ -14,9 +14,9 @@ from auditor.collect import CollectConfig, collect
 from auditor.collect.config import DEFAULT_CONCURRENCY
 from auditor.collect.credentials import credentials_from_env
 from auditor.commands.options import ApiUrl, OutDir, Quiet, Verbose
-from auditor.errors import AuditorError
+from auditor.files import prepare_out_dir
 from auditor.progress import make_progress
-from auditor.snapshot import SNAPSHOT_NAME, save_snapshot
+from auditor.snapshot import save_snapshot
 
 NAME = "collect"
 HELP = (
@@ -100,8 +100,7 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     creds = credentials_from_env()
-    if out.exists() and not out.is_dir():
-        raise AuditorError(f"--out {out}: is a file; pass a folder for {SNAPSHOT_NAME}")
+    prepare_out_dir(out)  # a bad --out fails now, not after the collection
     config = CollectConfig(
         credentials=creds,
         api_url=api_url,
@@ -120,7 +119,6 @@ def run(
             snapshot = collect(config, progress)
     except KeyboardInterrupt:
         raise typer.Abort() from None
-    out.mkdir(parents=True, exist_ok=True)
     path = save_snapshot(snapshot, out)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")

@@ -7,7 +7,6 @@ report say the same thing in the same words.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +15,9 @@ from auditor.codec import to_data
 from auditor.diff import DIFF_SCHEMA_VERSION, Comparison, StatusChange
 from auditor.findings import finding_dict
 from auditor.model import Finding
+from auditor.redact import redact_data
 from auditor.render.templating import environment
+from auditor.text import dump_json
 
 TEMPLATE_NAME = "diff.html"
 
@@ -59,7 +60,7 @@ def to_json_data(comp: Comparison) -> dict[str, Any]:
 
 
 def render_json(comp: Comparison) -> str:
-    return json.dumps(to_json_data(comp), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(redact_data(to_json_data(comp)))
 
 
 def _finding_line(comp: Comparison, f: Finding) -> str:
