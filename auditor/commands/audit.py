@@ -26,7 +26,7 @@ NAME = "audit"
 HELP = (
     "Audit the hierarchy: collect (as `collect` does), write OUT/snapshot.json, analyse, and "
     "write the reports. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input or "
-    "credentials, 3 incomplete audit with --strict."
+    "credentials, 3 incomplete audit with --strict, 4 a bug (a crash report is written)."
 )
 
 Baseline = Annotated[
