@@ -34,6 +34,7 @@ from auditor.lookup import (
     visible_accounts,
 )
 from auditor.policy import load_policy
+from auditor.text import visible
 
 NAME = "check"
 HELP = (
@@ -178,7 +179,7 @@ def run(
     client = make_client(credentials_from_env(), api_url)
     results, names = run_checks(client, items)
     for result in results:
-        print(format_result(result, names))
+        print(visible(format_result(result, names)))  # friendly names are account data
     failed = sum(not r.ok for r in results)
     if failed:
         print(f"twilio-audit: {failed} of {len(results)} caller ID(s) failed", file=sys.stderr)

@@ -16,7 +16,9 @@ from auditor.collect.credentials import credentials_from_env
 from auditor.commands.options import ApiUrl, OutDir, Quiet, Verbose
 from auditor.files import prepare_out_dir
 from auditor.progress import make_progress
+from auditor.redact import redact_url
 from auditor.snapshot import save_snapshot
+from auditor.text import visible
 
 NAME = "collect"
 HELP = (
@@ -38,6 +40,13 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines carry URLs from the API (next-page links): no password, no escape codes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(redact_url(super().format(record)))
+
+
 @contextmanager
 def request_log(enabled: bool) -> Iterator[None]:
     """--verbose: log every request's method and URL (never headers or credentials).
@@ -50,7 +59,7 @@ def request_log(enabled: bool) -> Iterator[None]:
         return
     logger = logging.getLogger("auditor.http")
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("http: %(message)s"))
+    handler.setFormatter(_SafeFormatter("http: %(message)s"))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
@@ -134,4 +143,4 @@ def run(
     )
     if errors:
         summary += f" ({errors} source(s) not read: see coverage)"
-    print(summary)
+    print(visible(summary))

@@ -24,8 +24,8 @@ from auditor.errors import AuditorError
 from auditor.extract.code import ScanResult, scan_paths
 from auditor.files import write_atomic
 from auditor.model import Analysis, CallerIdReference, Finding, Snapshot, SourceKind
-from auditor.redact import redact_data
-from auditor.text import dump_json
+from auditor.redact import redact_data, redact_url
+from auditor.text import dump_json, visible
 
 NAME = "scan"
 HELP = (
@@ -146,7 +146,8 @@ def render_text(report: ScanReport) -> str:
     if not report.snapshot_used:
         summary += " (without --snapshot only empty, non-E.164 and client-on-PSTN are judged)"
     lines.append(summary)
-    return "\n".join(lines) + "\n"
+    # File names and values come from a stranger's tree: no escape sequence reaches a terminal.
+    return "\n".join(visible(redact_url(line)) for line in lines) + "\n"
 
 
 def render_json(report: ScanReport) -> str:
