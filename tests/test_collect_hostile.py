@@ -298,3 +298,63 @@ def test_report_on_a_deeply_nested_snapshot_or_policy_is_one_line_exit_2(
         code, _, err = cli(capsys, "check", "--policy", str(policy))
         assert code == 2
         assert_one_line_error(err, "policy file", "nested too deeply")
+
+
+def test_check_behind_a_captive_portal_is_one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], scenario: dict[str, Any], serve: EmulatorServer
+) -> None:
+    sub = scenario["accounts"][1]["sid"]
+    raw(
+        serve,
+        {
+            "path": f"/api/2010-04-01/Accounts/{sub}/IncomingPhoneNumbers.json",
+            "content_type": "text/html",
+            "body": "<html>Please log in</html>",
+        },
+    )
+    code, _, err = cli(capsys, "check", "--account", sub, "+15551230001")
+    assert code == 2
+    assert_one_line_error(err, "an HTML page instead of JSON", "--api-url")
+
+
+def test_deep_xml_and_deep_twiml_answers_are_notes_not_crashes() -> None:
+    from auditor.extract.twiml import extract_twiml
+    from auditor.model import Source
+
+    deep = "<Response>" + "<Gather>" * 50_000 + "</Gather>" * 50_000 + "</Response>"
+    refs, notes = extract_twiml(deep, account_sid=None, source=Source("alert", "NO1"))
+    assert refs == [] and notes == []
+    dial = '<Response><Dial callerId="+15551230001">' + "<a>" * 50_000 + "</a>" * 50_000
+    refs, notes = extract_twiml(dial + "</Dial></Response>", account_sid=None, source=Source("x"))
+    assert [r.raw_value for r in refs] == ["+15551230001"] and notes == []
+
+
+def test_one_item_that_breaks_an_extractor_is_a_note_and_the_rest_is_audited(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import auditor.extract as extract
+    from auditor.extract.studio import extract_flow
+    from auditor.model import Snapshot, StudioFlow
+
+    flows = [
+        StudioFlow(f"FW{i:032x}", "AC" + "1" * 32, f"flow {i}", "published", 1, {}) for i in (1, 2)
+    ]
+    flows[1].definition = {
+        "states": [
+            {"name": "d", "type": "connect-call-to", "properties": {"caller_id": "+15551230001"}}
+        ]
+    }
+
+    def fragile(flow: StudioFlow) -> Any:
+        if flow.sid == flows[0].sid:
+            raise ValueError("an extractor bug")
+        return extract_flow(flow)
+
+    monkeypatch.setattr(extract, "extract_flow", fragile)
+    snap = Snapshot("AC" + "1" * 32, "2026-11-29T12:00:00Z", "0", flows=flows)
+    refs, notes = extract.references_from_snapshot(snap)
+    assert [r.raw_value for r in refs] == ["+15551230001"]
+    assert notes == [
+        f"flow {flows[0].sid}: could not be analysed (ValueError: a bug in twilio-audit, "
+        "please report it); its caller IDs are not audited"
+    ]
