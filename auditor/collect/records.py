@@ -17,10 +17,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import is_dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from auditor.codec import MAX_RECORD_DEPTH, DecodeError, cap_depth, from_data, to_data
+from auditor.codec import (
+    MAX_RECORD_DEPTH,
+    DecodeError,
+    cap_depth,
+    field_names,
+    from_data,
+    to_data,
+)
 from auditor.model import (
     Account,
     Alert,
@@ -306,13 +314,24 @@ def flex_configuration(
     )
 
 
+def _fields_data(item: Any) -> dict[str, Any]:
+    """The record's fields as from_data takes them: a shallow dict (records are flat JSON),
+    with any nested dataclass converted; from_data copies and checks the rest."""
+    data = {}
+    for name in field_names(type(item)):
+        value = getattr(item, name)
+        nested = isinstance(value, list) and value and is_dataclass(value[0])
+        data[name] = to_data(value) if nested or is_dataclass(value) else value
+    return data
+
+
 def admit(item: T) -> tuple[T, int]:
     """`item` as the snapshot will hold it, and how many too-deep JSON subtrees were cut.
 
     Raises RecordError when the record does not fit the model (the loader would
     reject the whole snapshot for it).
     """
-    data, cut = cap_depth(to_data(item), MAX_RECORD_DEPTH)
+    data, cut = cap_depth(_fields_data(item), MAX_RECORD_DEPTH)
     try:
         return from_data(type(item), data), cut
     except DecodeError as exc:
