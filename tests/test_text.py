@@ -138,3 +138,9 @@ def test_markdown_puts_urls_and_addresses_in_code_spans() -> None:
     assert md_text("rtl\u202eexe\nnext") == "rtl\\[U+202E\\]exe next"
     assert code_span("`x`") == "`` `x` ``"
     assert md("x" * 300, 20).startswith("x" * 19 + "…")
+
+
+def test_markdown_code_spans_leave_sentence_punctuation_outside() -> None:
+    assert md_text("at https://h.example/a/b, so (see www.x.example).") == (
+        "at `https://h.example/a/b`, so (see `www.x.example`)."
+    )

@@ -17,6 +17,7 @@ _LINKISH = re.compile(
     r"|[^\s@<>()\[\]`|]+@[^\s@<>()\[\]`|]+\.[a-z]{2,}\S*"
 )
 _BACKTICKS = re.compile(r"`+")
+_TRAILING = ".,:;!?'\")]}"
 MAX_FINDINGS = 500
 
 
@@ -37,9 +38,12 @@ def md_text(value: object) -> str:
     out: list[str] = []
     pos = 0
     for m in _LINKISH.finditer(text):
+        link = m.group().rstrip(_TRAILING)  # "see https://x/y." ends the sentence, not the URL
+        if not link:
+            continue
         out.append(_SPECIAL.sub(r"\\\1", text[pos : m.start()]))
-        out.append(code_span(m.group()))
-        pos = m.end()
+        out.append(code_span(link))
+        pos = m.start() + len(link)
     out.append(_SPECIAL.sub(r"\\\1", text[pos:]))
     return "".join(out)
 
