@@ -10,11 +10,12 @@ precomputed once instead of walking the graph per reference.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 import networkx as nx
 
@@ -61,14 +62,20 @@ def normalize_url(url: str | None) -> str | None:
     return _normalize_url(url)
 
 
+# scheme://authority/path, split as urlsplit does but never raising: customer URLs may be
+# malformed (`http://[::1/voice`, a port of 99999), and one must not stop the analysis.
+_URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)")
+
+
 @lru_cache(maxsize=65536)
 def _normalize_url(url: str) -> str:
     """Cached: 100,000 numbers point at a few thousand distinct URLs."""
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.netloc:
-        return url.strip()
-    path = parts.path.rstrip("/")
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{path}"
+    text = url.strip()
+    m = _URL_PARTS.match(text)
+    if m is None or not m.group(2):
+        return text
+    scheme, netloc, path = m.groups()
+    return f"{scheme.lower()}://{netloc.lower()}{path.rstrip('/')}"
 
 
 def flow_url(flow: StudioFlow) -> str:

@@ -19,6 +19,7 @@ from auditor.collect import CollectConfig, collect
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.extract.code import scan_paths
+from auditor.files import prepare_out_dir
 from auditor.findings import FailOn, exceeds, severity_counts
 from auditor.model import Analysis, PolicyEntry, Snapshot
 from auditor.policy import load_policy
@@ -177,8 +178,8 @@ def _baseline(options: AuditOptions) -> Snapshot | None:
 
 
 def check_out_dir(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise AuditorError(f"--out {out}: is a file; pass a folder for the snapshot and reports")
+    """--out must be a folder we can write, checked before anything slow (files.FileRefused)."""
+    prepare_out_dir(out)
 
 
 def parse_code_args(values: Sequence[str]) -> list[tuple[Path, str | None]]:

@@ -14,13 +14,17 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from auditor.codec import depth
 from auditor.errors import AuditorError
 from auditor.extract.values import is_e164, normalize
+from auditor.files import FileRefused, read_text
 from auditor.model import PolicyEntry
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _ACCOUNT_KEYS = {"name", "caller_ids"}
 EXAMPLE = '[accounts.AC…] caller_ids = ["+15551230001"]'
+MAX_POLICY_BYTES = 8 * 1024 * 1024  # ~100,000 caller IDs
+MAX_POLICY_DEPTH = 8  # accounts → table → caller_ids list, with room to spare
 
 
 def _fail(path: Path, problem: str, fix: str = f"expected {EXAMPLE}") -> AuditorError:
@@ -31,17 +35,22 @@ def load_policy(path: Path | str) -> list[PolicyEntry]:
     """Read and validate a policy file; entries come in file order, repeats dropped."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise _fail(path, "not found", "check the --policy path") from None
-    except IsADirectoryError:
-        raise _fail(path, "is a folder", "pass the TOML file itself") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot be read ({type(exc).__name__})", "check the file") from None
+        text = read_text(path, MAX_POLICY_BYTES)
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            raise _fail(path, "not found", "check the --policy path") from None
+        if exc.reason == "folder":
+            raise _fail(path, "is a folder", "pass the TOML file itself") from None
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise _fail(path, f"cannot be read ({reason})", "pass the TOML file itself") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML ({exc})", "fix the syntax") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise _fail(path, "nested too deeply to read", "a policy is two levels deep") from None
+    if depth(data) > MAX_POLICY_DEPTH:
+        raise _fail(path, "nested too deeply", "a policy is two levels deep")
     return parse_policy(data, path)
 
 
@@ -79,7 +88,8 @@ def parse_policy(data: dict[str, Any], path: Path) -> list[PolicyEntry]:
 
 def _caller_id(path: Path, sid: str, value: object) -> str:
     if not isinstance(value, str):
-        raise _fail(path, f"accounts.{sid}.caller_ids holds {value!r}, not a string")
+        kind = type(value).__name__
+        raise _fail(path, f"accounts.{sid}.caller_ids holds a {kind}, not a string")
     text = value.strip()
     if is_e164(text):
         return text

@@ -1,48 +1,38 @@
-"""Save and load snapshot.json: atomic writes, schema checks, one-line errors."""
+"""Save and load snapshot.json: atomic private writes, capped reads, schema checks, one line.
+
+A snapshot holds Function source code and the answers of probed webhooks, so it is
+written 0600 (less if the umask says so), whatever the --out folder's permissions:
+a shared folder must not expose a customer's code. Reports stay as the umask allows.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-from auditor.codec import DecodeError, from_data, to_data
+from auditor.codec import DecodeError, from_data, loads, to_data
 from auditor.errors import SnapshotError
+from auditor.files import FileRefused, read_bytes, write_atomic
 from auditor.model import SCHEMA_VERSION, Snapshot
+from auditor.redact import redact_data
+from auditor.text import dump_json
+
+__all__ = ["dump_json", "load_snapshot", "save_snapshot", "write_atomic"]
 
 SNAPSHOT_NAME = "snapshot.json"
 MAX_SNAPSHOT_BYTES = 2 * 1024**3
 
 
-def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write via a temp file in the same folder and rename, so no half file is ever seen.
-
-    Text is written as UTF-8; bytes (the PDF) as they are.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def dump_json(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-
-
 def save_snapshot(snapshot: Snapshot, path: Path) -> Path:
-    """Write `snapshot` to `path` (a file, or a folder that gets snapshot.json)."""
+    """Write `snapshot` to `path` (a file, or a folder that gets snapshot.json), 0600.
+
+    URL userinfo is redacted once more on the way out (the collector already did):
+    whatever built this snapshot, no password reaches the file.
+    """
     if path.is_dir():
         path = path / SNAPSHOT_NAME
-    write_atomic(path, dump_json(to_data(snapshot)))
+    write_atomic(path, dump_json(redact_data(to_data(snapshot))), private=True)
     return path
 
 
@@ -63,17 +53,19 @@ def load_snapshot(path: Path) -> Snapshot:
     """Load and validate a snapshot; every problem becomes one SnapshotError line."""
     path = resolve_snapshot_path(path)
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
-    except OSError as exc:
-        raise SnapshotError(f"{path}: cannot read ({exc.strerror})") from None
-    if size > MAX_SNAPSHOT_BYTES:
-        raise SnapshotError(f"{path}: {size} bytes is larger than any snapshot we write")
+        data = read_bytes(path, MAX_SNAPSHOT_BYTES)
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
+        raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise SnapshotError(f"{path}: not a text file; is this really a snapshot?") from None
+    except DecodeError as exc:
+        raise SnapshotError(
+            f"{path}: {exc}, which twilio-audit never writes: not one of its snapshots"
+        ) from None
     except json.JSONDecodeError as exc:
         raise SnapshotError(
             f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "

@@ -220,7 +220,7 @@ def test_text_output_drops_terminal_control_characters(old_new: tuple[Snapshot, 
     old, new = old_new
     new.accounts[-1].friendly_name = "evil\x1b[2J\x07name"
     text = render_text(compare(old, new, [], []))
-    assert "\x1b" not in text and "\x07" not in text and "evil?[2J?name" in text
+    assert "\x1b" not in text and "\x07" not in text and "evil[U+001B][2J[U+0007]name" in text
 
 
 # --------------------------------------------------------------------------- the CLI

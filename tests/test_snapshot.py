@@ -69,7 +69,7 @@ def test_round_trip_is_exact(tmp_path: Path) -> None:
     assert loaded == snap
     assert to_data(loaded) == json.loads(path.read_text())
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    assert path.stat().st_mode & 0o777 == 0o644
+    assert path.stat().st_mode & 0o777 == 0o600  # it holds customer code: private
 
 
 @pytest.mark.parametrize(

@@ -17,17 +17,21 @@ one list are read in order by following next-page links):
 from __future__ import annotations
 
 import json
+import os
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+import twilio
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from auditor import __version__
+from auditor.codec import MAX_RECORD_DEPTH
 from auditor.collect import records
 from auditor.collect.client import make_client
 from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
@@ -35,6 +39,7 @@ from auditor.collect.credentials import Credentials
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
 from auditor.collect.probe import probe_webhooks
+from auditor.collect.records import RecordError, admit, describe
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 from auditor.extract.alerts import CALLER_ID_ERROR_CODES
 from auditor.extract.functions import referenced_env_names
@@ -47,12 +52,15 @@ from auditor.model import (
     StudioFlow,
 )
 from auditor.progress import NullProgress, Progress
+from auditor.redact import redact_in_place, redact_url
 
 PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
 GEO_SOURCE = "geo_permissions"  # voice.twilio.com DialingPermissions/Countries + Settings
 PRODUCT_SOURCES = ("flows", "functions", "alerts", "flex", GEO_SOURCE)
 SOURCES = V2010_SOURCES + PRODUCT_SOURCES
+# The Snapshot list of a source, where it is not the source's name.
+SNAPSHOT_LISTS = {"flex": "flex_configurations", GEO_SOURCE: "dialing_permissions"}
 API_KEY_DENIED = (
     "error: not readable with an API key (Twilio denies a parent's API key access to "
     "subaccount resources); use the parent's Account SID and Auth Token"
@@ -63,8 +71,50 @@ class _Cancelled(Exception):
     pass
 
 
+_SDK_DIR = os.path.dirname(os.path.abspath(twilio.__file__))
+
+
+def _raised_in_sdk(exc: BaseException) -> bool:
+    """True when the innermost frame is the SDK's own code (it choked on the answer)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return bool(frames) and os.path.abspath(frames[-1].filename).startswith(_SDK_DIR + os.sep)
+
+
+def garbled_answer(exc: BaseException) -> str | None:
+    """What was wrong with an answer the SDK could not read, or None if `exc` is not that.
+
+    A captive portal or an intercepting proxy answers 200 with an HTML page; a cut
+    connection leaves truncated JSON; a hostile --api-url answers anything. None of
+    that is a bug in the auditor: it is named, and the caller decides (exit 2 for the
+    first request, a coverage error for one source later).
+    """
+    if isinstance(exc, json.JSONDecodeError):
+        head = exc.doc.lstrip()[:200].lower() if isinstance(exc.doc, str) else ""
+        if head.startswith("<") or "<html" in head:
+            return "an HTML page instead of JSON (a captive portal or proxy?)"
+        if not head:
+            return "an empty answer instead of JSON"
+        if exc.pos >= len(exc.doc.rstrip()) or exc.msg.startswith("Unterminated string"):
+            return "truncated JSON (the answer stops mid-document)"
+        return f"an answer that is not JSON ({exc.msg} at character {exc.pos:,})"
+    if isinstance(exc, RecursionError):
+        return "JSON nested too deeply to read"
+    if isinstance(exc, RecordError):
+        return str(exc)
+    if isinstance(exc, TwilioException) and len(exc.args) == 1 and _raised_in_sdk(exc):
+        return "JSON, but not in the shape of a Twilio list"
+    if isinstance(exc, AttributeError | TypeError | KeyError | ValueError) and _raised_in_sdk(exc):
+        if "'list' object" in str(exc):
+            return "a JSON list where Twilio answers an object"
+        return f"JSON in a shape Twilio never sends ({type(exc).__name__})"
+    return None
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line coverage entry for a failed read: status and Twilio's message, no secrets."""
+    garbled = garbled_answer(exc)
+    if garbled is not None:
+        return f"error: garbled answer: {garbled}"
     if isinstance(exc, TwilioRestException):
         code = f" (Twilio {exc.code})" if exc.code else ""
         return f"error: {exc.status} {_short(exc.msg)}{code}"
@@ -78,7 +128,7 @@ def describe_error(exc: BaseException) -> str:
         return "error: timed out after retries"
     if isinstance(exc, requests.ConnectionError):
         return "error: connection failed after retries"
-    return f"error: {type(exc).__name__}"
+    return f"error: unexpected {type(exc).__name__}"
 
 
 def _status(exc: BaseException) -> int | None:
@@ -92,7 +142,7 @@ def _status(exc: BaseException) -> int | None:
 def _twilio_message(text: str) -> tuple[str, object]:
     try:
         body = json.loads(text)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         return "", None
     if not isinstance(body, dict):
         return "", None
@@ -133,6 +183,8 @@ class _AccountWork:
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)  # env SID → variables
     geo: DialingPermissions | None = None
     without_flex: bool = False  # flex-api answered 404: the account has no Flex instance
+    notes: list[str] = field(default_factory=list)  # odd values kept as text (records.Fields)
+    rejected: dict[str, int] = field(default_factory=dict)  # source → records not usable
 
 
 class _Walk:
@@ -166,12 +218,31 @@ class _Walk:
             fn(w, *args)
         except CancelledError:
             pass
-        except (TwilioException, requests.RequestException) as exc:
+        except Exception as exc:  # one source of one account is its own failure domain
             self.mark(w, source, describe_error(exc))
-        except Exception as exc:  # a record we could not map: say so, keep going
-            self.mark(w, source, f"error: unexpected {type(exc).__name__}")
         finally:
             self._release(w)
+
+    def each(
+        self, w: _AccountWork, source: str, recs: Iterator[Any], mapper: Callable[[Any], Any]
+    ) -> Iterator[Any]:
+        """`mapper(rec)` for each record; one that cannot be mapped is counted and skipped.
+
+        Reading the list itself (a garbled page) still fails the whole source.
+        """
+        for rec in recs:
+            try:
+                yield mapper(rec)
+            except Exception as exc:
+                self.reject(w, source, exc)
+
+    def reject(self, w: _AccountWork, source: str, exc: BaseException) -> None:
+        why = str(exc) if isinstance(exc, RecordError) else f"unexpected {type(exc).__name__}"
+        with self.lock:
+            w.rejected[source] = w.rejected.get(source, 0) + 1
+            first = w.rejected[source] == 1
+        if first:
+            self.mark(w, source, f"error: a record Twilio returned could not be used: {why}")
 
     def _release(self, w: _AccountWork) -> None:
         """One piece of an account's work is over; the last one reports the account done."""
@@ -253,12 +324,14 @@ class _Walk:
             self.spawn(w, "flex", self._flex)
 
     def _v2010_list(
-        self, w: _AccountWork, source: str, resource: Any, mapper: Callable[[Any, str], Any]
+        self,
+        w: _AccountWork,
+        source: str,
+        resource: Any,
+        mapper: Callable[[Any, str, list[str]], Any],
     ) -> None:
-        items = [
-            mapper(rec, w.account.sid)
-            for rec in read_pages(lambda: resource.page(page_size=PAGE_SIZE))
-        ]
+        recs = read_pages(lambda: resource.page(page_size=PAGE_SIZE))
+        items = list(self.each(w, source, recs, lambda rec: mapper(rec, w.account.sid, w.notes)))
         with self.lock:
             w.items[source].extend(items)
         self.mark(w, source, "ok")
@@ -268,8 +341,8 @@ class _Walk:
     def _flows(self, w: _AccountWork) -> None:
         assert w.client is not None
         flows = w.client.studio.v2.flows
-        for rec in read_pages(lambda: flows.page(page_size=PAGE_SIZE)):
-            flow = records.flow(rec, w.account.sid)
+        recs = read_pages(lambda: flows.page(page_size=PAGE_SIZE))
+        for flow in self.each(w, "flows", recs, lambda r: records.flow(r, w.account.sid, w.notes)):
             self.add(w, "flows", flow)
             self.spawn(w, "flows", self._flow_fetch, flow)
         self.mark(w, "flows", "ok")
@@ -277,7 +350,7 @@ class _Walk:
     def _flow_fetch(self, w: _AccountWork, flow: StudioFlow) -> None:
         assert w.client is not None
         context = w.client.studio.v2.flows(flow.sid)
-        records.fill_flow(flow, context.fetch())
+        records.fill_flow(flow, context.fetch(), w.notes)
         if flow.status != "published":
             # The latest revision is a draft; Twilio executes the latest published one.
             # None (404): the flow never ran; it is kept as the draft it is.
@@ -287,7 +360,7 @@ class _Walk:
                 if exc.status != 404:
                     raise
             else:
-                records.fill_flow(flow, published)
+                records.fill_flow(flow, published, w.notes)
         self.mark(w, "flows", "ok")
 
     # Serverless -------------------------------------------------------------------
@@ -295,21 +368,23 @@ class _Walk:
     def _services(self, w: _AccountWork) -> None:
         assert w.client is not None
         services = w.client.serverless.v1.services
-        for svc in read_pages(lambda: services.page(page_size=PAGE_SIZE)):
-            name = svc.unique_name or svc.friendly_name or svc.sid
-            self.spawn(w, "functions", self._environments, svc.sid, name)
+        for svc in self.each(
+            w, "functions", read_pages(lambda: services.page(page_size=PAGE_SIZE)), _service
+        ):
+            self.spawn(w, "functions", self._environments, *svc)
         self.mark(w, "functions", "ok")
 
     def _environments(self, w: _AccountWork, service_sid: str, service_name: str) -> None:
         assert w.client is not None
         service = w.client.serverless.v1.services(service_sid)
-        for env in read_pages(lambda: service.environments.page(page_size=PAGE_SIZE)):
-            if not env.build_sid:
+        envs = read_pages(lambda: service.environments.page(page_size=PAGE_SIZE))
+        for env_sid, domain_name, build_sid in self.each(w, "functions", envs, _environment):
+            if not build_sid:
                 continue  # nothing deployed: nothing Twilio executes
-            self.spawn(w, "functions", self._variables, service_sid, env.sid)
+            self.spawn(w, "functions", self._variables, service_sid, env_sid)
             self.spawn(
                 w, "functions", self._build, service_sid, service_name,
-                env.sid, env.domain_name, env.build_sid,
+                env_sid, domain_name, build_sid,
             )  # fmt: skip
 
     def _variables(self, w: _AccountWork, service_sid: str, env_sid: str) -> None:
@@ -318,6 +393,7 @@ class _Walk:
         found = {
             str(v.key): str(v.value or "")
             for v in read_pages(lambda: variables.page(page_size=PAGE_SIZE))
+            if isinstance(v.key, str) and isinstance(v.value, str | None)
         }
         with self.lock:
             w.env_vars[env_sid] = found  # in memory only; filtered before the snapshot
@@ -333,18 +409,16 @@ class _Walk:
     ) -> None:
         assert w.client is not None
         build = w.client.serverless.v1.services(service_sid).builds(build_sid).fetch()
-        for fv in build.function_versions or []:
-            fn = ServerlessFunction(
-                sid=str(fv.get("function_sid") or ""),
-                account_sid=w.account.sid,
-                service_sid=service_sid,
-                service_name=service_name,
-                path=str(fv.get("path") or ""),
-                version_sid=str(fv.get("sid") or ""),
-                content="",
-                environment_sid=env_sid,
-                domain_name=domain_name or None,
-            )
+        versions = build.function_versions
+        if not isinstance(versions, list):
+            raise RecordError(f"build {build_sid} lists function versions as {describe(versions)}")
+
+        def function(fv: Any) -> ServerlessFunction:
+            return records.function_version(fv, w.account.sid, service_sid, service_name, w.notes)
+
+        for fn in self.each(w, "functions", iter(versions), function):
+            fn.environment_sid = env_sid
+            fn.domain_name = domain_name or None
             self.add(w, "functions", fn)
             self.spawn(w, "functions", self._content, fn)
 
@@ -355,7 +429,10 @@ class _Walk:
             .functions(fn.sid)
             .function_versions(fn.version_sid)
         )
-        fn.content = version.function_version_content().fetch().content or ""
+        content = version.function_version_content().fetch().content
+        if not isinstance(content, str | None):
+            raise RecordError(f"function version {fn.version_sid}: content is {describe(content)}")
+        fn.content = content or ""
 
     # Voice Geo Permissions ----------------------------------------------------------
 
@@ -364,7 +441,7 @@ class _Walk:
         assert w.client is not None and w.geo is not None
         countries = w.client.voice.v1.dialing_permissions.countries
         found = [
-            records.dialing_country(rec)
+            records.dialing_country(rec, w.notes)
             for rec in read_pages(lambda: countries.page(page_size=PAGE_SIZE))
         ]
         with self.lock:
@@ -387,17 +464,21 @@ class _Walk:
         assert w.client is not None
         alerts = w.client.monitor.v1.alerts
         start = self.alert_start
-        for rec in read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE)):
-            if str(rec.error_code) not in CALLER_ID_ERROR_CODES:
-                continue
-            alert = records.alert(rec, w.account.sid)
+        recs = (
+            rec
+            for rec in read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE))
+            if str(rec.error_code) in CALLER_ID_ERROR_CODES
+        )
+        for alert in self.each(
+            w, "alerts", recs, lambda r: records.alert(r, w.account.sid, w.notes)
+        ):
             self.add(w, "alerts", alert)
             self.spawn(w, "alerts", self._alert_fetch, alert)
         self.mark(w, "alerts", "ok")
 
     def _alert_fetch(self, w: _AccountWork, alert: Alert) -> None:
         assert w.client is not None
-        records.fill_alert(alert, w.client.monitor.v1.alerts(alert.sid).fetch())
+        records.fill_alert(alert, w.client.monitor.v1.alerts(alert.sid).fetch(), w.notes)
 
     # Flex -------------------------------------------------------------------------
 
@@ -412,26 +493,58 @@ class _Walk:
             with self.lock:
                 w.without_flex = True
         else:
-            self.add(w, "flex", records.flex_configuration(rec, w.account.sid))
+            self.add(w, "flex", records.flex_configuration(rec, w.account.sid, w.notes))
         self.mark(w, "flex", "ok")
+
+
+def _service(svc: Any) -> tuple[str, str]:
+    """(SID, name) of a Serverless service."""
+    f = records.Fields(svc, "Serverless service", None)
+    sid = f.sid(prefix="ZS")
+    return sid, f.text("unique_name") or f.text("friendly_name") or sid
+
+
+def _environment(env: Any) -> tuple[str, str | None, str | None]:
+    """(SID, domain name, deployed build SID or None) of a Serverless environment."""
+    f = records.Fields(env, "Serverless environment", None)
+    return f.sid(prefix="ZE"), f.optional("domain_name"), f.optional_sid("build_sid")
 
 
 # -------------------------------------------------------------------- entry point
 
 
 def _first_request(root: Client, creds: Credentials, api_url: str | None) -> list[Any]:
-    """List the accounts (parent + subaccounts); this request also checks the credentials."""
-    where = api_url or "the Twilio API"
+    """List the accounts (parent + subaccounts); this request also checks the credentials.
+
+    The parent is fetched on its own when the list does not hold it. Any answer the
+    SDK cannot read is the operator's network (or --api-url), not a bug: exit 2.
+    """
+    where = redact_url(api_url) if api_url else "the Twilio API"
     accounts = root.api.v2010.accounts
     try:
         try:
-            return list(read_pages(lambda: accounts.page(page_size=PAGE_SIZE)))
-        except (TwilioException, TwilioRestException) as exc:
+            listed = list(read_pages(lambda: accounts.page(page_size=PAGE_SIZE)))
+        except TwilioException as exc:
             if creds.uses_api_key and _status(exc) == 403:
                 # Some keys may not list accounts: fall back to the key's own account.
                 return [accounts(creds.account_sid).fetch()]
             raise
-    except (TwilioException, TwilioRestException) as exc:
+        if not any(getattr(rec, "sid", None) == creds.account_sid for rec in listed):
+            listed.insert(0, accounts(creds.account_sid).fetch())
+        return listed
+    except Exception as exc:
+        raise _first_request_error(exc, creds, where) from None
+
+
+def _first_request_error(exc: Exception, creds: Credentials, where: str) -> Exception:
+    """The one-line error for a failed first request (or `exc` itself when it is a bug)."""
+    garbled = garbled_answer(exc)
+    if garbled is not None:
+        return ApiUnreachableError(
+            f"{where} did not answer like the Twilio API: {garbled}; "
+            "check the network (a captive portal or proxy may be in the way) or --api-url"
+        )
+    if isinstance(exc, TwilioException):
         status = _status(exc)
         if status in (401, 403):
             names = (
@@ -439,18 +552,68 @@ def _first_request(root: Client, creds: Credentials, api_url: str | None) -> lis
                 if creds.uses_api_key
                 else "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
-            raise CredentialsError(
+            return CredentialsError(
                 f"Twilio rejected the credentials for {creds.account_sid} (HTTP {status}); "
                 f"check {names}"
-            ) from None
-        raise ApiUnreachableError(
+            )
+        return ApiUnreachableError(
             f"{where} answered {describe_error(exc).removeprefix('error: ')} to the first "
             "request; try again later or check --api-url"
-        ) from None
-    except requests.RequestException as exc:
-        raise ApiUnreachableError(
+        )
+    if isinstance(exc, requests.RequestException):
+        return ApiUnreachableError(
             f"cannot reach {where} ({type(exc).__name__}); check the network or --api-url"
-        ) from None
+        )
+    return exc
+
+
+def _accounts(
+    listed: list[Any], root_sid: str, where: str
+) -> tuple[list[Account], dict[str, str], list[str]]:
+    """The usable account records (parent first), their tokens, and notes on the rest."""
+    accounts: dict[str, Account] = {}
+    tokens: dict[str, str] = {}
+    odd: list[str] = []
+    skipped: list[str] = []
+    for rec in listed:
+        try:
+            account, _ = admit(records.account(rec, root_sid, odd))
+        except RecordError as exc:
+            skipped.append(str(exc))
+            continue
+        if account.sid in accounts:
+            continue
+        accounts[account.sid] = account
+        token = getattr(rec, "auth_token", None)
+        if isinstance(token, str) and token:
+            tokens[account.sid] = token
+    if root_sid not in accounts:
+        reason = f" ({skipped[0]})" if skipped else ""
+        raise ApiUnreachableError(
+            f"{where} did not answer like the Twilio API: no usable record of {root_sid} in "
+            f"the account list{reason}; check the network or --api-url"
+        )
+    notes = []
+    if skipped:
+        notes.append(
+            f"The account list held {len(skipped)} record(s) that could not be used, so they "
+            f"were not audited (first: {skipped[0]})."
+        )
+    notes.extend(_odd_note("the account list", odd))
+    ordered = sorted(
+        accounts.values(), key=lambda a: (a.sid != root_sid, a.date_created or "", a.sid)
+    )
+    return ordered, tokens, notes
+
+
+def _odd_note(where: str, odd: list[str]) -> list[str]:
+    """At most one note for values of the wrong type that were kept as text."""
+    if not odd:
+        return []
+    return [
+        f"{where}: {len(odd)} value(s) of an unexpected type were kept as text or dropped "
+        f"(first: {odd[0]})."
+    ]
 
 
 def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot:
@@ -466,12 +629,9 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
     )
     root = make_client(creds, config.api_url, http_client=http)
     listed = _first_request(root, creds, config.api_url)
-    if not any(rec.sid == creds.account_sid for rec in listed):
-        listed.insert(0, root.api.v2010.accounts(creds.account_sid).fetch())
     root_sid = creds.account_sid
-    accounts = [records.account(rec, root_sid) for rec in listed]
-    accounts.sort(key=lambda a: (a.sid != root_sid, a.date_created or "", a.sid))
-    tokens = {rec.sid: rec.auth_token for rec in listed if getattr(rec, "auth_token", None)}
+    where = redact_url(config.api_url) if config.api_url else "the Twilio API"
+    accounts, tokens, account_notes = _accounts(listed, root_sid, where)
     del listed  # the records hold auth tokens: keep them in `tokens` only
 
     known = {a.sid for a in accounts}
@@ -487,8 +647,9 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         root_account_sid=root_sid,
         collected_at=records.iso(datetime.now(UTC)) or "",
         tool_version=__version__,
-        api_url=config.api_url,
+        api_url=redact_url(config.api_url) if config.api_url else None,
         accounts=accounts,
+        notes=account_notes,
     )
     walk = _Walk(config, http, root, progress)
     snapshot.alert_window_days = walk.alert_days if config.alerts else None
@@ -529,6 +690,8 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
             _probe(snapshot, probe_tokens, config)
         finally:
             probe_tokens.clear()
+        snapshot.webhooks = _admitted_webhooks(snapshot)
+    redact_in_place(snapshot)  # after the probe (it needs the URLs as written), before use
     return snapshot
 
 
@@ -563,26 +726,59 @@ def _probe(snapshot: Snapshot, tokens: dict[str, str], config: CollectConfig) ->
             cov["webhooks"] = "ok" if account.sid in probed else "skipped"
 
 
+def _admitted_webhooks(snapshot: Snapshot) -> list[Any]:
+    kept = []
+    for hook in snapshot.webhooks:
+        try:
+            kept.append(admit(hook)[0])
+        except RecordError as exc:
+            snapshot.notes.append(f"A webhook answer could not be kept: {exc}")
+    return kept
+
+
+def _admitted(walk: _Walk, w: _AccountWork, source: str, notes: list[str]) -> list[Any]:
+    """The source's records as the snapshot holds them (records.admit), the rest rejected."""
+    kept: list[Any] = []
+    for item in w.items[source]:
+        try:
+            clean, cut = admit(item)
+        except RecordError as exc:
+            walk.reject(w, source, exc)
+            continue
+        if cut:
+            notes.append(
+                f"{source} {getattr(item, 'sid', '')}: JSON nested deeper than "
+                f"{MAX_RECORD_DEPTH} levels was cut before saving ({cut} part(s)); "
+                "no widget Twilio runs sits that deep"
+            )
+        kept.append(clean)
+    return kept
+
+
 def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
-    """Fill the snapshot in account order, lists in the order Twilio paged them."""
+    """Fill the snapshot in account order, lists in the order Twilio paged them.
+
+    Each record passes records.admit (the loader's own checks, URL userinfo redacted,
+    depth capped) on its way in; one that fails is a coverage error for its source.
+    """
     creds = config.credentials
     for account in snapshot.accounts:
         w = walk.work[account.sid]
-        snapshot.phone_numbers.extend(w.items["phone_numbers"])
-        snapshot.verified_caller_ids.extend(w.items["verified_caller_ids"])
-        snapshot.applications.extend(w.items["applications"])
-        snapshot.sip_domains.extend(w.items["sip_domains"])
-        snapshot.flows.extend(w.items["flows"])
-        snapshot.alerts.extend(w.items["alerts"])
         if w.geo is not None:
-            snapshot.dialing_permissions.append(w.geo)
-        snapshot.flex_configurations.extend(w.items["flex"])
+            w.items[GEO_SOURCE].append(w.geo)
         for fn in w.items["functions"]:
             fn.environment = callerid_environment(
                 fn.content, w.env_vars.get(fn.environment_sid or "", {})
             )  # every other variable (often a secret) is dropped here
-            snapshot.functions.append(fn)
         w.env_vars.clear()
+        for source in SOURCES:
+            target = getattr(snapshot, SNAPSHOT_LISTS.get(source, source))
+            target.extend(_admitted(walk, w, source, snapshot.notes))
+        for source, count in w.rejected.items():
+            first = w.coverage.get(source, "")
+            if count > 1 and first.startswith("error: a record"):
+                w.coverage[source] = first.replace("a record", f"{count} records", 1)
+        snapshot.notes.extend(_odd_note(f"{account.sid}", w.notes))
         snapshot.coverage[account.sid] = {
             s: w.coverage.get(s, "error: not read (interrupted)") for s in SOURCES
         }

@@ -21,12 +21,13 @@ from auditor.commands.options import FailOn, FailOnOpt, Formats, Strict
 from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
 from auditor.render.options import ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
+from auditor.text import visible
 
 NAME = "audit"
 HELP = (
     "Audit the hierarchy: collect (as `collect` does), write OUT/snapshot.json, analyse, and "
     "write the reports. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input or "
-    "credentials, 3 incomplete audit with --strict."
+    "credentials, 3 incomplete audit with --strict, 4 a bug (a crash report is written)."
 )
 
 Baseline = Annotated[
@@ -121,15 +122,17 @@ def interruptible() -> Iterator[None]:
 def print_outcome(result: AuditResult) -> None:
     """One line per file written, the counts, and what could not be audited."""
     for path in result.files:
-        typer.echo(f"wrote {path}")
+        typer.echo(visible(f"wrote {path}"))
     counts = result.counts
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
     typer.echo(f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else ""))
     if result.comparison is not None:
         comp = result.comparison
         typer.echo(
-            f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
-            f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
+            visible(
+                f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
+                f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
+            )
         )
     if result.incomplete:
         typer.echo(

@@ -21,8 +21,9 @@ from twilio.base.exceptions import TwilioException
 
 from auditor.collect.client import make_client
 from auditor.collect.credentials import credentials_from_env
+from auditor.collect.walker import garbled_answer
 from auditor.commands.options import ApiUrl
-from auditor.errors import AuditorError
+from auditor.errors import ApiUnreachableError, AuditorError
 from auditor.lookup import (
     Authorization,
     CallerIdStatus,
@@ -34,6 +35,7 @@ from auditor.lookup import (
     visible_accounts,
 )
 from auditor.policy import load_policy
+from auditor.text import visible
 
 NAME = "check"
 HELP = (
@@ -113,14 +115,26 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
             status = lookup_caller_id(client, item.account_sid, item.number)
         except (TwilioException, requests.RequestException) as exc:
             raise api_error(exc, item.account_sid) from None
+        except Exception as exc:  # an answer the SDK could not read: the network, not a bug
+            garbled = garbled_answer(exc)
+            if garbled is None:
+                raise
+            raise ApiUnreachableError(
+                f"the API did not answer like the Twilio API: {garbled}; check the network "
+                "(a captive portal or proxy may be in the way) or --api-url"
+            ) from None
         elsewhere: tuple[CallerIdStatus, ...] = ()
         if not status.authorized:
             try:
                 if accounts is None:
                     accounts = visible_accounts(client)
                 elsewhere = tuple(find_elsewhere(client, item.number, accounts, item.account_sid))
-            except (TwilioException, requests.RequestException):
-                accounts = accounts or []  # the hint is best effort
+            except Exception as exc:  # the hint is best effort, but a bug is still a bug
+                if not isinstance(exc, TwilioException | requests.RequestException) and (
+                    garbled_answer(exc) is None
+                ):
+                    raise
+                accounts = accounts or []
         results.append(CheckResult(item, status, elsewhere))
     return results, {a.sid: a.friendly_name for a in accounts or []}
 
@@ -178,7 +192,7 @@ def run(
     client = make_client(credentials_from_env(), api_url)
     results, names = run_checks(client, items)
     for result in results:
-        print(format_result(result, names))
+        print(visible(format_result(result, names)))  # friendly names are account data
     failed = sum(not r.ok for r in results)
     if failed:
         print(f"twilio-audit: {failed} of {len(results)} caller ID(s) failed", file=sys.stderr)

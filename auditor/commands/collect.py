@@ -14,9 +14,11 @@ from auditor.collect import CollectConfig, collect
 from auditor.collect.config import DEFAULT_CONCURRENCY
 from auditor.collect.credentials import credentials_from_env
 from auditor.commands.options import ApiUrl, OutDir, Quiet, Verbose
-from auditor.errors import AuditorError
+from auditor.files import prepare_out_dir
 from auditor.progress import make_progress
-from auditor.snapshot import SNAPSHOT_NAME, save_snapshot
+from auditor.redact import redact_url
+from auditor.snapshot import save_snapshot
+from auditor.text import visible
 
 NAME = "collect"
 HELP = (
@@ -38,6 +40,13 @@ class _StderrHandler(logging.StreamHandler):
         pass
 
 
+class _SafeFormatter(logging.Formatter):
+    """Log lines carry URLs from the API (next-page links): no password, no escape codes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(redact_url(super().format(record)))
+
+
 @contextmanager
 def request_log(enabled: bool) -> Iterator[None]:
     """--verbose: log every request's method and URL (never headers or credentials).
@@ -50,7 +59,7 @@ def request_log(enabled: bool) -> Iterator[None]:
         return
     logger = logging.getLogger("auditor.http")
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("http: %(message)s"))
+    handler.setFormatter(_SafeFormatter("http: %(message)s"))
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
@@ -107,8 +116,7 @@ def run(
     verbose: Verbose = False,
 ) -> None:
     creds = credentials_from_env()
-    if out.exists() and not out.is_dir():
-        raise AuditorError(f"--out {out}: is a file; pass a folder for {SNAPSHOT_NAME}")
+    prepare_out_dir(out)  # a bad --out fails now, not after the collection
     config = CollectConfig(
         credentials=creds,
         api_url=api_url,
@@ -128,7 +136,6 @@ def run(
             snapshot = collect(config, progress)
     except KeyboardInterrupt:
         raise typer.Abort() from None
-    out.mkdir(parents=True, exist_ok=True)
     path = save_snapshot(snapshot, out)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")
@@ -145,4 +152,4 @@ def run(
     )
     if errors:
         summary += f" ({errors} source(s) not read: see coverage)"
-    print(summary)
+    print(visible(summary))

@@ -19,6 +19,7 @@ import requests
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
@@ -41,6 +42,7 @@ from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.progress import NullProgress, Progress, make_progress
 from auditor.render.options import ReportOptions
 from auditor.snapshot import save_snapshot, write_atomic
+from auditor.text import visible
 
 NAME = "demo"
 HELP = (
@@ -148,7 +150,11 @@ def run_demo(
 
 
 def summary_table(result: AuditResult) -> Table:
-    """Counts by severity and the most severe findings, for the terminal."""
+    """Counts by severity and the most severe findings, for the terminal.
+
+    Cells are rich Text, never markup: an account name like "[red]…" or one holding
+    escape sequences is printed as the (visible) text it is.
+    """
     names = {a.sid: a.friendly_name for a in result.snapshot.accounts}
     table = Table(title=f"{len(result.analysis.findings)} findings", title_justify="left")
     table.add_column("severity", no_wrap=True)
@@ -156,12 +162,8 @@ def summary_table(result: AuditResult) -> Table:
     table.add_column("account")
     table.add_column("caller ID", overflow="fold")
     for f in sort_findings(result.analysis.findings)[:TOP_FINDINGS]:
-        table.add_row(
-            f.severity,
-            f.rule,
-            names.get(f.account_sid or "", f.account_sid or "?").removeprefix("Northwind "),
-            f.caller_id or "",
-        )
+        name = names.get(f.account_sid or "", f.account_sid or "?").removeprefix("Northwind ")
+        table.add_row(*(Text(visible(v)) for v in (f.severity, f.rule, name, f.caller_id or "")))
     return table
 
 

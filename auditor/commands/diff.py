@@ -17,6 +17,7 @@ from auditor.model import PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.render.comparison import render
 from auditor.snapshot import load_snapshot, write_atomic
+from auditor.text import visible
 
 NAME = "diff"
 HELP = (
@@ -89,8 +90,10 @@ def run(
         )
     if before.collected_at > after.collected_at:
         print(
-            f"twilio-audit: warning: OLD ({before.collected_at}) was collected after NEW "
-            f"({after.collected_at}); did you swap them?",
+            visible(
+                f"twilio-audit: warning: OLD ({before.collected_at}) was collected after NEW "
+                f"({after.collected_at}); did you swap them?"
+            ),
             file=sys.stderr,
         )
     comp = compare_snapshots(before, after, entries)

@@ -9,7 +9,6 @@ checks each literal against the hierarchy and reports the same rule IDs as
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -23,7 +22,10 @@ from auditor.codec import to_data
 from auditor.commands.options import FailOn
 from auditor.errors import AuditorError
 from auditor.extract.code import ScanResult, scan_paths
+from auditor.files import write_atomic
 from auditor.model import Analysis, CallerIdReference, Finding, Snapshot, SourceKind
+from auditor.redact import redact_data, redact_url
+from auditor.text import dump_json, visible
 
 NAME = "scan"
 HELP = (
@@ -144,7 +146,8 @@ def render_text(report: ScanReport) -> str:
     if not report.snapshot_used:
         summary += " (without --snapshot only empty, non-E.164 and client-on-PSTN are judged)"
     lines.append(summary)
-    return "\n".join(lines) + "\n"
+    # File names and values come from a stranger's tree: no escape sequence reaches a terminal.
+    return "\n".join(visible(redact_url(line)) for line in lines) + "\n"
 
 
 def render_json(report: ScanReport) -> str:
@@ -161,7 +164,7 @@ def render_json(report: ScanReport) -> str:
         "findings": [finding_dict(f) for f in report.findings],
         "notes": list(r.notes),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(redact_data(doc))
 
 
 def _reference_result(ref: CallerIdReference) -> dict[str, Any]:
@@ -200,7 +203,7 @@ def render_sarif(report: ScanReport) -> str:
             }
         )
         run["results"].extend(extra)
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return dump_json(redact_data(doc))
 
 
 def _load(path: Path | None) -> Snapshot | None:
@@ -245,8 +248,6 @@ def run(
     }[fmt]
     text = renderer(report)
     if out is not None:
-        from auditor.snapshot import write_atomic
-
         write_atomic(out, text)
     else:
         typer.echo(text, nl=False)

@@ -29,6 +29,7 @@ class Reply:
     status: int
     body: JsonDict
     raw: bytes | None = None  # the body already serialised (list pages)
+    content_type: str | None = None  # None: application/json (faults.raw_answers set others)
 
     def encode(self) -> bytes:
         return self.raw if self.raw is not None else dumps(self.body).encode()

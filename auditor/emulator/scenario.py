@@ -7,27 +7,31 @@ names the item and the fix.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from auditor.codec import loads
 from auditor.errors import AuditorError
+from auditor.files import FileRefused, read_text
 
 SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
 STATUSES = ("active", "suspended", "closed")
 PRODUCTS = ("api", "studio", "serverless", "monitor", "voice", "flex-api")
+MAX_SCENARIO_BYTES = 1024**3
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
     """Read a scenario JSON file and validate it."""
     p = Path(path)
     try:
-        data = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AuditorError(f"scenario {p}: file not found; pass an existing JSON file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        data = loads(read_text(p, MAX_SCENARIO_BYTES))
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            raise AuditorError(f"scenario {p}: file not found; pass a JSON file") from None
+        raise AuditorError(f"scenario {exc}; pass a scenario JSON file") from None
+    except ValueError as exc:  # json.JSONDecodeError, or codec.DecodeError (too deep)
         raise AuditorError(f"scenario {p}: not valid JSON ({exc}); fix the file") from None
     if not isinstance(data, dict):
         raise AuditorError(f"scenario {p}: top level must be an object; see scenario-format.md")

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +36,7 @@ from auditor.emulator.dispatch import (
     unauthorized,
 )
 from auditor.emulator.index import build_index
+from auditor.emulator.paging import dumps
 from auditor.emulator.scenario import PRODUCTS, load_scenario, validate_scenario
 from auditor.errors import AuditorError
 
@@ -65,6 +66,9 @@ class Faults:
     fail_every_n: int = 0
     fail_status: int = 500
     product_errors: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # Hostile answers, served as given for one path (any query, before authentication, as a
+    # captive portal or proxy would): {"path", "status", "content_type", "body"}.
+    raw_answers: Sequence[Mapping[str, Any]] = ()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Faults:
@@ -91,6 +95,26 @@ class Faults:
                         f"faults: product_errors[{sid}][{product}]={status}; product must be one "
                         f"of {', '.join(PRODUCTS)} and status 4xx/5xx"
                     )
+        for answer in self.raw_answers:
+            path, status = answer.get("path"), answer.get("status", 200)
+            if not isinstance(path, str) or not path.startswith("/") or "body" not in answer:
+                raise AuditorError("faults: each raw_answers entry needs a /path and a body")
+            if not isinstance(status, int) or not 100 <= status <= 599:
+                raise AuditorError(f"faults: raw_answers status {status!r} is not an HTTP status")
+
+    def raw_answer(self, path: str) -> Reply | None:
+        """The hostile answer configured for `path`, if any."""
+        for answer in self.raw_answers:
+            if answer["path"] == path:
+                body = answer["body"]
+                raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else None
+                return Reply(
+                    int(answer.get("status", 200)),
+                    {} if raw is not None else body,
+                    raw if raw is not None else dumps(body).encode(),
+                    answer.get("content_type"),
+                )
+        return None
 
 
 @dataclass
@@ -264,6 +288,9 @@ class EmulatorServer:
         query = parse_qsl(parts.query, keep_blank_values=True)
         with self._lock:
             self._stats.total_requests += 1
+        raw = faults.raw_answer(path)
+        if raw is not None:
+            return raw
         who = authenticate(self.index, authorization)
         if who is None:
             self._sleep(faults)
@@ -371,7 +398,7 @@ class _Handler(BaseHTTPRequestHandler):
             f"HTTP/1.1 {reply.status} {phrase}\r\n"
             f"Server: {self.server_version}\r\n"
             f"Date: {self.date_time_string()}\r\n"
-            "Content-Type: application/json; charset=utf-8\r\n"
+            f"Content-Type: {reply.content_type or 'application/json; charset=utf-8'}\r\n"
             f"Content-Length: {len(body)}\r\n"
             + ("Allow: GET\r\n" if reply.status == 405 else "")
             + "\r\n"

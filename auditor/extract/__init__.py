@@ -1,10 +1,15 @@
 """callerId references from everything a snapshot holds, and from local source trees.
 
 Pure functions over data, no network: hostile input becomes a note, never an
-exception. `references_from_snapshot` is what the analysis consumes.
+exception. `references_from_snapshot` is what the analysis consumes; each alert,
+flow, Function and webhook answer is its own failure domain there (`_isolated`): if
+one still makes an extractor raise, that item gets a note and the rest is audited.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
 
 from auditor.extract.alerts import extract_alert
 from auditor.extract.flex import extract_flex
@@ -56,6 +61,20 @@ def _webhook_refs(
     return refs, notes
 
 
+Extracted = tuple[list[CallerIdReference], list[str]]
+
+
+def _isolated(what: str, extract: Callable[[], Extracted]) -> Extracted:
+    """One item's references, or none and a note when extracting it raised (a bug)."""
+    try:
+        return extract()
+    except Exception as exc:
+        return [], [
+            f"{what}: could not be analysed ({type(exc).__name__}: a bug in twilio-audit, "
+            "please report it); its caller IDs are not audited"
+        ]
+
+
 def _sort_key(ref: CallerIdReference) -> tuple[int, str, str, str, str, str]:
     return (
         _KIND_ORDER.get(ref.source.kind, len(_KIND_ORDER)),
@@ -71,22 +90,17 @@ def references_from_snapshot(snapshot: Snapshot) -> tuple[list[CallerIdReference
     """Every callerId reference Twilio actually executes, in a deterministic order."""
     refs: list[CallerIdReference] = []
     notes: list[str] = []
-    for alert in snapshot.alerts:
-        found, found_notes = extract_alert(alert)
-        refs.extend(found)
-        notes.extend(found_notes)
-    for flow in snapshot.flows:
-        if flow.status != "published":
-            continue
-        found, found_notes = extract_flow(flow)
-        refs.extend(found)
-        notes.extend(found_notes)
-    for fn in snapshot.functions:
-        found, found_notes = extract_function(fn)
-        refs.extend(found)
-        notes.extend(found_notes)
-    for hook in snapshot.webhooks:
-        found, found_notes = _webhook_refs(hook, snapshot)
+    jobs: list[tuple[str, Callable[[], Extracted]]] = []
+    jobs += [(f"alert {a.sid}", partial(extract_alert, a)) for a in snapshot.alerts]
+    jobs += [
+        (f"flow {f.sid}", partial(extract_flow, f))
+        for f in snapshot.flows
+        if f.status == "published"
+    ]
+    jobs += [(f"function {f.sid}", partial(extract_function, f)) for f in snapshot.functions]
+    jobs += [(f"webhook {h.url}", partial(_webhook_refs, h, snapshot)) for h in snapshot.webhooks]
+    for what, extract in jobs:
+        found, found_notes = _isolated(what, extract)
         refs.extend(found)
         notes.extend(found_notes)
     for config in snapshot.flex_configurations:

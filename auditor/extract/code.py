@@ -19,6 +19,7 @@ from auditor.extract.expressions import Scope, evaluate
 from auditor.extract.lexing import FILL, Lines, mask
 from auditor.extract.sourcecode import find_hits, mentions_twilio, might_hold_hits
 from auditor.extract.values import Classified, classify, is_placeholder, region_notes
+from auditor.files import FileRefused, read_bytes
 from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
 
 SKIP_DIRS = frozenset(
@@ -210,17 +211,11 @@ def _classify_file(path: Path) -> str | None:
 
 
 def _read(path: Path, max_bytes: int) -> tuple[str | None, str]:
-    """The file's text, or None and why it was skipped."""
+    """The file's text, or None and why it was skipped (FIFOs and devices never opened)."""
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return None, f"cannot read ({exc.strerror})"
-    if size > max_bytes:
-        return None, f"{size} bytes, over the {max_bytes}-byte cap"
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return None, f"cannot read ({exc.strerror})"
+        data = read_bytes(path, max_bytes)
+    except FileRefused as exc:
+        return None, str(exc).removeprefix(f"{path}: ")
     if b"\x00" in data[:8192]:
         return None, "binary"
     if _GENERATED_HEAD.search(data[:1024]):

@@ -6,7 +6,6 @@ atomically, so an interrupted run never leaves half a report behind.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,10 +14,12 @@ from auditor.errors import AuditorError
 
 if TYPE_CHECKING:
     from auditor.diff import Comparison
+from auditor.files import write_atomic
 from auditor.model import Analysis, Snapshot
+from auditor.redact import redact_data
 from auditor.render.options import ReportOptions
 from auditor.render.view import ReportView, build_view
-from auditor.snapshot import dump_json, write_atomic
+from auditor.text import dump_json
 
 FILE_NAMES = {
     "html": "report.html",
@@ -112,7 +113,7 @@ def _json(path: Path, snapshot: Snapshot, analysis: Analysis, options: ReportOpt
     from auditor.findings import findings_document
 
     document = findings_document(snapshot, analysis, generated_at=options.generated_at)
-    write_atomic(path, dump_json(document))
+    write_atomic(path, dump_json(redact_data(document)))
 
 
 def _csv(path: Path, snapshot: Snapshot, analysis: Analysis) -> None:
@@ -124,7 +125,7 @@ def _csv(path: Path, snapshot: Snapshot, analysis: Analysis) -> None:
 def _sarif(snapshot: Snapshot, analysis: Analysis) -> str:
     from auditor.render.sarif import sarif_document
 
-    return json.dumps(sarif_document(snapshot, analysis), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(redact_data(sarif_document(snapshot, analysis)))
 
 
 def _md(path: Path, view: ReportView) -> None:

@@ -7,8 +7,6 @@ report say the same thing in the same words.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +14,10 @@ from auditor.codec import to_data
 from auditor.diff import DIFF_SCHEMA_VERSION, Comparison, StatusChange
 from auditor.findings import finding_dict
 from auditor.model import Finding
+from auditor.redact import redact_data, redact_url
+from auditor.render.markdown import md_text
 from auditor.render.templating import environment
+from auditor.text import dump_json, visible_lines
 
 TEMPLATE_NAME = "diff.html"
 
@@ -59,7 +60,7 @@ def to_json_data(comp: Comparison) -> dict[str, Any]:
 
 
 def render_json(comp: Comparison) -> str:
-    return json.dumps(to_json_data(comp), indent=2, ensure_ascii=False) + "\n"
+    return dump_json(redact_data(to_json_data(comp)))
 
 
 def _finding_line(comp: Comparison, f: Finding) -> str:
@@ -138,12 +139,9 @@ def _summary(comp: Comparison) -> str:
     )
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
 def _plain(text: str) -> str:
-    """Drop terminal control characters (account names are account-controlled)."""
-    return _CONTROL.sub("?", text)
+    """Each line safe for a terminal: controls and bidi marks made visible, no URL password."""
+    return visible_lines(redact_url(text))
 
 
 def render_text(comp: Comparison) -> str:
@@ -172,9 +170,7 @@ def render_text(comp: Comparison) -> str:
 
 def _md(text: str) -> str:
     """Escape what Markdown would otherwise interpret in account-controlled text."""
-    for ch in "\\`*_[]<>|#":
-        text = text.replace(ch, "\\" + ch)
-    return _plain(text.replace("\r", " ").replace("\n", " "))
+    return md_text(text)
 
 
 def render_markdown(comp: Comparison) -> str:

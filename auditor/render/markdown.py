@@ -4,24 +4,60 @@ from __future__ import annotations
 
 import re
 
+from auditor.redact import redact_url
 from auditor.render.templating import clip
 from auditor.render.view import ReportView
+from auditor.text import visible
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
+_SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
+# What a Markdown renderer would turn into a link on its own (GFM autolinks): URLs with a
+# scheme, www. names and e-mail addresses. They go into code spans instead.
+_LINKISH = re.compile(
+    r"(?i)\b(?:[a-z][a-z0-9+.\-]*://|www\.)\S+"
+    r"|[^\s@<>()\[\]`|]+@[^\s@<>()\[\]`|]+\.[a-z]{2,}\S*"
+)
+_BACKTICKS = re.compile(r"`+")
+_TRAILING = ".,:;!?'\")]}"
 MAX_FINDINGS = 500
 
 
+def code_span(text: str) -> str:
+    """`text` as a code span: shown literally, never a link. `|` would end a table cell
+    even there, so it is written %7C (the same URL)."""
+    text = text.replace("|", "%7C")
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def md_text(value: object) -> str:
+    """Account data as Markdown that renders as the text it is: one line, no HTML, no
+    emphasis, links, tables or headings, no invisible or bidi characters, no URL password;
+    URLs and e-mail addresses in code spans."""
+    text = visible(redact_url(" ".join(("" if value is None else str(value)).split())))
+    out: list[str] = []
+    pos = 0
+    for m in _LINKISH.finditer(text):
+        link = m.group().rstrip(_TRAILING)  # "see https://x/y." ends the sentence, not the URL
+        if not link:
+            continue
+        out.append(_SPECIAL.sub(r"\\\1", text[pos : m.start()]))
+        out.append(code_span(link))
+        pos = m.start() + len(link)
+    out.append(_SPECIAL.sub(r"\\\1", text[pos:]))
+    return "".join(out)
+
+
 def md(value: object, limit: int = 200) -> str:
-    """Escape account data so it renders as text (no HTML, links, tables or code spans)."""
-    text = clip(" ".join(("" if value is None else str(value)).split()), limit)
-    return _SPECIAL.sub(r"\\\1", text)
+    """`md_text` of account data clipped to `limit` characters for a table or a line."""
+    return md_text(clip(" ".join(("" if value is None else str(value)).split()), limit))
 
 
 def render_markdown(view: ReportView) -> str:
     lines = ["# Caller ID audit"]
     if view.options.client_name:
         lines.append(f"\nPrepared for **{md(view.options.client_name, 120)}**")
-    meta = [f"Parent account {md(view.root_name)} (`{view.root_sid}`)"]
+    meta = [f"Parent account {md(view.root_name)} ({code_span(visible(view.root_sid))})"]
     meta.append(f"{view.account_count:,} accounts, {view.number_count:,} numbers")
     meta.append(f"generated {view.generated_display}")
     lines.append("\n" + " · ".join(meta))
@@ -58,7 +94,7 @@ def render_markdown(view: ReportView) -> str:
             f = fv.finding
             via = f" ({md(fv.via_label)})" if fv.via_label else ""
             lines.append(
-                f"| {f.severity}{' (new)' if f.status == 'new' else ''} | "
+                f"| {md(f.severity)}{' (new)' if f.status == 'new' else ''} | "
                 f"{md(fv.account_name, 60)} | "
                 f"{md(f.caller_id or f.raw_value or '(empty)', 40)}"
                 f"{' → ' + md(fv.destination_short, 30) if fv.destination_short else ''} | "

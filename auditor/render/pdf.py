@@ -27,11 +27,15 @@ class TemplatesOnlyFetcher(URLFetcher):
         self.refused: list[str] = []
 
     def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
-        scheme = urlsplit(url).scheme.lower()
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # a malformed URL (`http://[::1/x`) is refused like any other
+            parts = urlsplit("refused:")
+        scheme = parts.scheme.lower()
         if scheme == "data":
             return super().fetch(url, headers)
         if scheme == "file":
-            path = Path(unquote(urlsplit(url).path)).resolve()
+            path = Path(unquote(parts.path)).resolve()
             if path.is_relative_to(self.root) and path.is_file():
                 return URLFetcherResponse(url, body=path.read_bytes())
         self.refused.append(url[:200])

@@ -7,6 +7,7 @@ from typing import Any
 from auditor.model import Analysis, Finding, Snapshot
 from auditor.render.rulemeta import rule_info
 from auditor.render.view import ordered_findings
+from auditor.text import visible
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
@@ -32,7 +33,8 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         "ruleId": f.rule,
         "ruleIndex": rule_index[f.rule],
         "level": LEVEL.get(f.severity, "warning"),
-        "message": {"text": f"{f.message}\nFix: {f.remediation}"},
+        # shown by code-scanning UIs: no bidi or control characters from account data
+        "message": {"text": visible(f"{f.message}\nFix: {f.remediation}", multiline=True)},
         "locations": [{"physicalLocation": physical}],
         "partialFingerprints": {"twilioAudit/v1": f.fingerprint or f"{f.rule}:{path}:{line}"},
         "properties": {

@@ -10,6 +10,10 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 import jinja2
+from markupsafe import Markup
+
+from auditor.redact import redact_url
+from auditor.text import visible
 
 TEMPLATES_PACKAGE = "auditor.templates"
 
@@ -34,12 +38,25 @@ def _load(name: str) -> str:
         raise jinja2.TemplateNotFound(name) from None
 
 
+def shown(value: object) -> object:
+    """What a template prints for `value`: account text without URL passwords or invisible
+    or bidi characters (text.visible). Markup is ours (CSS, script, an inner template
+    already rendered through this environment) and passes as it is."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible(redact_url(value), multiline=True)
+    return value
+
+
 @cache
 def environment() -> jinja2.Environment:
-    """Autoescape every template (HTML, SVG, Markdown alike): account data is hostile."""
+    """Autoescape every template (HTML, SVG, Markdown alike): account data is hostile.
+
+    `finalize` runs on every {{ expression }}, so no template can forget the hygiene.
+    """
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_load),
         autoescape=True,
+        finalize=shown,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
