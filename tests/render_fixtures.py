@@ -222,6 +222,14 @@ def build_analysis() -> Analysis:
             source=Source("inventory", sid("PN", 900), None),
         ),
         _finding(16, "callerid-passthrough", RTL, "{{trigger.call.From}}", source=code),
+        _finding(
+            17,
+            "callerid-verified-unsupported-in-region",
+            CALLS,
+            "+15559990001",
+            owner=CALLS,
+            details={"region": "IE1", "held_as": "verified"},
+        ),
     ]
     refs = [
         CallerIdReference(

@@ -75,6 +75,7 @@ def test_registry_has_every_rule_of_the_design_once() -> None:
         "callerid-missing-client-leg",
         "verified-callerid-duplicated",
         "callerid-passthrough",
+        "callerid-verified-unsupported-in-region",
     }
     for rule in ALL_RULES:
         assert rule.title and rule.risk and rule.remediation

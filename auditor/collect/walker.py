@@ -39,6 +39,7 @@ from auditor.extract.alerts import CALLER_ID_ERROR_CODES
 from auditor.extract.functions import referenced_env_names
 from auditor.model import Account, Alert, ServerlessFunction, Snapshot, StudioFlow
 from auditor.progress import NullProgress, Progress
+from auditor.regions import FEATURE_NAMES, SOURCE_FEATURES, availability, lacks
 
 PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
@@ -141,6 +142,9 @@ class _Walk:
         self.lock = threading.Lock()
         self.work: dict[str, _AccountWork] = {}
         now = config.now or datetime.now(UTC)
+        # Sources this region does not have (auditor.regions): never requested, "skipped".
+        region = config.region.region
+        self.unavailable = {s for s, feature in SOURCE_FEATURES.items() if lacks(region, feature)}
         self.alert_days = max(1, min(config.since_days, MAX_ALERT_WINDOW_DAYS))
         self.alert_start = now - timedelta(days=self.alert_days)
 
@@ -209,6 +213,9 @@ class _Walk:
             "sip_domains": (acct.sip.domains, records.sip_domain),
         }
         for source, (resource, mapper) in v2010.items():
+            if source in self.unavailable:
+                w.coverage[source] = "skipped"
+                continue
             self.spawn(w, source, self._v2010_list, source, resource, mapper)
         wanted = {
             "flows": cfg.studio,
@@ -216,6 +223,7 @@ class _Walk:
             "alerts": cfg.alerts,
             "flex": cfg.flex,
         }
+        wanted = {s: on and s not in self.unavailable for s, on in wanted.items()}
         if w.account.status == "closed":
             # A closed account runs no calls, and Twilio refuses its credentials: its
             # products have nothing to audit. Its numbers (read above) still matter.
@@ -380,9 +388,12 @@ class _Walk:
 # -------------------------------------------------------------------- entry point
 
 
-def _first_request(root: Client, creds: Credentials, api_url: str | None) -> list[Any]:
+def _first_request(root: Client, creds: Credentials, config: CollectConfig) -> list[Any]:
     """List the accounts (parent + subaccounts); this request also checks the credentials."""
-    where = api_url or "the Twilio API"
+    api_url, region = config.api_url, config.region
+    where = api_url or (
+        f"the Twilio API ({region.host()})" if region.sdk_region else "the Twilio API"
+    )
     accounts = root.api.v2010.accounts
     try:
         try:
@@ -400,9 +411,13 @@ def _first_request(root: Client, creds: Credentials, api_url: str | None) -> lis
                 if creds.uses_api_key
                 else "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
+            regional = region.sdk_region is not None
+            name = region.region.upper()
             raise CredentialsError(
-                f"Twilio rejected the credentials for {creds.account_sid} (HTTP {status}); "
-                f"check {names}"
+                f"Twilio rejected the credentials for {creds.account_sid}"
+                + (f" in {name} ({region.host()})" if regional else "")
+                + f" (HTTP {status}); check {names}"
+                + (f" (credentials are per region: use {name}'s own)" if regional else "")
             ) from None
         raise ApiUnreachableError(
             f"{where} answered {describe_error(exc).removeprefix('error: ')} to the first "
@@ -425,8 +440,8 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         on_event=progress.http_event,
         per_account_limit=config.per_account_limit,
     )
-    root = make_client(creds, config.api_url, http_client=http)
-    listed = _first_request(root, creds, config.api_url)
+    root = make_client(creds, config.api_url, http_client=http, region=config.region)
+    listed = _first_request(root, creds, config)
     if not any(rec.sid == creds.account_sid for rec in listed):
         listed.insert(0, root.api.v2010.accounts(creds.account_sid).fetch())
     root_sid = creds.account_sid
@@ -449,6 +464,8 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         collected_at=records.iso(datetime.now(UTC)) or "",
         tool_version=__version__,
         api_url=config.api_url,
+        region=config.region.region,
+        edge=config.region.edge,
         accounts=accounts,
     )
     walk = _Walk(config, http, root, progress)
@@ -458,7 +475,7 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
             client: Client | None = root
         elif account.sid in tokens and not creds.uses_api_key:
             sub = Credentials(account_sid=account.sid, auth_token=tokens[account.sid])
-            client = make_client(sub, config.api_url, http_client=http)
+            client = make_client(sub, config.api_url, http_client=http, region=config.region)
         else:
             client = None
         walk.work[account.sid] = _AccountWork(account=account, client=client)
@@ -550,6 +567,13 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
             "Collected with an API key: Twilio denies a parent's API key access to subaccount "
             "resources, so only the key's own account was audited. Use the parent's Account SID "
             "and Auth Token to audit every subaccount."
+        )
+    region = config.region.region
+    for source in sorted(walk.unavailable):
+        row = availability(region, SOURCE_FEATURES[source])
+        snapshot.notes.append(
+            f"{region.upper()}: {FEATURE_NAMES[row.feature]} not read: Twilio's page "
+            f"({row.source}) {row.says}."
         )
     if config.accounts:
         snapshot.notes.append(
