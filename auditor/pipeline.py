@@ -42,7 +42,8 @@ class AuditOptions:
     out_dir: Path
     formats: Sequence[Format | str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
     collect: CollectConfig | None = None  # None for `report` (offline)
-    collector: Callable[[], Snapshot] | None = None  # instead of `collect` (the audit command)
+    # Instead of `collect` (the audit command; the demo returns one snapshot per region).
+    collector: Callable[[], Snapshot | Sequence[Snapshot]] | None = None
     progress: Progress | None = None
     baseline: Path | None = None  # --baseline OLD (snapshot file or audit folder, all regions)
     baseline_snapshot: Snapshot | None = None  # already in memory (demo)
@@ -85,13 +86,14 @@ def run_audit(options: AuditOptions) -> AuditResult:
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
     if options.collector is not None:
-        snapshot = options.collector()
+        collected = options.collector()
     else:
         assert options.collect is not None
-        snapshot = collect(options.collect, options.progress or NullProgress())
-    scan_code(snapshot, code_paths)
-    (snapshot_path,) = save_snapshots([snapshot], options.out_dir)
-    return _analyse_and_render(RegionalInput.of(snapshot), snapshot_path, options, baseline, policy)
+        collected = collect(options.collect, options.progress or NullProgress())
+    scope = RegionalInput.of(collected)
+    scan_code(scope.snapshots[0], code_paths)
+    snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
+    return _analyse_and_render(scope, snapshot_path, options, baseline, policy)
 
 
 def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> AuditResult:

@@ -82,12 +82,10 @@ def _configured(number: PhoneNumber) -> bool:
     return bool(number.voice_url or number.voice_application_sid or number.trunk_sid)
 
 
-def _worst(states: list[tuple[str, str]], label_errors: bool) -> str:
+def _worst(states: list[tuple[str, str]]) -> str:
     """Coverage across regions: an error anywhere wins (named), then ok, then skipped."""
     for region, state in states:
         if state.startswith("error"):
-            if not label_errors:
-                return state
             return f"error: {region_label(region)}: {state.removeprefix('error:').strip()}"
     if any(state == "ok" for _, state in states):
         return "ok"
@@ -137,22 +135,18 @@ def merge(snapshots: Sequence[Snapshot]) -> Snapshot:
     for vid in merged.verified_caller_ids:
         unique.setdefault(vid.sid, vid)
     merged.verified_caller_ids = list(unique.values())
-    for account in merged.accounts:
-        sources = sorted({s for snap in snapshots for s in snap.coverage.get(account.sid, {})})
-        merged.coverage[account.sid] = {
-            source: _worst(
-                [
-                    (snap.region, snap.coverage[account.sid][source])
-                    for snap in snapshots
-                    if source in snap.coverage.get(account.sid, {})
-                ],
-                label_errors=True,
-            )
-            for source in sources
-        }
-    for snap in snapshots:
-        tag = f"{region_label(snap.region)}:"
-        merged.notes.extend(n if n.startswith(tag) else f"{tag} {n}" for n in snap.notes)
+    covered = dict.fromkeys(
+        [a.sid for a in merged.accounts] + [sid for snap in snapshots for sid in snap.coverage]
+    )
+    for sid in covered:
+        per = [(snap.region, snap.coverage.get(sid, {})) for snap in snapshots]
+        sources = sorted({source for _, cov in per for source in cov})
+        if sources:
+            merged.coverage[sid] = {
+                source: _worst([(r, cov[source]) for r, cov in per if source in cov])
+                for source in sources
+            }
+    merged.notes.extend(_tagged_notes(snapshots))
     several = sorted(sid for sid, regions in routed_in.items() if len(regions) > 1)
     if several:
         merged.notes.append(
@@ -161,6 +155,22 @@ def merge(snapshots: Sequence[Snapshot]) -> Snapshot:
             "this audit does not read: the report shows the first region's."
         )
     return merged
+
+
+def _tagged_notes(snapshots: Sequence[Snapshot]) -> list[str]:
+    """Each region's notes, tagged with it; a note several regions share is said once."""
+    regions_of: dict[str, list[str]] = {}
+    for snap in snapshots:
+        tag = f"{region_label(snap.region)}: "
+        for note in snap.notes:
+            text = note.removeprefix(tag)
+            regions_of.setdefault(text, [])
+            if snap.region not in regions_of[text]:
+                regions_of[text].append(snap.region)
+    return [
+        f"{', '.join(region_label(r) for r in regions)}: {text}"
+        for text, regions in regions_of.items()
+    ]
 
 
 def _url_region(url: str | None) -> str | None:

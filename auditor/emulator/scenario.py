@@ -195,6 +195,7 @@ NUMBER_VOICE_FIELDS = (
     "status_callback",
     "status_callback_method",
 )
+NUMBER_ROUTE_FIELDS = ("voice_url", "voice_fallback_url", "voice_application_sid", "trunk_sid")
 
 
 def scenario_regions(scenario: Mapping[str, Any]) -> list[str]:
@@ -242,9 +243,11 @@ def _regional_account(acc: Mapping[str, Any], region: str) -> dict[str, Any]:
     configured = {n["sid"]: n for n in block.get("incoming_phone_numbers", [])}
     numbers = []
     for number in acc.get("incoming_phone_numbers", []):
-        unset = dict.fromkeys(NUMBER_VOICE_FIELDS)  # not configured in this region
+        # Not configured in this region: no route; the other voice fields take their defaults.
+        base = {k: v for k, v in number.items() if k not in NUMBER_VOICE_FIELDS}
+        unset = dict.fromkeys(NUMBER_ROUTE_FIELDS)
         own = {k: v for k, v in configured.get(number["sid"], {}).items() if k != "sid"}
-        numbers.append({**number, **unset, **own})
+        numbers.append({**base, **unset, **own})
     base = {k: v for k, v in acc.items() if k not in (*REGIONAL_KEYS, "regions")}
     return {
         **base,

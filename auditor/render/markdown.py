@@ -25,7 +25,7 @@ def render_markdown(view: ReportView) -> str:
     meta.append(f"{view.account_count:,} accounts, {view.number_count:,} numbers")
     regions = ", ".join(r.label for r in view.coverage.regions)
     missing = ", ".join(view.coverage.regions_not_audited)
-    meta.append(f"regions {regions}" + (f" (not audited: {md(missing)})" if missing else ""))
+    meta.append(f"regions {regions}" + (f"; not audited: {md(missing)}" if missing else ""))
     meta.append(f"generated {view.generated_display}")
     lines.append("\n" + " · ".join(meta))
     lines.append("\n## Summary\n")

@@ -62,7 +62,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             _fixes(ctx, x, e164, region),
             owner=x,
             path=[x],
-            details={"region": region, "held_as": "verified", "source_url": row.source},
+            details={"region": region, "held_as": "verified"},
             error_codes=codes,
         )
 
