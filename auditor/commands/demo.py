@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -90,7 +91,7 @@ def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> list
                 region=choice,
                 now=now,
                 probe_webhooks=True,
-                probe_session_factory=lambda r=choice.region: demo_web_session(scenario, r),
+                probe_session_factory=partial(demo_web_session, scenario, choice.region),
             )
             snapshot = collect(config, progress if choice.region == "us1" else NullProgress())
             snapshot.api_url = DEMO_API_LABEL
