@@ -560,3 +560,21 @@ def test_diff_compares_multi_region_folders(
                          str(demo_dir), "--fail-on", "never")  # fmt: skip
     assert code == 0
     assert "OLD covers US1, NEW US1, IE1" in err
+
+
+def test_lookup_and_guard_count_only_owned_numbers_in_ie1(
+    server: EmulatorServer, regional: dict[str, Any]
+) -> None:
+    from auditor.guard import CallerIdGuard
+    from auditor.lookup import Authorization, lookup_caller_id
+
+    parent, sub = regional["accounts"][0], regional["accounts"][1]
+    verified = sub["outgoing_caller_ids"][0]["phone_number"]
+    owned = sub["incoming_phone_numbers"][0]["phone_number"]
+    us1 = make_client(_creds(parent, "us1"), server.url)
+    ie1 = make_client(_creds(parent, "ie1"), server.url, region=resolve_region("ie1", "dublin"))
+    assert lookup_caller_id(us1, sub["sid"], verified).authorization is Authorization.VERIFIED
+    assert lookup_caller_id(ie1, sub["sid"], verified).authorization is Authorization.NOT_FOUND
+    assert lookup_caller_id(ie1, sub["sid"], owned).authorization is Authorization.OWNED
+    guard = CallerIdGuard(ie1, sub["sid"])
+    assert guard.is_authorized(owned) and not guard.is_authorized(verified)

@@ -33,7 +33,7 @@ def run(
     snapshot: Annotated[
         list[Path],
         typer.Argument(
-            metavar="SNAPSHOT...",
+            metavar="SNAPSHOT",
             help="snapshot.json, or the --out folder of collect/audit; one per region of the "
             "same hierarchy (a folder may hold several: snapshot.json, snapshot-ie1.json).",
         ),
