@@ -46,8 +46,8 @@ def lookup_caller_id(client: Any, account_sid: str, e164: str) -> CallerIdStatus
     """Ask Twilio whether `account_sid` owns or verified `e164` (1 GET if owned, else 2).
 
     With a client built for a region without Verified Caller IDs (IE1: `client.region`),
-    only ownership counts, and OutgoingCallerIds is not asked. Raises TwilioException / requests errors as the SDK does; `api_error`
-    turns them into one-line AuditorErrors for the CLI.
+    only ownership counts, and OutgoingCallerIds is not asked. Raises TwilioException /
+    requests errors as the SDK does; `api_error` turns them into one-line AuditorErrors.
     """
     account = client.api.v2010.accounts(account_sid)
     for owned in account.incoming_phone_numbers.list(phone_number=e164):
