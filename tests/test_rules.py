@@ -467,7 +467,7 @@ def test_verified_here_and_owned_by_a_sibling_proposes_the_move() -> None:
 def test_a_calls_api_from_in_ie1_is_judged_with_the_calls_api_code() -> None:
     (f,) = run([make_ref(B_VERIFIED, B, region="ie1", via="calls-api")])
     assert f.rule == VERIFIED_IN_IE1 and f.error_codes == [21210]
-    assert "refuses the call" in f.message
+    assert "refuses the Calls API request (21210)" in f.message
 
 
 # --------------------------------------------------------------------------- properties

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from auditor.model import Finding, Severity, Via
+from auditor.model import Finding, Severity
 from auditor.regions import (
     INBOUND_REGION_URL,
     VERIFIED_CALLER_IDS,
@@ -34,13 +34,11 @@ from auditor.rules.base import (
 )
 from auditor.rules.remedy import owned_number
 
-# A Calls API From is judged with the Calls API's code (a Dial, a Studio widget: 13214).
-_CODES_BY_VIA = {Via.CALLS_API.value: (ERROR_21210,)}
-
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
     for ref in ctx.distinct_references:
-        if not judgeable(ref) or not ref.e164 or not ref.executing_account_sid:
+        judge = ctx.judge(ref)  # a Dial: 13214; a Calls API From: 21210 (rules.base.Judge)
+        if not judgeable(ref, judge) or not ref.e164 or not ref.executing_account_sid:
             continue
         if not lacks(ref.region, VERIFIED_CALLER_IDS):
             continue
@@ -49,21 +47,20 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             continue  # owned (global, fine everywhere), or not held: other rules say so
         row = availability(ref.region or "", VERIFIED_CALLER_IDS)
         region = region_label(ref.region)
-        codes = _CODES_BY_VIA.get(ref.via, RULE.error_codes)
         yield finding_for(
             RULE,
             ctx,
             ref,
-            f"{describe_source(ref, ctx)} runs in {region} and dials with callerId {e164}, which "
+            f"{describe_source(ref, ctx)} runs in {region} and {judge.uses} {e164}, which "
             f"{ctx.index.account_label(x)} holds only as a Verified Caller ID. Twilio does not "
             f"support Verified Caller IDs in {region} (regional product availability: "
-            f"{row.source}), so it refuses the {'call' if codes == (ERROR_21210,) else 'Dial'} "
-            f"({codes[0]}) although the same caller ID works in US1.",
+            f"{row.source}): {judge.refusal(judge.not_authorized)}, although the same caller "
+            "ID works in US1.",
             _fixes(ctx, x, e164, region),
             owner=x,
             path=[x],
             details={"region": region, "held_as": "verified"},
-            error_codes=codes,
+            error_codes=[judge.not_authorized],
         )
 
 
@@ -96,7 +93,7 @@ RULE = Rule(
     id="callerid-verified-unsupported-in-region",
     title="Verified Caller ID used in a region without Verified Caller IDs",
     severity=Severity.HIGH.value,
-    error_codes=(ERROR_13214,),
+    error_codes=(ERROR_13214, ERROR_21210),
     risk="Calls run in a Twilio Region that does not support Verified Caller IDs (IE1): Twilio "
     "refuses the Dial although the same caller ID works in US1, so moving to the region breaks "
     "every call through it.",
