@@ -281,6 +281,10 @@ def test_region_only_and_undocumented_hosts_are_refused(
             lambda a: a["regions"]["ie1"].update(outgoing_caller_ids=[{"sid": "PN" + "e" * 32}]),
             ["Verified Caller IDs in IE1"],
         ),
+        (
+            lambda a: a["regions"]["ie1"].update(flex_configuration={"outbound_call_flows": {}}),
+            ["Flex in IE1"],
+        ),
         (lambda a: a["regions"].update(us1={}), ["use one of ie1, au1"]),
         (lambda a: a["regions"].update(eu9={}), ["use one of ie1, au1"]),
         (lambda a: a["regions"]["ie1"].update(numbers=[]), ["keys among"]),

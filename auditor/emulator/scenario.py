@@ -17,7 +17,11 @@ from typing import Any
 from auditor.errors import AuditorError
 from auditor.regions import (
     DEFAULT_REGION,
+    FEATURE_NAMES,
+    FLEX,
     REGIONS,
+    SERVERLESS,
+    STUDIO,
     VERIFIED_CALLER_IDS,
     availability,
     lacks,
@@ -172,9 +176,7 @@ def _check_service(svc: Mapping[str, Any], where: str, unique: Any) -> None:
 # --------------------------------------------------------------------------- regions
 
 # What an account's `regions.<id>` block may hold: everything Twilio keeps per region.
-REGIONAL_KEYS = (
-    "auth_token",
-    "incoming_phone_numbers",  # that region's voice configuration of the account's numbers
+REGIONAL_LISTS = (
     "outgoing_caller_ids",
     "applications",
     "sip_domains",
@@ -182,6 +184,19 @@ REGIONAL_KEYS = (
     "services",
     "alerts",
 )
+REGIONAL_KEYS = (
+    "auth_token",
+    "incoming_phone_numbers",  # that region's voice configuration of the account's numbers
+    *REGIONAL_LISTS,
+    "flex_configuration",  # per region too; absent: no Flex there (404)
+)
+# Scenario data for a feature a region does not have is refused (auditor.regions).
+REGIONAL_FEATURES = {
+    "outgoing_caller_ids": VERIFIED_CALLER_IDS,
+    "flows": STUDIO,
+    "services": SERVERLESS,
+    "flex_configuration": FLEX,
+}
 # The voice configuration of a number: per region (the number itself is global).
 NUMBER_VOICE_FIELDS = (
     "voice_url",
@@ -253,7 +268,8 @@ def _regional_account(acc: Mapping[str, Any], region: str) -> dict[str, Any]:
         **base,
         "auth_token": regional_token(acc, region),
         "incoming_phone_numbers": numbers,
-        **{k: list(block.get(k, [])) for k in REGIONAL_KEYS[2:]},
+        **{k: list(block.get(k, [])) for k in REGIONAL_LISTS},
+        "flex_configuration": block.get("flex_configuration"),
     }
 
 
@@ -286,12 +302,13 @@ def _check_regions(
                         "number of the account: numbers are global, list it in the account's "
                         "incoming_phone_numbers and give only its voice configuration here"
                     )
-            if block.get("outgoing_caller_ids") and lacks(region, VERIFIED_CALLER_IDS):
-                raise AuditorError(
-                    f"scenario: {where} has outgoing_caller_ids, but Twilio does not support "
-                    f"Verified Caller IDs in {region.upper()} "
-                    f"({availability(region, VERIFIED_CALLER_IDS).source})"
-                )
+            for key, feature in REGIONAL_FEATURES.items():
+                if block.get(key) and lacks(region, feature):
+                    raise AuditorError(
+                        f"scenario: {where} has {key}, but Twilio does not support "
+                        f"{FEATURE_NAMES[feature]} in {region.upper()} "
+                        f"({availability(region, feature).source})"
+                    )
     for region in scenario_regions(scenario):
         if region not in REGIONS:
             raise AuditorError(f"scenario: api key region {region!r} is not a Twilio region")
@@ -301,7 +318,7 @@ def _check_regions(
         numbers = {n["sid"] for a in regional["accounts"] for n in a["incoming_phone_numbers"]}
         validate_scenario(regional)
         for acc in regional["accounts"]:
-            for key in REGIONAL_KEYS[2:]:
+            for key in REGIONAL_LISTS:
                 for item in acc[key]:
                     if item.get("sid") in seen and item.get("sid") not in numbers:
                         raise AuditorError(
