@@ -12,9 +12,10 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from test_cli import assert_one_line_error as one_line_error
+from test_cli import cli
 from twilio.base.client_base import ClientBase
 
-from auditor.cli import main
 from auditor.collect import CollectConfig, collect
 from auditor.collect.client import make_client
 from auditor.collect.credentials import Credentials
@@ -46,22 +47,6 @@ TWILIO_VARS = (
     "TWILIO_EDGE",
 )
 URL = "https://api.twilio.com/2010-04-01/Accounts.json"
-
-
-def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exc:
-        main(list(args))
-    out, err = capsys.readouterr()
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out, err
-
-
-def one_line_error(err: str, *words: str) -> None:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("twilio-audit: error: ") and "Traceback" not in err
-    for word in words:
-        assert word in lines[0], lines[0]
 
 
 # --------------------------------------------------------------------------- the table
