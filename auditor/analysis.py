@@ -13,28 +13,45 @@ from collections.abc import Sequence
 from auditor.findings import assign_fingerprints, sort_findings
 from auditor.graph import build_graph, build_index
 from auditor.model import Analysis, CallerIdReference, Finding, PolicyEntry, Snapshot
+from auditor.regional import RegionalInput
+from auditor.regions import region_label
 from auditor.rules import ALL_RULES
 from auditor.rules.base import RuleContext
 
 
 def analyse(
-    snapshot: Snapshot,
+    snapshot: Snapshot | RegionalInput | Sequence[Snapshot],
     *,
     extra_references: Sequence[CallerIdReference] = (),
-    baseline: Snapshot | None = None,
+    baseline: Snapshot | RegionalInput | None = None,
     policy: Sequence[PolicyEntry] | None = None,
 ) -> Analysis:
-    """Extract every callerId reference of `snapshot`, build the graph, run every rule."""
+    """Extract every callerId reference, build the graph, run every rule.
+
+    `snapshot` may be one snapshot or one per region of the same hierarchy: references
+    are read from each (and run in its region); ownership is judged on the merged view.
+    """
     from auditor.extract import references_from_snapshot
 
-    refs, notes = references_from_snapshot(snapshot)
-    return analyse_references(
-        snapshot,
+    scope = RegionalInput.of(snapshot)
+    refs: list[CallerIdReference] = []
+    notes: list[str] = []
+    for snap in scope.snapshots:
+        found, found_notes = references_from_snapshot(snap)
+        refs.extend(found)
+        tag = f"{region_label(snap.region)}: "
+        notes.extend(f"{tag}{n}" if scope.multi else n for n in found_notes)
+    analysis = analyse_references(
+        scope.merged,
         [*refs, *extra_references],
-        baseline=baseline,
+        baseline=RegionalInput.of(baseline).merged if baseline is not None else None,
         policy=policy,
         notes=notes,
     )
+    analysis.regions = scope.scopes()
+    analysis.regions_not_audited, hints = scope.not_audited()
+    analysis.notes.extend(hints)
+    return analysis
 
 
 def analyse_references(
@@ -103,6 +120,7 @@ def _ref_key(ref: CallerIdReference) -> tuple[object, ...]:
         ref.client_leg,
         ref.destination,  # each leg of a Dial with several <Number>s is its own reference
         ref.via,
+        ref.region,
     )
 
 

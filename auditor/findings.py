@@ -152,6 +152,7 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "path": list(finding.path),
         "details": _jsonable(finding.details),
         **destination_fields(finding),
+        "region": finding.region,
     }
 
 
@@ -187,4 +188,18 @@ def findings_document(
             for account, sources in sorted(snapshot.coverage.items())
         },
         "findings": [finding_dict(f) for f in sort_findings(analysis.findings)],
+        # The Twilio Regions the snapshots cover, each with its own coverage, and the home
+        # regions none covers ("coverage" above is their union, errors naming the region).
+        "regions": {
+            scope.region: {
+                "edge": scope.edge,
+                "collected_at": scope.collected_at,
+                "coverage": {
+                    account: dict(sorted(sources.items()))
+                    for account, sources in sorted(scope.coverage.items())
+                },
+            }
+            for scope in analysis.regions
+        },
+        "regions_not_audited": list(analysis.regions_not_audited),
     }

@@ -19,6 +19,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 from auditor.extract.values import is_e164, normalize
+from auditor.regions import VERIFIED_CALLER_IDS, lacks
 
 
 class Authorization(StrEnum):
@@ -44,13 +45,17 @@ class CallerIdStatus:
 def lookup_caller_id(client: Any, account_sid: str, e164: str) -> CallerIdStatus:
     """Ask Twilio whether `account_sid` owns or verified `e164` (1 GET if owned, else 2).
 
-    Raises TwilioException / requests errors as the SDK does; `api_error`
-    turns them into one-line AuditorErrors for the CLI.
+    With a client built for a region without Verified Caller IDs (IE1: `client.region`),
+    only ownership counts, and OutgoingCallerIds is not asked. Raises TwilioException /
+    requests errors as the SDK does; `api_error` turns them into one-line AuditorErrors.
     """
     account = client.api.v2010.accounts(account_sid)
     for owned in account.incoming_phone_numbers.list(phone_number=e164):
         if owned.phone_number == e164:
             return CallerIdStatus(e164, account_sid, Authorization.OWNED, owned.sid)
+    if lacks(getattr(client, "region", None), VERIFIED_CALLER_IDS):
+        # A region without Verified Caller IDs (IE1) refuses them as callerId: owned only.
+        return CallerIdStatus(e164, account_sid, Authorization.NOT_FOUND)
     for verified in account.outgoing_caller_ids.list(phone_number=e164):
         if verified.phone_number == e164:
             return CallerIdStatus(e164, account_sid, Authorization.VERIFIED, verified.sid)

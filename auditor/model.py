@@ -232,6 +232,9 @@ class DialingPermissions:
     inheritance: bool | None = None
     countries: list[DialingPermissionCountry] = field(default_factory=list)
     countries_read: bool = False  # False: the Countries list could not be read
+    # The Twilio Region these permissions apply in (regions are isolated); None: the
+    # snapshot's own region. A merged multi-region input keeps one entry per region.
+    region: str | None = None
 
 
 @dataclass
@@ -311,6 +314,9 @@ class CallerIdReference:
     via: str = Via.DIAL.value  # Via value: which API judges the value (and with which codes)
     destination: str | None = None  # the fixed number dialed (E.164), None when run-time
     destination_country: str | None = None  # ISO 3166 alpha-2 of `destination`
+    # The Twilio Region that executes it: the region of the snapshot it was read from
+    # (None: not known, e.g. a reference built outside a snapshot).
+    region: str | None = None
 
 
 @dataclass
@@ -331,6 +337,10 @@ class Snapshot:
     tool_version: str
     schema_version: int = SCHEMA_VERSION
     api_url: str | None = None  # set when collected through --api-url (emulator, mock)
+    # The Twilio Region read (its credentials, apps, flows and number configuration are its
+    # own; the numbers themselves are global) and the edge the requests went through.
+    region: str = "us1"
+    edge: str | None = None
     alert_window_days: int | None = None
     accounts: list[Account] = field(default_factory=list)
     phone_numbers: list[PhoneNumber] = field(default_factory=list)
@@ -379,6 +389,18 @@ class Finding:
     # Via value of the reference (policy for policy entries, None for inventory rules):
     # a <Dial>, a Calls API request, a Studio widget, Flex outbound …
     via: str | None = None
+    region: str | None = None  # the Twilio Region the judged reference runs in
+
+
+@dataclass
+class RegionScope:
+    """One regional snapshot an analysis covers: its region, edge, time and coverage."""
+
+    region: str
+    edge: str | None
+    collected_at: str
+    coverage: dict[str, dict[str, str]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -389,3 +411,7 @@ class Analysis:
     references: list[CallerIdReference] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. TwiML that could not be parsed
     baseline_collected_at: str | None = None  # set when compared with --baseline
+    # The regions the analysed snapshots cover (one entry per region, US1 first) and the
+    # home regions none of them covers, each with what hints that it may be in use.
+    regions: list[RegionScope] = field(default_factory=list)
+    regions_not_audited: list[str] = field(default_factory=list)

@@ -24,9 +24,10 @@ from auditor.findings import FailOn, exceeds, severity_counts
 from auditor.model import Analysis, PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress
+from auditor.regional import RegionalInput
 from auditor.render import render_reports
 from auditor.render.options import DEFAULT_FORMATS, Format, ReportOptions
-from auditor.snapshot import SNAPSHOT_NAME, load_snapshot, resolve_snapshot_path, save_snapshot
+from auditor.snapshot import load_snapshots, resolve_snapshot_paths, save_snapshots
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -42,9 +43,10 @@ class AuditOptions:
     out_dir: Path
     formats: Sequence[Format | str] = field(default_factory=lambda: list(DEFAULT_FORMATS))
     collect: CollectConfig | None = None  # None for `report` (offline)
-    collector: Callable[[], Snapshot] | None = None  # instead of `collect` (the audit command)
+    # Instead of `collect` (the audit command; the demo returns one snapshot per region).
+    collector: Callable[[], Snapshot | Sequence[Snapshot]] | None = None
     progress: Progress | None = None
-    baseline: Path | None = None  # --baseline OLD (snapshot file or audit folder)
+    baseline: Path | None = None  # --baseline OLD (snapshot file or audit folder, all regions)
     baseline_snapshot: Snapshot | None = None  # already in memory (demo)
     policy: Path | None = None
     code: Sequence[str] = ()  # --code PATH[=ACxxx]
@@ -85,36 +87,45 @@ def run_audit(options: AuditOptions) -> AuditResult:
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
     if options.collector is not None:
-        snapshot = options.collector()
+        collected = options.collector()
     else:
         assert options.collect is not None
-        snapshot = collect(options.collect, options.progress or NullProgress())
-    scan_code(snapshot, code_paths)
-    snapshot_path = save_snapshot(snapshot, options.out_dir / SNAPSHOT_NAME)
-    return _analyse_and_render(snapshot, snapshot_path, options, baseline, policy)
+        collected = collect(options.collect, options.progress or NullProgress())
+    scope = RegionalInput.of(collected)
+    scan_code(scope.snapshots[0], code_paths)
+    snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
+    return _analyse_and_render(scope, snapshot_path, options, baseline, policy)
 
 
-def run_report(snapshot_file: Path, options: AuditOptions) -> AuditResult:
-    """analyse + render a saved snapshot offline (it is copied into --out if it lives elsewhere)."""
+def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> AuditResult:
+    """analyse + render saved snapshots offline: one, or one per region of a hierarchy.
+
+    They are copied into --out (snapshot.json, snapshot-<region>.json) unless they are there.
+    """
     check_out_dir(options.out_dir)
-    snapshot = load_snapshot(snapshot_file)
+    paths = [snapshot_files] if isinstance(snapshot_files, Path) else list(snapshot_files)
+    scope = RegionalInput.of(load_snapshots(paths))
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
-    target = options.out_dir / SNAPSHOT_NAME
-    source = resolve_snapshot_path(snapshot_file)
-    if not (target.exists() and target.resolve() == source.resolve()):
-        save_snapshot(snapshot, target)
-    return _analyse_and_render(snapshot, target, options, baseline, policy)
+    sources = {p.resolve() for path in paths for p in resolve_snapshot_paths(path)}
+    out = options.out_dir
+    here = set(resolve_snapshot_paths(out)) if (out / "snapshot.json").exists() else set()
+    if {p.resolve() for p in here} != sources:
+        written = save_snapshots(scope.snapshots, out)
+    else:
+        written = resolve_snapshot_paths(out)
+    return _analyse_and_render(scope, written[0], options, baseline, policy)
 
 
 def _analyse_and_render(
-    snapshot: Snapshot,
+    scope: RegionalInput,
     snapshot_path: Path,
     options: AuditOptions,
     baseline: Snapshot | None,
     policy: list[PolicyEntry] | None,
 ) -> AuditResult:
-    analysis = analyse(snapshot, baseline=baseline, policy=policy)
+    snapshot = scope.merged
+    analysis = analyse(scope, baseline=baseline, policy=policy)
     comparison = None
     if baseline is not None:  # marks each finding new or unchanged, in every format
         comparison = compare_with_baseline(baseline, snapshot, analysis.findings, policy=policy)
@@ -167,11 +178,12 @@ def scan_code(snapshot: Snapshot, paths: list[tuple[Path, str | None]]) -> None:
 
 
 def _baseline(options: AuditOptions) -> Snapshot | None:
+    """The earlier audit, all its regions merged (what --baseline compares against)."""
     if options.baseline_snapshot is not None:
         return options.baseline_snapshot
     if options.baseline is None:
         return None
-    return load_snapshot(options.baseline)
+    return RegionalInput.of(load_snapshots([options.baseline])).merged
 
 
 # --------------------------------------------------------------------------- small pure helpers

@@ -5,6 +5,11 @@ as a Snapshot. Measures wall time of `analyse_references` (graph + indexes + eve
 rule + sort + fingerprints) and the process's peak RSS. Target: ≤ 10 s, ≤ 1 GiB.
 
     python benchmarks/analysis_bench.py [--accounts 1000] [--numbers 100000] [--refs 20000]
+    python benchmarks/analysis_bench.py --regions 2   # the same hierarchy audited in US1 and IE1
+
+With `--regions 2` the input is two snapshots of the hierarchy (US1 and IE1: the same
+accounts and numbers, no voice configuration in IE1, every other reference running in
+IE1), merged as `report` merges them (`RegionalInput.of`); the merge is timed too.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import resource
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 
 from auditor.analysis import analyse_references
 from auditor.model import (
@@ -29,6 +35,7 @@ from auditor.model import (
     TwimlApp,
     VerifiedCallerId,
 )
+from auditor.regional import RegionalInput
 
 TARGET_SECONDS = 10.0
 TARGET_BYTES = 1024**3
@@ -130,10 +137,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--numbers", type=int, default=100_000)
     parser.add_argument("--refs", type=int, default=20_000)
+    parser.add_argument("--regions", type=int, choices=(1, 2), default=1)
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     snap, refs, policy = build(args.accounts, args.numbers, args.refs)
+    merge_s = 0.0
+    if args.regions == 2:
+        ie1 = replace(
+            snap,
+            region="ie1",
+            edge="dublin",
+            phone_numbers=[
+                replace(n, voice_url=None, voice_application_sid=None) for n in snap.phone_numbers
+            ],
+            verified_caller_ids=[],
+            applications=[],
+            flows=[],
+            alerts=[],
+        )
+        refs = [replace(r, region="ie1" if i % 2 else "us1") for i, r in enumerate(refs)]
+        t_merge = time.perf_counter()
+        snap = RegionalInput.of([snap, ie1]).merged
+        merge_s = time.perf_counter() - t_merge
     built = time.perf_counter() - t0
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
@@ -147,6 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         f"input: {len(snap.accounts)} accounts, {len(snap.phone_numbers)} numbers, "
         f"{len(refs)} references, {len(snap.alerts)} alerts (built in {built:.1f} s)"
     )
+    if args.regions == 2:
+        print(f"merge of 2 regional snapshots: {merge_s:.2f} s")
     print(f"analyse: {elapsed:.2f} s, {len(analysis.findings)} findings")
     for rule, n in sorted(counts.items()):
         print(f"  {rule}: {n}")

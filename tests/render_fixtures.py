@@ -242,6 +242,14 @@ def build_analysis() -> Analysis:
             destination_country="TR",
             details={"country_rule": "tr-turkish-callerid", "effect": "refused"},
         ),
+        _finding(
+            19,
+            "callerid-verified-unsupported-in-region",
+            CALLS,
+            "+15559990001",
+            owner=CALLS,
+            details={"region": "IE1", "held_as": "verified"},
+        ),
     ]
     refs = [
         CallerIdReference(

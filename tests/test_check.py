@@ -21,6 +21,7 @@ LONGER = "+155512300012"  # owned by CLINIC too: PhoneNumber=+15551230001 matche
 VERIFIED = "+15557770001"  # verified by CLINIC
 SIBLING = "+15551230004"  # owned by BILLING only
 NOWHERE = "+15559990000"  # nobody's
+IE1_PARENT_TOKEN = "d" * 32  # the parent's credentials in IE1 (Twilio's are per region)
 
 
 def scenario() -> dict[str, Any]:
@@ -34,6 +35,7 @@ def scenario() -> dict[str, Any]:
                 "status": "active",
                 "owner_account_sid": None,
                 "auth_token": TOKENS[PARENT],
+                "regions": {"ie1": {"auth_token": IE1_PARENT_TOKEN}},
             },
             {
                 "sid": CLINIC,
@@ -227,3 +229,29 @@ def test_unknown_account_is_exit_2(
     unknown = "AC" + "9" * 32
     rc, out, err = run_check(monkeypatch, capsys, server, "--account", unknown, OWNED)
     assert rc == 2 and out == "" and unknown in err and len(err.strip().splitlines()) == 1
+
+
+def test_in_ie1_only_owned_numbers_pass(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], server: EmulatorServer
+) -> None:
+    """IE1 does not support Verified Caller IDs: a verified number fails there, owned passes."""
+    server.reset_stats()
+    rc, out, err = run_check(
+        monkeypatch, capsys, server, "--region", "ie1", "--edge", "dublin",
+        "--account", CLINIC, OWNED, VERIFIED, token=IE1_PARENT_TOKEN,
+    )  # fmt: skip
+    assert rc == 1, err
+    owned, verified = out.splitlines()
+    assert owned.startswith(f"✓ {OWNED}  owned by {CLINIC}")
+    assert verified.startswith(f"✗ {VERIFIED}  not found in {CLINIC}")
+    assert "IE1 does not support Verified Caller IDs" in verified
+    assert "verify it there" not in verified
+    # IncomingPhoneNumbers only, never OutgoingCallerIds: one GET per number, then the hint
+    # (the accounts list and one lookup in each other account) — 5, where US1 takes 8.
+    assert server.stats.total_requests == 5
+    assert server.stats.status_counts == {200: 5}
+    rc, _, err = run_check(
+        monkeypatch, capsys, server, "--region", "ie1", "--account", CLINIC, OWNED,
+        token=IE1_PARENT_TOKEN,
+    )  # fmt: skip
+    assert rc == 2 and "--edge dublin" in err

@@ -354,6 +354,6 @@ def test_demo_as_of_writes_the_same_files_every_run(
         code, _, _ = cli(capsys, *args, "--as-of", "2026-11-29T12:00:00Z")
         assert code == 0
         runs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert runs[0] == runs[1] and len(runs[0]) == 6
+    assert runs[0] == runs[1] and len(runs[0]) == 8  # a snapshot per region, and the baseline's
     doc = json.loads(runs[0][Path("findings.json")])
     assert doc["generated_at"].startswith("2026-11-29T12:00")

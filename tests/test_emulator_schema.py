@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,6 +21,8 @@ from jsonschema import Draft7Validator, FormatChecker
 from oai import OAI_DIR as OAI
 
 from auditor.emulator import EmulatorServer
+from auditor.emulator.generate import add_region
+from auditor.emulator.scenario import regional_scenario
 
 FILES = {
     "api": "twilio_api_v2010.json",
@@ -264,7 +267,7 @@ def _names(scenario: dict[str, Any]) -> dict[str, str]:
     return {
         "sub": sub["sid"],
         "pn": sub["incoming_phone_numbers"][0]["sid"],
-        "oc": sub["outgoing_caller_ids"][0]["sid"],
+        "oc": sub["outgoing_caller_ids"][0]["sid"] if sub["outgoing_caller_ids"] else "",
         "ap": sub["applications"][0]["sid"],
         "sd": sub["sip_domains"][0]["sid"],
         "no": sub["alerts"][0]["sid"],
@@ -289,13 +292,52 @@ def test_endpoint_matches_openapi(
     template: str,
     is_list: bool,
 ) -> None:
-    parent, sub = small_hierarchy["accounts"][0], small_hierarchy["accounts"][1]
+    check_endpoint(emulator.url, product, product, small_hierarchy, oas_path, template, is_list)
+
+
+@pytest.fixture(scope="module")
+def ie1_emulator(small_hierarchy: dict[str, Any]) -> Iterator[tuple[EmulatorServer, Any]]:
+    """The small hierarchy with IE1 data too; the IE1 view in plain scenario format."""
+    scenario = add_region(small_hierarchy, "ie1")
+    with EmulatorServer(scenario) as server:
+        yield server, regional_scenario(scenario, "ie1")
+
+
+# IE1 has no Verified Caller IDs (its OutgoingCallerIds list is empty: tests/test_regions.py).
+IE1_ENDPOINTS = [e for e in ENDPOINTS if "OutgoingCallerIds" not in e[1]]
+
+
+@pytest.mark.parametrize(("product", "oas_path", "template", "is_list"), IE1_ENDPOINTS)
+def test_ie1_endpoint_matches_openapi(
+    ie1_emulator: tuple[EmulatorServer, Any],
+    product: str,
+    oas_path: str,
+    template: str,
+    is_list: bool,
+) -> None:
+    """The regional host (api.dublin.ie1 …) answers in the same shapes, with IE1's data."""
+    server, ie1 = ie1_emulator
+    label = f"{product}.dublin.ie1"
+    check_endpoint(server.url, product, label, ie1, oas_path, template, is_list)
+
+
+def check_endpoint(
+    base: str,
+    product: str,
+    label: str,
+    scenario: dict[str, Any],
+    oas_path: str,
+    template: str,
+    is_list: bool,
+) -> None:
+    """GET {base}/{label}{path} and check the answer against the product's OpenAPI schema."""
+    parent, sub = scenario["accounts"][0], scenario["accounts"][1]
     # v2010 with the parent's credentials (it reads its subaccounts); other products
     # answer for the authenticating account only, so the subaccount's own.
     who = parent if product == "api" else sub
-    path = template.format(**_names(small_hierarchy))
+    path = template.format(**_names(scenario))
     resp = requests.get(
-        f"{emulator.url}/{product}{path}",
+        f"{base}/{label}{path}",
         params={"PageSize": 1} if is_list else None,
         auth=(who["sid"], who["auth_token"]),
         timeout=10,
@@ -329,7 +371,7 @@ def test_endpoint_matches_openapi(
         assert set(body) == {key, "meta"}
         assert set(body["meta"]) == set(schema["properties"]["meta"]["properties"])
         assert body["meta"]["key"] == key
-        assert body["meta"]["url"].startswith(f"https://{product}.twilio.com{path}?")
+        assert body["meta"]["url"].startswith(f"https://{label}.twilio.com{path}?")
 
 
 def test_paging_links_carry_twilio_hosts(

@@ -95,6 +95,8 @@ def busy_snapshot() -> tuple[Snapshot, list, Snapshot, list[PolicyEntry]]:
         webhook_ref("", A, "https://x.example/c", missing=True),
         make_ref("+15550001111", source=Source("code", None, "dial.py:9")),
         *[alert_ref(a, B_NUM) for a in alerts],
+        # B's Verified Caller ID on a Dial that runs in IE1 (no Verified Caller IDs there).
+        make_ref(B_VERIFIED, B, region="ie1", source=Source("function", "ZH" + "e" * 32, "/x")),
     ]
     baseline = make_snapshot(collected_at="2026-10-01T00:00:00Z")
     baseline.phone_numbers.append(PhoneNumber(pn("old"), A, "+15550001111"))

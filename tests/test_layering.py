@@ -26,10 +26,12 @@ LAYERS: dict[str, int] = {
     "outbound": 1,  # the one outbound policy for URLs from customer data (probe, notifiers)
     "extract": 1,  # pure functions over model data; the collector uses them to filter
     "snapshot": 1,
+    "regions": 1,  # Twilio Regions as data: regions, edges, what each supports (cited)
     "policy": 2,
     "collect": 2,
     "emulator": 2,
     "graph": 2,
+    "regional": 2,  # several regional snapshots → one analysis input (merged view)
     "lookup": 2,
     "guard": 3,
     "rules": 3,

@@ -167,7 +167,7 @@ def test_top_actions_rank_by_what_they_fix() -> None:
 
 def test_severity_counts_and_risk_words() -> None:
     view = build_view(build_snapshot(), build_analysis(), OPTIONS)
-    assert dict(view.counts) == {"critical": 2, "high": 12, "medium": 2, "low": 1, "info": 1}
+    assert dict(view.counts) == {"critical": 2, "high": 13, "medium": 2, "low": 1, "info": 1}
     assert "refused by Twilio (error 13214)" in view.risk[0]
     assert any("17 such failures" in s and "30 days" in s for s in view.risk)
     assert any("1 call destination (DE) is blocked by the Geo Permissions" in s for s in view.risk)

@@ -77,6 +77,7 @@ def test_registry_has_every_rule_of_the_design_once() -> None:
         "callerid-passthrough",
         "dial-destination-not-permitted",
         "callerid-geo-restricted",
+        "callerid-verified-unsupported-in-region",
     }
     for rule in ALL_RULES:
         assert rule.title and rule.risk and rule.remediation
@@ -419,6 +420,56 @@ def test_missing_client_leg_once_per_dial_when_probed_as_phone_and_client() -> N
     )
     refs = [webhook_ref("", B, missing=True), webhook_ref("", B, missing=True, client_leg=True)]
     assert [f.rule for f in run(refs, snap)] == ["callerid-missing-client-leg"]
+
+
+# ------------------------------------------------------------ verified-unsupported-in-region
+
+VERIFIED_IN_IE1 = "callerid-verified-unsupported-in-region"
+
+
+def test_verified_caller_id_in_ie1_fires_with_the_region_and_its_source() -> None:
+    (f,) = run([make_ref(B_VERIFIED, B, region="ie1")])
+    assert f.rule == VERIFIED_IN_IE1 and f.severity == "high" and f.error_codes == [13214]
+    assert f.account_sid == B and f.owner_account_sid == B and f.region == "ie1"
+    assert "runs in IE1" in f.message and "only as a Verified Caller ID" in f.message
+    assert "regional-product-and-feature-availability" in f.message
+    assert "+15552220001 ('Front desk B')" in f.remediation  # B's own number, valid there
+    assert f.details["region"] == "IE1"
+
+
+def test_verified_caller_id_is_fine_in_us1_and_unjudged_where_twilio_does_not_say() -> None:
+    assert run([make_ref(B_VERIFIED, B, region="us1")]) == []
+    assert run([make_ref(B_VERIFIED, B)]) == []  # region unknown (code): not judged
+    assert run([make_ref(B_VERIFIED, B, region="au1")]) == []  # AU1: not confirmed
+
+
+def test_an_owned_number_is_valid_in_ie1_even_when_also_verified() -> None:
+    snap = make_snapshot()
+    snap.verified_caller_ids.append(VerifiedCallerId(pn("vb2"), B, B_NUM))
+    assert run([make_ref(B_NUM, B, region="ie1")], snap) == []
+
+
+def test_in_ie1_other_rules_keep_their_cases_and_drop_verification_as_a_fix() -> None:
+    (f,) = run([make_ref(STRANGER, region="ie1")])
+    assert f.rule == "callerid-not-authorized"
+    assert "does not support Verified Caller IDs" in f.remediation
+    assert "OutgoingCallerIds" not in f.remediation
+    (g,) = run([make_ref(B_VERIFIED, A, region="ie1")])  # B's verified number, used by A
+    assert g.rule == "callerid-cross-account" and "Verifying it would not help" in g.remediation
+
+
+def test_verified_here_and_owned_by_a_sibling_proposes_the_move() -> None:
+    snap = make_snapshot()
+    snap.verified_caller_ids.append(VerifiedCallerId(pn("va"), A, B_NUM))
+    (f,) = run([make_ref(B_NUM, A, region="ie1")], snap)
+    assert f.rule == VERIFIED_IN_IE1
+    assert f"/IncomingPhoneNumbers/{pn('b1')}.json with AccountSid={A}" in f.remediation
+
+
+def test_a_calls_api_from_in_ie1_is_judged_with_the_calls_api_code() -> None:
+    (f,) = run([make_ref(B_VERIFIED, B, region="ie1", via="calls-api")])
+    assert f.rule == VERIFIED_IN_IE1 and f.error_codes == [21210]
+    assert "refuses the Calls API request (21210)" in f.message
 
 
 # --------------------------------------------------------------------------- properties

@@ -9,6 +9,7 @@ from datetime import datetime
 import requests
 
 from auditor.collect.credentials import Credentials
+from auditor.regions import RegionChoice
 
 # Chosen with benchmarks/collect_bench.py (see benchmarks/README.md).
 DEFAULT_CONCURRENCY = 32
@@ -21,6 +22,9 @@ MAX_ALERT_WINDOW_DAYS = 30  # Monitor does not answer queries older than 30 days
 class CollectConfig:
     credentials: Credentials
     api_url: str | None = None
+    # The Twilio Region to read (checked by auditor.regions.resolve_region); the
+    # credentials must be that region's: Twilio's credentials are per region.
+    region: RegionChoice = field(default_factory=RegionChoice)
     accounts: list[str] = field(default_factory=list)  # restrict to these SIDs; empty = all
     since_days: int = 30
     alerts: bool = True

@@ -4,7 +4,8 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
 1. refuses any method but GET before anything is sent (the auditor can never
    change a customer's account, whatever a caller does with the SDK);
 2. rewrites `https://{product}.twilio.com{path}` to `{api_url}/{product}{path}`
-   when `--api-url` is given (emulator, mock), next-page links included;
+   when `--api-url` is given (emulator, mock), next-page links included; a
+   regional host keeps its labels (`api.dublin.ie1` → `{api_url}/api.dublin.ie1`);
 3. retries 429, 5xx, connection errors and timeouts with capped exponential
    backoff and full jitter, bounded in attempts and in time;
 4. counts requests, retries and errors for the progress display, and logs
@@ -66,14 +67,17 @@ class HttpStats:
 
 
 def rewrite_url(url: str, api_url: str | None) -> str:
-    """Map https://{product}.twilio.com{path} to {api_url}/{product}{path}."""
+    """Map https://{host}.twilio.com{path} to {api_url}/{host}{path}.
+
+    `host` is every label before .twilio.com: `api`, or `api.dublin.ie1` for a region.
+    """
     if not api_url:
         return url
     parts = urlsplit(url)
     host = parts.hostname or ""
     if not host.endswith(".twilio.com"):
         return url
-    product = host.removesuffix(".twilio.com").split(".")[0]
+    product = host.removesuffix(".twilio.com")
     base = urlsplit(api_url.rstrip("/"))
     return urlunsplit(
         (base.scheme, base.netloc, f"{base.path}/{product}{parts.path}", parts.query, "")

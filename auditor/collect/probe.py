@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 
 from auditor.model import PROBE_CALLER, PROBE_CLIENT, Snapshot, WebhookResponse
 from auditor.redact import redact_url
+from auditor.regions import canonical_host
 
 MAX_BODY_BYTES = 256 * 1024
 # Twilio-hosted handlers the API already shows us (Studio flows, Functions): no probe needed.
@@ -102,6 +103,7 @@ def _probe_allowed(url: str) -> bool:
     host = (parts.hostname or "").lower()
     if parts.scheme not in ("http", "https") or not host:
         return False
+    host = canonical_host(host)  # webhooks.dublin.ie1.twilio.com is Twilio's too
     return not any(host == s.lstrip(".") or host.endswith(s) for s in SKIP_HOST_SUFFIXES)
 
 

@@ -53,6 +53,7 @@ from auditor.model import (
 )
 from auditor.progress import NullProgress, Progress
 from auditor.redact import redact_in_place, redact_url
+from auditor.regions import FEATURE_NAMES, SOURCE_FEATURES, availability, lacks
 
 PAGE_SIZE = 1000
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
@@ -203,6 +204,9 @@ class _Walk:
         self.lock = threading.Lock()
         self.work: dict[str, _AccountWork] = {}
         now = config.now or datetime.now(UTC)
+        # Sources this region does not have (auditor.regions): never requested, "skipped".
+        region = config.region.region
+        self.unavailable = {s for s, feature in SOURCE_FEATURES.items() if lacks(region, feature)}
         self.alert_days = max(1, min(config.since_days, MAX_ALERT_WINDOW_DAYS))
         self.alert_start = now - timedelta(days=self.alert_days)
 
@@ -290,6 +294,9 @@ class _Walk:
             "sip_domains": (acct.sip.domains, records.sip_domain),
         }
         for source, (resource, mapper) in v2010.items():
+            if source in self.unavailable:
+                w.coverage[source] = "skipped"
+                continue
             self.spawn(w, source, self._v2010_list, source, resource, mapper)
         wanted = {
             "flows": cfg.studio,
@@ -298,6 +305,7 @@ class _Walk:
             GEO_SOURCE: cfg.geo_permissions,
             "flex": cfg.flex,
         }
+        wanted = {s: on and s not in self.unavailable for s, on in wanted.items()}
         if w.account.status == "closed":
             # A closed account runs no calls, and Twilio refuses its credentials: its
             # products have nothing to audit. Its numbers (read above) still matter.
@@ -513,13 +521,21 @@ def _environment(env: Any) -> tuple[str, str | None, str | None]:
 # -------------------------------------------------------------------- entry point
 
 
-def _first_request(root: Client, creds: Credentials, api_url: str | None) -> list[Any]:
+def _where(config: CollectConfig) -> str:
+    """How messages name the API: the --api-url (redacted), or Twilio's host in the region."""
+    if config.api_url:
+        return redact_url(config.api_url)
+    region = config.region
+    return f"the Twilio API ({region.host()})" if region.sdk_region else "the Twilio API"
+
+
+def _first_request(root: Client, creds: Credentials, config: CollectConfig) -> list[Any]:
     """List the accounts (parent + subaccounts); this request also checks the credentials.
 
     The parent is fetched on its own when the list does not hold it. Any answer the
     SDK cannot read is the operator's network (or --api-url), not a bug: exit 2.
     """
-    where = redact_url(api_url) if api_url else "the Twilio API"
+    where = _where(config)
     accounts = root.api.v2010.accounts
     try:
         try:
@@ -533,10 +549,12 @@ def _first_request(root: Client, creds: Credentials, api_url: str | None) -> lis
             listed.insert(0, accounts(creds.account_sid).fetch())
         return listed
     except Exception as exc:
-        raise _first_request_error(exc, creds, where) from None
+        raise _first_request_error(exc, creds, where, config) from None
 
 
-def _first_request_error(exc: Exception, creds: Credentials, where: str) -> Exception:
+def _first_request_error(
+    exc: Exception, creds: Credentials, where: str, config: CollectConfig
+) -> Exception:
     """The one-line error for a failed first request (or `exc` itself when it is a bug)."""
     garbled = garbled_answer(exc)
     if garbled is not None:
@@ -552,9 +570,14 @@ def _first_request_error(exc: Exception, creds: Credentials, where: str) -> Exce
                 if creds.uses_api_key
                 else "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN"
             )
+            region = config.region
+            regional = region.sdk_region is not None
+            name = region.region.upper()
             return CredentialsError(
-                f"Twilio rejected the credentials for {creds.account_sid} (HTTP {status}); "
-                f"check {names}"
+                f"Twilio rejected the credentials for {creds.account_sid}"
+                + (f" in {name} ({region.host()})" if regional else "")
+                + f" (HTTP {status}); check {names}"
+                + (f" (credentials are per region: use {name}'s own)" if regional else "")
             )
         return ApiUnreachableError(
             f"{where} answered {describe_error(exc).removeprefix('error: ')} to the first "
@@ -627,10 +650,10 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         on_event=progress.http_event,
         per_account_limit=config.per_account_limit,
     )
-    root = make_client(creds, config.api_url, http_client=http)
-    listed = _first_request(root, creds, config.api_url)
+    root = make_client(creds, config.api_url, http_client=http, region=config.region)
+    listed = _first_request(root, creds, config)
     root_sid = creds.account_sid
-    where = redact_url(config.api_url) if config.api_url else "the Twilio API"
+    where = _where(config)
     accounts, tokens, account_notes = _accounts(listed, root_sid, where)
     del listed  # the records hold auth tokens: keep them in `tokens` only
 
@@ -648,6 +671,8 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         collected_at=records.iso(datetime.now(UTC)) or "",
         tool_version=__version__,
         api_url=redact_url(config.api_url) if config.api_url else None,
+        region=config.region.region,
+        edge=config.region.edge,
         accounts=accounts,
         notes=account_notes,
     )
@@ -658,7 +683,7 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
             client: Client | None = root
         elif account.sid in tokens and not creds.uses_api_key:
             sub = Credentials(account_sid=account.sid, auth_token=tokens[account.sid])
-            client = make_client(sub, config.api_url, http_client=http)
+            client = make_client(sub, config.api_url, http_client=http, region=config.region)
         else:
             client = None
         walk.work[account.sid] = _AccountWork(account=account, client=client)
@@ -787,6 +812,13 @@ def _assemble(snapshot: Snapshot, walk: _Walk, config: CollectConfig) -> None:
             "Collected with an API key: Twilio denies a parent's API key access to subaccount "
             "resources, so only the key's own account was audited. Use the parent's Account SID "
             "and Auth Token to audit every subaccount."
+        )
+    region = config.region.region
+    for source in sorted(walk.unavailable):
+        row = availability(region, SOURCE_FEATURES[source])
+        snapshot.notes.append(
+            f"{region.upper()}: {FEATURE_NAMES[row.feature]} not read: Twilio's page "
+            f"({row.source}) {row.says}."
         )
     if config.accounts:
         snapshot.notes.append(

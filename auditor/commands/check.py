@@ -22,7 +22,7 @@ from twilio.base.exceptions import TwilioException
 from auditor.collect.client import make_client
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.walker import garbled_answer
-from auditor.commands.options import ApiUrl
+from auditor.commands.options import ApiUrl, EdgeOpt, RegionOpt
 from auditor.errors import ApiUnreachableError, AuditorError
 from auditor.lookup import (
     Authorization,
@@ -35,6 +35,7 @@ from auditor.lookup import (
     visible_accounts,
 )
 from auditor.policy import load_policy
+from auditor.regions import VERIFIED_CALLER_IDS, availability, lacks, region_label, resolve_region
 from auditor.text import visible
 
 NAME = "check"
@@ -139,7 +140,7 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
     return results, {a.sid: a.friendly_name for a in accounts or []}
 
 
-def format_result(result: CheckResult, names: dict[str, str]) -> str:
+def format_result(result: CheckResult, names: dict[str, str], region: str | None = None) -> str:
     item, status = result.item, result.status
 
     def label(sid: str) -> str:
@@ -155,16 +156,25 @@ def format_result(result: CheckResult, names: dict[str, str]) -> str:
         f"✗ {item.number}  not found in {acct}: neither owned nor verified there, "
         "so Twilio refuses it as callerId (error 13214); "
     )
+    if lacks(region, VERIFIED_CALLER_IDS):
+        row = availability(region or "", VERIFIED_CALLER_IDS)
+        line += (
+            f"{region_label(region)} does not support Verified Caller IDs ({row.source}), so "
+            "only a number the account owns works here; "
+        )
     if result.elsewhere:
         where = ", ".join(
             f"{s.authorization.value} by {label(s.account_sid)}" for s in result.elsewhere
         )
         line += (
             f"it is {where} in the same hierarchy: move it to {item.account_sid} "
-            "(update the IncomingPhoneNumber's AccountSid) or verify it there"
+            "(update the IncomingPhoneNumber's AccountSid)"
+            + ("" if lacks(region, VERIFIED_CALLER_IDS) else " or verify it there")
         )
     else:
-        line += f"buy or port it into {item.account_sid}, or verify it there"
+        line += f"buy or port it into {item.account_sid}" + (
+            "" if lacks(region, VERIFIED_CALLER_IDS) else ", or verify it there"
+        )
     return line
 
 
@@ -186,13 +196,16 @@ def run(
         ),
     ] = None,
     api_url: ApiUrl = None,
+    region: RegionOpt = None,
+    edge: EdgeOpt = None,
 ) -> int:
     """Exit 0 when every number passes, 1 when one fails, 2 on bad input or credentials."""
+    choice = resolve_region(region, edge)
     items = items_from_args(account, list(numbers or []), policy)
-    client = make_client(credentials_from_env(), api_url)
+    client = make_client(credentials_from_env(), api_url, region=choice)
     results, names = run_checks(client, items)
     for result in results:
-        print(visible(format_result(result, names)))  # friendly names are account data
+        print(visible(format_result(result, names, choice.region)))  # names are account data
     failed = sum(not r.ok for r in results)
     if failed:
         print(f"twilio-audit: {failed} of {len(results)} caller ID(s) failed", file=sys.stderr)

@@ -13,11 +13,12 @@ import typer
 from auditor.collect import CollectConfig, collect
 from auditor.collect.config import DEFAULT_CONCURRENCY
 from auditor.collect.credentials import credentials_from_env
-from auditor.commands.options import ApiUrl, OutDir, Quiet, Verbose
+from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, Verbose
 from auditor.files import prepare_out_dir
 from auditor.progress import make_progress
 from auditor.redact import redact_url
-from auditor.snapshot import save_snapshot
+from auditor.regions import resolve_region
+from auditor.snapshot import save_snapshots
 from auditor.text import visible
 
 NAME = "collect"
@@ -73,6 +74,8 @@ def request_log(enabled: bool) -> Iterator[None]:
 def run(
     out: OutDir,
     api_url: ApiUrl = None,
+    region: RegionOpt = None,
+    edge: EdgeOpt = None,
     account: Annotated[
         list[str] | None,
         typer.Option(
@@ -115,11 +118,13 @@ def run(
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
+    choice = resolve_region(region, edge)  # a bad pair fails before the credentials are read
     creds = credentials_from_env()
     prepare_out_dir(out)  # a bad --out fails now, not after the collection
     config = CollectConfig(
         credentials=creds,
         api_url=api_url,
+        region=choice,
         accounts=list(dict.fromkeys(account or [])),
         since_days=since,
         alerts=not no_alerts,
@@ -136,12 +141,14 @@ def run(
             snapshot = collect(config, progress)
     except KeyboardInterrupt:
         raise typer.Abort() from None
-    path = save_snapshot(snapshot, out)
+    (path,) = save_snapshots([snapshot], out)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")
     )
+    where = f" in {choice.label}" if choice.sdk_region else ""
     summary = (
-        f"collected {len(snapshot.accounts)} accounts, {len(snapshot.phone_numbers)} numbers, "
+        f"collected{where} {len(snapshot.accounts)} accounts, "
+        f"{len(snapshot.phone_numbers)} numbers, "
         f"{len(snapshot.verified_caller_ids)} verified caller IDs, "
         f"{len(snapshot.applications)} apps, {len(snapshot.sip_domains)} SIP domains, "
         f"{len(snapshot.flows)} flows, {len(snapshot.functions)} functions, "

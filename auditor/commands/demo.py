@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -28,27 +29,31 @@ from auditor.commands.options import FailOn, Format, Formats, Quiet
 from auditor.emulator import EmulatorServer
 from auditor.emulator.demo import (
     BASELINE_WEEKS_EARLIER,
+    IE1,
+    IE1_EDGE,
     PARENT,
     DemoWebApps,
     Scenario,
-    auth_token,
     demo_baseline_scenario,
     demo_policy_toml,
     demo_scenario,
 )
+from auditor.emulator.scenario import regional_token
 from auditor.findings import sort_findings
 from auditor.model import Snapshot
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.progress import NullProgress, Progress, make_progress
+from auditor.regional import RegionalInput
+from auditor.regions import RegionChoice, resolve_region
 from auditor.render.options import ReportOptions
-from auditor.snapshot import save_snapshot, write_atomic
+from auditor.snapshot import save_snapshots, write_atomic
 from auditor.text import visible
 
 NAME = "demo"
 HELP = (
-    "Run the whole audit against a built-in demo hierarchy (Northwind Health: a parent and 7 "
-    "subaccounts) served by a local emulator, and write the reports. No Twilio account needed; "
-    "nothing leaves this machine."
+    "Run the whole audit against a built-in demo hierarchy (Northwind Health: a parent and 8 "
+    "subaccounts, in the US1 and IE1 Twilio Regions) served by a local emulator, and write the "
+    "reports. No Twilio account needed; nothing leaves this machine."
 )
 
 DEFAULT_OUT = Path("twilio-audit-demo")
@@ -67,28 +72,39 @@ class DemoRun:
     baseline_path: Path
 
 
-def _demo_credentials() -> Credentials:
-    return Credentials(account_sid=PARENT, auth_token=auth_token(PARENT))
+# The regions the demo audits: US1, and IE1 where the call centre's EU overflow runs.
+DEMO_REGIONS = (RegionChoice(), resolve_region(IE1, IE1_EDGE))
 
 
-def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> Snapshot:
-    """Collect as `audit --probe-webhooks` does; the probe reaches the in-process web apps."""
+def _demo_credentials(scenario: Scenario, region: str) -> Credentials:
+    parent = next(a for a in scenario["accounts"] if a["sid"] == PARENT)
+    return Credentials(account_sid=PARENT, auth_token=regional_token(parent, region))
+
+
+def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> list[Snapshot]:
+    """Collect each region as `audit --region R --edge E --probe-webhooks` does, with that
+    region's credentials; the probe reaches the in-process web apps."""
+    snapshots = []
     with EmulatorServer(scenario) as server:
-        config = CollectConfig(
-            credentials=_demo_credentials(),
-            api_url=server.url,
-            now=now,
-            probe_webhooks=True,
-            probe_session_factory=lambda: demo_web_session(scenario),
-        )
-        snapshot = collect(config, progress)
-    snapshot.api_url = DEMO_API_LABEL
-    return snapshot
+        for choice in DEMO_REGIONS:
+            config = CollectConfig(
+                credentials=_demo_credentials(scenario, choice.region),
+                api_url=server.url,
+                region=choice,
+                now=now,
+                probe_webhooks=True,
+                probe_session_factory=partial(demo_web_session, scenario, choice.region),
+            )
+            snapshot = collect(config, progress if choice.region == "us1" else NullProgress())
+            snapshot.api_url = DEMO_API_LABEL
+            snapshots.append(snapshot)
+    return snapshots
 
 
-def demo_web_session(scenario: Scenario) -> requests.Session:
-    """A session whose every URL is answered by the demo's simulated web apps (no socket)."""
-    tokens = {str(a["sid"]): str(a["auth_token"]) for a in scenario["accounts"]}
+def demo_web_session(scenario: Scenario, region: str = "us1") -> requests.Session:
+    """A session whose every URL is answered by the demo's simulated web apps (no socket);
+    they check signatures against the region's tokens, as Twilio signs with them."""
+    tokens = {str(a["sid"]): regional_token(a, region) for a in scenario["accounts"]}
     session = requests.Session()
     session.mount("https://", DemoWebApps(tokens))
     session.mount("http://", DemoWebApps(tokens))
@@ -119,18 +135,20 @@ def run_demo(
     progress = progress or NullProgress()
     then = now - timedelta(weeks=BASELINE_WEEKS_EARLIER)
     baseline = _collect_demo(demo_baseline_scenario(now), then, NullProgress())
-    baseline.collected_at = _iso(then)
-    baseline_path = save_snapshot(baseline, out_dir / BASELINE_DIR / "snapshot.json")
+    for snap in baseline:
+        snap.collected_at = _iso(then)
+    baseline_path = save_snapshots(baseline, out_dir / BASELINE_DIR)[0]
     policy_path = out_dir / POLICY_NAME
     write_atomic(policy_path, demo_policy_toml())
 
     scenario = demo_scenario(now)
 
-    def collector() -> Snapshot:
-        snapshot = _collect_demo(scenario, now, progress)
+    def collector() -> list[Snapshot]:
+        snapshots = _collect_demo(scenario, now, progress)
         if fixed:
-            snapshot.collected_at = _iso(now)
-        return snapshot
+            for snap in snapshots:
+                snap.collected_at = _iso(now)
+        return snapshots
 
     report = report or ReportOptions(
         client_name="Northwind Health (demo)", prepared_by="twilio-audit demo"
@@ -141,7 +159,7 @@ def run_demo(
         out_dir=out_dir,
         formats=list(formats or DEMO_FORMATS),
         collector=collector,
-        baseline_snapshot=baseline,
+        baseline_snapshot=RegionalInput.of(baseline).merged,
         policy=policy_path,
         report=report,
         fail_on=fail_on,

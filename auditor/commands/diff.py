@@ -15,15 +15,17 @@ from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.model import PolicyEntry, Snapshot
 from auditor.policy import load_policy
+from auditor.regional import RegionalInput
 from auditor.render.comparison import render
-from auditor.snapshot import load_snapshot, write_atomic
+from auditor.snapshot import load_snapshots, write_atomic
 from auditor.text import visible
 
 NAME = "diff"
 HELP = (
     "Compare two runs (snapshot files or audit output folders): findings new, resolved and "
     "unchanged; numbers added, released or moved; verified caller IDs; account status. "
-    "Exit 1 when a new finding is at or above --fail-on."
+    "A folder with one snapshot per region (as `report --out` writes it) is compared as one "
+    "multi-region run. Exit 1 when a new finding is at or above --fail-on."
 )
 
 
@@ -35,13 +37,19 @@ class DiffFormat(StrEnum):
 
 
 def compare_snapshots(
-    old: Snapshot, new: Snapshot, policy: list[PolicyEntry] | None = None
+    old: Snapshot | RegionalInput,
+    new: Snapshot | RegionalInput,
+    policy: list[PolicyEntry] | None = None,
 ) -> Comparison:
-    """Analyse both runs (the new one against the old as baseline) and compare them."""
+    """Analyse both runs (the new one against the old as baseline) and compare them.
+
+    Either run may cover several regions: each is analysed as one multi-region input.
+    """
+    before, after = RegionalInput.of(old), RegionalInput.of(new)
     # With the old run as baseline, numbers that were authorized and are gone now
     # (callerid-released) show up as new findings: they are regressions too.
-    new_findings = analyse(new, baseline=old, policy=policy).findings
-    return compare_with_baseline(old, new, new_findings, policy=policy)
+    new_findings = analyse(after, baseline=before, policy=policy).findings
+    return compare_with_baseline(before.merged, after.merged, new_findings, policy=policy)
 
 
 def run(
@@ -82,7 +90,9 @@ def run(
 ) -> int:
     """Exit 0 when no new finding reaches --fail-on, 1 when one does, 2 on bad input."""
     entries = load_policy(policy) if policy is not None else None
-    before, after = load_snapshot(old), load_snapshot(new)
+    old_run = RegionalInput.of(load_snapshots([old]))
+    new_run = RegionalInput.of(load_snapshots([new]))
+    before, after = old_run.merged, new_run.merged
     if before.root_account_sid != after.root_account_sid:
         raise AuditorError(
             f"{old} is a run of {before.root_account_sid}, {new} of {after.root_account_sid}; "
@@ -96,7 +106,14 @@ def run(
             ),
             file=sys.stderr,
         )
-    comp = compare_snapshots(before, after, entries)
+    if old_run.regions != new_run.regions:
+        print(
+            f"twilio-audit: warning: OLD covers {', '.join(r.upper() for r in old_run.regions)}, "
+            f"NEW {', '.join(r.upper() for r in new_run.regions)}; findings of a region only one "
+            "run covers show as new or resolved",
+            file=sys.stderr,
+        )
+    comp = compare_snapshots(old_run, new_run, entries)
     text = render(comp, fmt.value)
     if out is None:
         sys.stdout.write(text)

@@ -22,6 +22,25 @@ ApiUrl = Annotated[
         "(an emulator or a mock). Default: Twilio itself.",
     ),
 ]
+RegionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--region",
+        envvar="TWILIO_REGION",
+        help="Twilio Region to read: us1 (default), ie1 or au1. Give its edge too (ie1 needs "
+        "--edge dublin, au1 --edge sydney) and that region's credentials: Twilio's credentials "
+        "are per region. Audit each region a hierarchy uses, then `report` them together.",
+    ),
+]
+EdgeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--edge",
+        envvar="TWILIO_EDGE",
+        help="Twilio edge location for the region (dublin for ie1, sydney for au1; for us1 "
+        "optional). Requests go to api.{edge}.{region}.twilio.com.",
+    ),
+]
 OutDir = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for snapshot.json and the reports.")
 ]

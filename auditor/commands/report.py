@@ -22,14 +22,21 @@ from auditor.render.options import ReportOptions
 
 NAME = "report"
 HELP = (
-    "Turn a saved snapshot (snapshot.json or an audit folder) into reports, offline: no "
-    "request is sent. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."
+    "Turn saved snapshots (snapshot.json files or audit folders) into reports, offline: no "
+    "request is sent. Give one snapshot per Twilio Region the hierarchy uses (each collected "
+    "with that region's credentials): every Dial is judged in the region it runs in. "
+    "Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."
 )
 
 
 def run(
     snapshot: Annotated[
-        Path, typer.Argument(help="snapshot.json, or the --out folder of collect/audit.")
+        list[Path],
+        typer.Argument(
+            metavar="SNAPSHOT",
+            help="snapshot.json, or the --out folder of collect/audit; one per region of the "
+            "same hierarchy (a folder may hold several: snapshot.json, snapshot-ie1.json).",
+        ),
     ],
     out: OutDir,
     format: Formats = None,

@@ -30,6 +30,8 @@ import requests
 import requests.adapters
 from twilio.request_validator import RequestValidator
 
+from auditor.emulator.scenario import regional_token, scenario_regions
+
 Scenario = dict[str, Any]
 
 DEMO_NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
@@ -1191,11 +1193,79 @@ def _scenario(now: datetime, baseline: bool) -> Scenario:
     if baseline:  # before the failures started: no alerts yet
         for acc in accounts:
             acc.alerts = []
-    return {
+    scenario = {
         "name": "Northwind Health demo" + (" (baseline)" if baseline else ""),
         "now": _iso(now),
         "accounts": [a.to_data() for a in accounts],
         "api_keys": [{"sid": API_KEY_SID, "secret": API_KEY_SECRET, "account_sid": PARENT}],
+    }
+    _add_ie1(scenario, baseline)
+    return scenario
+
+
+# --------------------------------------------------------------------------- the IE1 region
+
+# The call centre's after-hours overflow runs in Twilio's IE1 Region (Dublin team): two of its
+# numbers are configured only there, to IE1 Functions. IE1 does not support Verified Caller
+# IDs, so the Function that dials with the call centre's Verified Caller ID (fine in US1) is
+# refused there; its twin dials with a number the call centre owns (numbers are global).
+IE1 = "ie1"
+IE1_EDGE = "dublin"
+EU_OVERFLOW_LINES = (7, 8)
+EU_SERVICE, EU_DIGITS = "callcentre-eu", "6620"
+
+
+def ie1_auth_token(account: str) -> str:
+    """The parent's IE1 token (Twilio's credentials are per region); others derive theirs."""
+    return _hex(f"ie1-token:{ACCOUNT_LABELS[account]}")
+
+
+def _add_ie1(scenario: Scenario, baseline: bool) -> None:
+    """Give the scenario its IE1 data: the parent's IE1 credentials, and (since the baseline)
+    the call centre's EU overflow Functions with two numbers routed to them in IE1."""
+    by_sid = {a["sid"]: a for a in scenario["accounts"]}
+    by_sid[PARENT]["regions"] = {IE1: {"auth_token": ie1_auth_token(PARENT)}}
+    cc = by_sid[CALL_CENTRE]
+    lines = {sid("PN", num(CALL_CENTRE, line)): line for line in EU_OVERFLOW_LINES}
+    for number in cc["incoming_phone_numbers"]:
+        if number["sid"] in lines:  # answered in IE1 only: no US1 voice configuration
+            number["friendly_name"] = f"EU overflow {lines[number['sid']] - 6}"
+            number["voice_url"] = number["voice_method"] = None
+    if baseline:
+        return
+    service = _service(
+        CALL_CENTRE,
+        EU_SERVICE,
+        EU_DIGITS,
+        [
+            # The call centre's Verified Caller ID (valid in US1): IE1 has no Verified Caller IDs.
+            _Fn(
+                "/overflow",
+                [_js(f"  twiml.dial({{ callerId: '{CC_VERIFIED}' }}, event.TransferTo);\n")],
+                deployed=0,
+            ),
+            # Clean twin: the call centre's own main number, valid in every region.
+            _Fn(
+                "/overflow-own",
+                [_js(f"  twiml.dial({{ callerId: '{CC_MAIN}' }}, event.TransferTo);\n")],
+                deployed=0,
+            ),
+        ],
+        {},
+    )
+    paths = ("/overflow", "/overflow-own")
+    cc["regions"] = {
+        IE1: {
+            "incoming_phone_numbers": [
+                {
+                    "sid": number_sid,
+                    "voice_url": function_url(EU_SERVICE, EU_DIGITS, path),
+                    "voice_method": "POST",
+                }
+                for number_sid, path in zip(lines, paths, strict=True)
+            ],
+            "services": [service],
+        }
     }
 
 
@@ -1221,8 +1291,13 @@ def demo_policy_toml() -> str:
 
 
 def demo_secrets(scenario: Scenario) -> list[str]:
-    """Every secret in `scenario`: tokens, API secrets, env values that are not caller IDs."""
-    secrets = [a["auth_token"] for a in scenario["accounts"]]
+    """Every secret in `scenario`: tokens (of every region), API secrets, env values that
+    are not caller IDs."""
+    secrets = [
+        regional_token(a, region)
+        for region in scenario_regions(scenario)
+        for a in scenario["accounts"]
+    ]
     secrets += [k["secret"] for k in scenario.get("api_keys", [])]
     secrets.append(FLEX_CRM_SECRET)
     for acc in scenario["accounts"]:
@@ -1309,5 +1384,13 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         # number (21210 once the code extractor reads it as a Calls API From); Billing's
         # /callback, from Billing's own number, is the clean twin.
         ("callerid-cross-account", FRONT_DESK, RIVERSIDE_OWN, "function"),
+        # IE1: the call centre's EU overflow Function dials with its Verified Caller ID, which
+        # IE1 does not support (its twin, /overflow-own, uses an owned number: quiet).
+        (
+            "callerid-verified-unsupported-in-region",
+            CALL_CENTRE,
+            CC_VERIFIED,
+            "function",
+        ),
     }
 )

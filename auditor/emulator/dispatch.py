@@ -16,6 +16,7 @@ from auditor.emulator.auth import Principal, may_read_v2010
 from auditor.emulator.index import V2010, Collection, ScenarioIndex
 from auditor.emulator.paging import PagingError, dumps, page_body, page_json, parse_page_request
 from auditor.emulator.shapes import JsonDict
+from auditor.regions import DEFAULT_REGION, DOMAIN_MIGRATION_URL, REGIONS
 
 PRODUCTS = frozenset({"api", "studio", "serverless", "monitor", "voice", "flex-api"})
 _V2010_ACCOUNT = re.compile(r"^/api/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})(?:\.json$|/)")
@@ -54,6 +55,47 @@ def unauthorized() -> Reply:
     return Reply(401, shapes.error(401, 20003, "Authenticate"))
 
 
+@dataclass(frozen=True)
+class Host:
+    """Which Twilio host a request was sent to: `/api.dublin.ie1/…` is api.dublin.ie1.twilio.com."""
+
+    label: str  # "api", "studio.dublin.ie1"
+    region: str
+    path: str  # the path with the bare product first: /api/2010-04-01/…
+
+
+def split_host(path: str) -> Host | Reply:
+    """Read the region from the first path segment (the host labels before .twilio.com).
+
+    `api` and `api.us1` are US1; `api.{edge}.{region}` needs one of the edges Twilio
+    documents for the region; the region-only `api.ie1` stopped working on 2026-04-28.
+    """
+    first, sep, rest = path.lstrip("/").partition("/")
+    labels = first.split(".")
+    product, qualifiers = labels[0], labels[1:]
+    bare = f"/{product}{sep}{rest}"
+    if not qualifiers:
+        return Host(product, DEFAULT_REGION, bare)
+    region = qualifiers[-1]
+    known = REGIONS.get(region)
+    if len(qualifiers) == 1 and region == DEFAULT_REGION:
+        return Host(first, DEFAULT_REGION, bare)
+    if len(qualifiers) == 1 and known is not None:
+        return Reply(
+            404,
+            shapes.error(
+                404,
+                20404,
+                f"{first}.twilio.com no longer accepts requests (region-only domains were "
+                f"deprecated on 2026-04-28, {DOMAIN_MIGRATION_URL}); use "
+                f"{product}.{known.edges[0]}.{region}.twilio.com",
+            ),
+        )
+    if len(qualifiers) == 2 and known is not None and qualifiers[0] in known.edges:
+        return Host(first, region, bare)
+    return not_found(path)
+
+
 def product_of(path: str) -> str:
     """`/studio/v2/Flows` → `studio` (empty when the path names no known product)."""
     product = path.split("/", 2)[1] if path.count("/") >= 2 else ""
@@ -68,7 +110,9 @@ def target_account(index: ScenarioIndex, who: Principal, path: str) -> str | Non
     return who.account_sid
 
 
-def dispatch(index: ScenarioIndex, who: Principal, path: str, query: Query) -> Reply:
+def dispatch(
+    index: ScenarioIndex, who: Principal, path: str, query: Query, host_label: str | None = None
+) -> Reply:
     product = product_of(path)
     if not product:
         return not_found(path)
@@ -96,7 +140,8 @@ def dispatch(index: ScenarioIndex, who: Principal, path: str, query: Query) -> R
     except (PagingError, ValueError) as exc:
         return bad_request(str(exc))
     twilio_path = path[len(product) + 1 :]
-    host = None if product == "api" else f"https://{product}.twilio.com"
+    # Next-page links name the host the request came to (studio.dublin.ie1.twilio.com).
+    host = None if product == "api" else f"https://{host_label or product}.twilio.com"
     raw = page_json(items, encoded, req, key=route.key, path=twilio_path, host=host)
     return Reply(200, {}, raw)
 

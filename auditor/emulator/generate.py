@@ -13,7 +13,9 @@ import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from auditor.emulator.scenario import NUMBER_VOICE_FIELDS
 from auditor.emulator.shapes import parse_iso
+from auditor.regions import VERIFIED_CALLER_IDS, lacks
 
 NOW = "2026-11-29T12:00:00Z"
 _NANP_BLOCK = 9_000_000  # +1 555 0000000 … +1 555 8999999 for owned numbers
@@ -369,3 +371,34 @@ def _service(
             }
         ],
     }
+
+
+def add_region(scenario: dict[str, Any], region: str, *, seed: int = 1) -> dict[str, Any]:
+    """A copy of a generated `scenario` that also has data in `region` (e.g. "ie1").
+
+    Each account gets, in `regions.<region>`, its own token and the resources of the same
+    account of `generate_hierarchy(..., seed=seed)` (other SIDs, webhooks and caller IDs),
+    and its numbers that region's voice configuration (the donor's, so they route to the
+    region's own flows, Functions and apps). No Verified Caller IDs where the region has none.
+    """
+    accounts = scenario["accounts"]
+    per_account = len(accounts[0]["incoming_phone_numbers"]) if accounts else 0
+    donor = generate_hierarchy(len(accounts) - 1, per_account, seed=seed)
+    out = {**scenario, "accounts": []}
+    for acc, twin in zip(accounts, donor["accounts"], strict=True):
+        numbers = [
+            {"sid": mine["sid"], **{f: theirs.get(f) for f in NUMBER_VOICE_FIELDS if f in theirs}}
+            for mine, theirs in zip(
+                acc["incoming_phone_numbers"], twin["incoming_phone_numbers"], strict=True
+            )
+        ]
+        block: dict[str, Any] = {
+            "auth_token": twin["auth_token"],
+            "incoming_phone_numbers": numbers,
+            **{k: twin[k] for k in ("applications", "sip_domains", "flows", "services", "alerts")},
+        }
+        if not lacks(region, VERIFIED_CALLER_IDS):
+            block["outgoing_caller_ids"] = twin["outgoing_caller_ids"]
+        regions = {**acc.get("regions", {}), region: block}
+        out["accounts"].append({**acc, "regions": regions})
+    return out

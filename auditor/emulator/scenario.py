@@ -7,6 +7,7 @@ names the item and the fix.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,6 +16,17 @@ from typing import Any
 from auditor.codec import loads
 from auditor.errors import AuditorError
 from auditor.files import FileRefused, read_text
+from auditor.regions import (
+    DEFAULT_REGION,
+    FEATURE_NAMES,
+    FLEX,
+    REGIONS,
+    SERVERLESS,
+    STUDIO,
+    VERIFIED_CALLER_IDS,
+    availability,
+    lacks,
+)
 
 SID_RE = re.compile(r"^[A-Z]{2}[0-9a-f]{32}$")
 STATUSES = ("active", "suspended", "closed")
@@ -114,6 +126,7 @@ def validate_scenario(scenario: Mapping[str, Any]) -> None:
     faults = scenario.get("faults", {})
     if not isinstance(faults, dict):
         raise AuditorError("scenario: faults must be an object")
+    _check_regions(scenario, accounts, seen)
 
 
 _ISO = re.compile(r"^[A-Z]{2}$")
@@ -195,3 +208,164 @@ def _check_service(svc: Mapping[str, Any], where: str, unique: Any) -> None:
             )
         for var in _items(env, "variables", f"{where} environment"):
             unique(_sid(var.get("sid"), "ZV", f"{where} variable"), f"{where} variable")
+
+
+# --------------------------------------------------------------------------- regions
+
+# What an account's `regions.<id>` block may hold: everything Twilio keeps per region.
+REGIONAL_LISTS = (
+    "outgoing_caller_ids",
+    "applications",
+    "sip_domains",
+    "flows",
+    "services",
+    "alerts",
+)
+REGIONAL_KEYS = (
+    "auth_token",
+    "incoming_phone_numbers",  # that region's voice configuration of the account's numbers
+    *REGIONAL_LISTS,
+    "flex_configuration",  # per region too; absent: no Flex there (404)
+    "dialing_permissions",  # Voice Geo Permissions are per region too; absent: none there
+)
+# Scenario data for a feature a region does not have is refused (auditor.regions).
+REGIONAL_FEATURES = {
+    "outgoing_caller_ids": VERIFIED_CALLER_IDS,
+    "flows": STUDIO,
+    "services": SERVERLESS,
+    "flex_configuration": FLEX,
+}
+# The voice configuration of a number: per region (the number itself is global).
+NUMBER_VOICE_FIELDS = (
+    "voice_url",
+    "voice_method",
+    "voice_fallback_url",
+    "voice_fallback_method",
+    "voice_application_sid",
+    "voice_caller_id_lookup",
+    "voice_receive_mode",
+    "trunk_sid",
+    "status_callback",
+    "status_callback_method",
+)
+NUMBER_ROUTE_FIELDS = ("voice_url", "voice_fallback_url", "voice_application_sid", "trunk_sid")
+
+
+def scenario_regions(scenario: Mapping[str, Any]) -> list[str]:
+    """US1 and every region some account or API key of the scenario has data in."""
+    found = {DEFAULT_REGION}
+    for acc in scenario.get("accounts", []):
+        found.update(acc.get("regions", {}) or {})
+    found.update(k.get("region", DEFAULT_REGION) for k in scenario.get("api_keys", []))
+    return sorted(found, key=lambda r: (r != DEFAULT_REGION, r))
+
+
+def regional_token(account: Mapping[str, Any], region: str) -> str:
+    """An account's auth token in `region`: its block's, else one derived from its US1 token
+    (every account has credentials in every region, and they differ between regions)."""
+    if region == DEFAULT_REGION:
+        return str(account["auth_token"])
+    block = (account.get("regions") or {}).get(region) or {}
+    if block.get("auth_token"):
+        return str(block["auth_token"])
+    return hashlib.sha256(f"{region}:{account['auth_token']}".encode()).hexdigest()[:32]
+
+
+def regional_scenario(scenario: Mapping[str, Any], region: str) -> dict[str, Any]:
+    """The scenario as `region` serves it, in the plain (US1) format: its credentials, its
+    resources, and the account's global numbers with that region's voice configuration."""
+    if region == DEFAULT_REGION:
+        accounts = [{k: v for k, v in a.items() if k != "regions"} for a in scenario["accounts"]]
+    else:
+        accounts = [_regional_account(acc, region) for acc in scenario["accounts"]]
+    return {
+        "name": f"{scenario.get('name', 'scenario')} ({region})",
+        "now": scenario.get("now"),
+        "accounts": accounts,
+        "api_keys": [
+            {f: v for f, v in k.items() if f != "region"}
+            for k in scenario.get("api_keys", [])
+            if k.get("region", DEFAULT_REGION) == region
+        ],
+        "faults": scenario.get("faults", {}),
+    }
+
+
+def _regional_account(acc: Mapping[str, Any], region: str) -> dict[str, Any]:
+    block = (acc.get("regions") or {}).get(region) or {}
+    configured = {n["sid"]: n for n in block.get("incoming_phone_numbers", [])}
+    numbers = []
+    for number in acc.get("incoming_phone_numbers", []):
+        # Not configured in this region: no route; the other voice fields take their defaults.
+        base = {k: v for k, v in number.items() if k not in NUMBER_VOICE_FIELDS}
+        unset = dict.fromkeys(NUMBER_ROUTE_FIELDS)
+        own = {k: v for k, v in configured.get(number["sid"], {}).items() if k != "sid"}
+        numbers.append({**base, **unset, **own})
+    base = {k: v for k, v in acc.items() if k not in (*REGIONAL_KEYS, "regions")}
+    return {
+        **base,
+        "auth_token": regional_token(acc, region),
+        "incoming_phone_numbers": numbers,
+        **{k: list(block.get(k, [])) for k in REGIONAL_LISTS},
+        "flex_configuration": block.get("flex_configuration"),
+        **(
+            {"dialing_permissions": block["dialing_permissions"]}
+            if "dialing_permissions" in block
+            else {}
+        ),
+    }
+
+
+def _check_regions(
+    scenario: Mapping[str, Any], accounts: list[Mapping[str, Any]], seen: set[str]
+) -> None:
+    """Regional blocks: known regions, numbers that exist globally, features the region has,
+    and SIDs unique across regions (as Twilio's are)."""
+    for acc in accounts:
+        regions = acc.get("regions", {})
+        if not isinstance(regions, dict):
+            raise AuditorError(f"scenario: account {acc['sid']} regions must be an object")
+        numbers = {n.get("sid") for n in acc.get("incoming_phone_numbers", [])}
+        for region, block in regions.items():
+            where = f"account {acc['sid']} regions.{region}"
+            if region not in REGIONS or region == DEFAULT_REGION:
+                others = ", ".join(r for r in REGIONS if r != DEFAULT_REGION)
+                raise AuditorError(
+                    f"scenario: {where}: use one of {others} (US1 data is the account itself)"
+                )
+            if not isinstance(block, dict) or set(block) - set(REGIONAL_KEYS):
+                raise AuditorError(
+                    f"scenario: {where} must be an object with keys among "
+                    f"{', '.join(REGIONAL_KEYS)}"
+                )
+            for item in _items(block, "incoming_phone_numbers", where):
+                if item.get("sid") not in numbers:
+                    raise AuditorError(
+                        f"scenario: {where} incoming_phone_numbers {item.get('sid')!r} is not a "
+                        "number of the account: numbers are global, list it in the account's "
+                        "incoming_phone_numbers and give only its voice configuration here"
+                    )
+            for key, feature in REGIONAL_FEATURES.items():
+                if block.get(key) and lacks(region, feature):
+                    raise AuditorError(
+                        f"scenario: {where} has {key}, but Twilio does not support "
+                        f"{FEATURE_NAMES[feature]} in {region.upper()} "
+                        f"({availability(region, feature).source})"
+                    )
+    for region in scenario_regions(scenario):
+        if region not in REGIONS:
+            raise AuditorError(f"scenario: api key region {region!r} is not a Twilio region")
+        if region == DEFAULT_REGION:
+            continue
+        regional = regional_scenario(scenario, region)
+        numbers = {n["sid"] for a in regional["accounts"] for n in a["incoming_phone_numbers"]}
+        validate_scenario(regional)
+        for acc in regional["accounts"]:
+            for key in REGIONAL_LISTS:
+                for item in acc[key]:
+                    if item.get("sid") in seen and item.get("sid") not in numbers:
+                        raise AuditorError(
+                            f"scenario: account {acc['sid']} regions.{region} {key}: sid "
+                            f"{item['sid']} is also used in another region; SIDs are unique"
+                        )
+                    seen.add(item["sid"])

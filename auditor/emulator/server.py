@@ -32,12 +32,19 @@ from auditor.emulator.dispatch import (
     dispatch,
     not_found,
     product_of,
+    split_host,
     target_account,
     unauthorized,
 )
-from auditor.emulator.index import build_index
+from auditor.emulator.index import ScenarioIndex, build_index
 from auditor.emulator.paging import dumps
-from auditor.emulator.scenario import PRODUCTS, load_scenario, validate_scenario
+from auditor.emulator.scenario import (
+    PRODUCTS,
+    load_scenario,
+    regional_scenario,
+    scenario_regions,
+    validate_scenario,
+)
 from auditor.errors import AuditorError
 
 log = logging.getLogger("auditor.emulator")
@@ -150,7 +157,13 @@ class EmulatorServer:
     def __init__(self, scenario: Mapping[str, Any], host: str = "127.0.0.1", port: int = 0) -> None:
         validate_scenario(scenario)
         self.scenario = scenario
-        self.index = build_index(scenario)
+        # One index per Twilio Region the scenario has data in (credentials differ by region);
+        # `index` is US1's, what requests to the plain hosts (api, studio …) read.
+        self.indexes: dict[str, ScenarioIndex] = {
+            region: build_index(regional_scenario(scenario, region))
+            for region in scenario_regions(scenario)
+        }
+        self.index = self.indexes["us1"]
         self._faults = Faults.from_dict(scenario.get("faults", {}))
         self._lock = threading.Lock()
         self._stats = EmulatorStats()
@@ -284,18 +297,25 @@ class EmulatorServer:
     def _handle_get(self, raw_path: str, authorization: str | None) -> Reply:
         faults = self._faults
         parts = urlsplit(raw_path)
-        path = parts.path
         query = parse_qsl(parts.query, keep_blank_values=True)
         with self._lock:
             self._stats.total_requests += 1
-        raw = faults.raw_answer(path)
+        raw = faults.raw_answer(parts.path)
         if raw is not None:
             return raw
-        who = authenticate(self.index, authorization)
-        if who is None:
+        host = split_host(parts.path)
+        if isinstance(host, Reply):
+            self._sleep(faults)
+            return host
+        path = host.path
+        index = self.indexes.get(host.region)
+        # A region the scenario has no data in has no credentials either: 401, as Twilio
+        # answers credentials of another region.
+        who = authenticate(index, authorization) if index is not None else None
+        if who is None or index is None:
             self._sleep(faults)
             return unauthorized()
-        target = target_account(self.index, who, path)
+        target = target_account(index, who, path)
         if target is None:
             self._sleep(faults)
             return not_found(path)
@@ -324,7 +344,7 @@ class EmulatorServer:
             status = faults.product_errors.get(target, {}).get(product_of(path))
             if status:
                 return self._injected(int(status))
-            return dispatch(self.index, who, path, query)
+            return dispatch(index, who, path, query, host.label)
         finally:
             with self._lock:
                 self._in_flight[target] -= 1

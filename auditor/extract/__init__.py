@@ -109,5 +109,9 @@ def references_from_snapshot(snapshot: Snapshot) -> tuple[list[CallerIdReference
         notes.extend(found_notes)
     refs.sort(key=_sort_key)
     notes.extend(region_notes(refs))
+    for ref in refs:
+        ref.region = snapshot.region  # what a region holds (flows, Functions …) runs there
+    # Local code (--code) keeps the region it was given, if any: which region a program's
+    # client addresses is not something the snapshot knows.
     refs.extend(snapshot.code_references)
     return refs, notes

@@ -59,6 +59,9 @@ def render_markdown(view: ReportView) -> str:
         lines.append(f"\nPrepared for **{md(view.options.client_name, 120)}**")
     meta = [f"Parent account {md(view.root_name)} ({code_span(visible(view.root_sid))})"]
     meta.append(f"{view.account_count:,} accounts, {view.number_count:,} numbers")
+    regions = ", ".join(r.label for r in view.coverage.regions)
+    missing = ", ".join(view.coverage.regions_not_audited)
+    meta.append(f"regions {regions}" + (f"; not audited: {md(missing)}" if missing else ""))
     meta.append(f"generated {view.generated_display}")
     lines.append("\n" + " · ".join(meta))
     lines.append("\n## Summary\n")

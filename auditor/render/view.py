@@ -16,6 +16,7 @@ from auditor.extract.numberinfo import country_label
 from auditor.findings import sort_findings
 from auditor.graph import flow_url, normalize_url
 from auditor.model import Account, Analysis, CallerIdReference, Finding, Severity, Snapshot
+from auditor.regions import REGIONS, RegionChoice, region_label
 from auditor.render.geo_view import destination_risk_sentences, geo_method_sentences
 from auditor.render.options import ReportOptions
 from auditor.render.rulemeta import RuleInfo, rule_info
@@ -68,6 +69,7 @@ REFUSING_RULES = {
     "webhook-context-mismatch",
     "callerid-owner-inactive",
     "callerid-missing-client-leg",
+    "callerid-verified-unsupported-in-region",
 }
 
 
@@ -220,7 +222,10 @@ class RuleGroup:
         return full, rows, len(self.findings) - len(full) - len(rows)
 
 
-def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
+def finding_view(i: int, f: Finding, d: Directory, *, show_region: bool = False) -> FindingView:
+    details = [(detail_label(k), detail_value(v)) for k, v in sorted(f.details.items())]
+    if show_region and f.region and "region" not in f.details:
+        details.insert(0, ("Region", region_label(f.region)))
     return FindingView(
         finding=f,
         index=i,
@@ -229,7 +234,7 @@ def finding_view(i: int, f: Finding, d: Directory) -> FindingView:
         path_names=[d.name(s) for s in f.path],
         source=source_text(f.source.kind, f.source.sid, f.source.location, d),
         impacted=[d.label(s) for s in f.impacted],
-        details=[(detail_label(k), detail_value(v)) for k, v in sorted(f.details.items())],
+        details=details,
         message=d.humanise(f.message),
         remediation=d.humanise(f.remediation),
         destination=(
@@ -265,7 +270,9 @@ def ordered_findings(findings: Iterable[Finding]) -> list[Finding]:
     return sort_findings(findings)
 
 
-def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
+def group_findings(
+    findings: list[Finding], d: Directory, *, show_region: bool = False
+) -> list[RuleGroup]:
     by_rule: dict[str, list[Finding]] = defaultdict(list)
     for f in ordered_findings(findings):
         by_rule[f.rule].append(f)
@@ -275,7 +282,7 @@ def group_findings(findings: list[Finding], d: Directory) -> list[RuleGroup]:
         views = []
         for f in items:
             counter += 1
-            views.append(finding_view(counter, f, d))
+            views.append(finding_view(counter, f, d, show_region=show_region))
         severity = max((f.severity for f in items), key=sev_rank)
         groups.append(
             RuleGroup(
@@ -582,6 +589,15 @@ def hierarchy_order(snapshot: Snapshot) -> list[Account]:
 
 
 @dataclass
+class RegionRow:
+    """One Twilio Region of the audit, as the scope table and the coverage section say it."""
+
+    label: str  # "IE1"
+    host: str  # api.dublin.ie1.twilio.com
+    collected_display: str
+
+
+@dataclass
 class CoverageView:
     sources: list[str]
     per_source: list[tuple[str, int, int, int]]  # source, ok, error, skipped
@@ -589,6 +605,8 @@ class CoverageView:
     problems: list[tuple[str, str, str, str]]  # account name, sid, source, status (not ok/skipped)
     skipped: list[tuple[str, str, list[str]]]  # account name, sid, sources skipped on purpose
     notes: list[str]
+    regions: list[RegionRow] = field(default_factory=list)
+    regions_not_audited: list[str] = field(default_factory=list)  # "AU1 (Australia, Sydney)"
 
 
 SOURCE_LABELS = {
@@ -642,7 +660,23 @@ def coverage_view(snapshot: Snapshot, analysis: Analysis, d: Directory) -> Cover
         problems=problems,
         skipped=skipped,
         notes=[*snapshot.notes, *analysis.notes],
+        regions=region_rows(snapshot, analysis),
+        regions_not_audited=[
+            f"{region_label(r)} ({REGIONS[r].name})" if r in REGIONS else region_label(r)
+            for r in analysis.regions_not_audited
+        ],
     )
+
+
+def region_rows(snapshot: Snapshot, analysis: Analysis) -> list[RegionRow]:
+    """The regions the analysis covers (the snapshot's own when it was analysed alone)."""
+    scopes = [(s.region, s.edge, s.collected_at) for s in analysis.regions] or [
+        (snapshot.region, snapshot.edge, snapshot.collected_at)
+    ]
+    return [
+        RegionRow(region_label(region), RegionChoice(region, edge).host(), display_date(when))
+        for region, edge, when in scopes
+    ]
 
 
 # --------------------------------------------------------------------------- whole report
@@ -709,7 +743,11 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         total_findings=len(analysis.findings),
         risk=risk_sentences(snapshot, analysis.findings, d),
         actions=top_actions(analysis.findings, d),
-        groups=group_findings(analysis.findings, d),
+        groups=group_findings(
+            analysis.findings,
+            d,
+            show_region=len(analysis.regions) > 1 or snapshot.region != "us1",
+        ),
         accounts=accounts,
         accounts_by_risk=sorted(accounts, key=_risk_key),
         detailed_accounts=len(accounts) <= DETAILED_ACCOUNTS_MAX,

@@ -383,6 +383,7 @@ def finding_for(
         error_codes=list(rule.error_codes if error_codes is None else error_codes),
         path=list(path or []),
         details=extra,
+        region=ref.region,
     )
 
 

@@ -42,7 +42,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{judge.uses} {e164}, which {ctx.index.account_label(owner)} {verb}, not {x} "
             f"(path {path_text(ctx, path)}). Twilio checks only the executing account: "
             f"{judge.refusal(judge.not_authorized)}.",
-            borrow_fixes(ctx, x, e164, owner, how),
+            borrow_fixes(ctx, x, e164, owner, how, ref.region),
             owner=owner,
             path=path,
             details={"owner_holds": how},

@@ -58,12 +58,13 @@ PERMISSION_WORDS = {
 }
 
 
-def geo_index(ctx: RuleContext) -> GeoIndex:
-    """One GeoIndex per analysis, shared by the rules that need it."""
-    index = ctx.shared.get(_GEO_KEY)
+def geo_index(ctx: RuleContext, region: str | None = None) -> GeoIndex:
+    """One GeoIndex per analysis and region, shared by the rules that need it."""
+    key = f"{_GEO_KEY}:{region or ctx.snapshot.region}"
+    index = ctx.shared.get(key)
     if not isinstance(index, GeoIndex):
-        index = GeoIndex(ctx.snapshot)
-        ctx.shared[_GEO_KEY] = index
+        index = GeoIndex(ctx.snapshot, region)
+        ctx.shared[key] = index
     return index
 
 
@@ -119,6 +120,7 @@ def _remediation(
     verdict: Verdict,
     iso: str,
     destination: str,
+    region: str,
 ) -> str:
     label = ctx.index.account_label
     what = "high-risk special numbers" if verdict.risk == HIGH_RISK_SPECIAL else "calls"
@@ -131,7 +133,8 @@ def _remediation(
     )
     text = f"Enable {what} to {country_label(iso)} for {label(target)}: {request}."
     if eff.how == INHERITED:
-        others = [s for s in geo_index(ctx).inheriting_from(eff.holder) if s != account]
+        geo = geo_index(ctx, region)
+        others = [s for s in geo.inheriting_from(eff.holder) if s != account]
         reach = f" and the {len(others)} other subaccount(s) that inherit too" if others else ""
         text += (
             f" {label(account)} inherits its Geo Permissions from {label(eff.holder)}, so the "
@@ -156,7 +159,6 @@ def _remediation(
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
-    geo = geo_index(ctx)
     for ref in ctx.leg_references:
         account, destination, iso = (
             ref.executing_account_sid,
@@ -165,7 +167,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         )
         if not account or not destination or not iso:
             continue
-        eff = geo.effective(account)
+        region = ref.region or ctx.snapshot.region
+        eff = geo_index(ctx, region).effective(account)
         if eff is None:
             continue  # permissions not read: coverage says so; nothing is guessed
         verdict = judge(eff, destination, iso)
@@ -187,7 +190,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ref,
             f"{describe_source(ref, ctx)} calls {destination} in {country_label(iso)} from "
             f"{ctx.index.account_label(account)}, but {why}: Twilio blocks the call ({code}).",
-            _remediation(ctx, account, eff, verdict, entry_iso, destination),
+            _remediation(ctx, account, eff, verdict, entry_iso, destination, region),
             details={
                 "destination_risk": verdict.risk,
                 "geo_permissions": PERMISSION_WORDS[eff.how],

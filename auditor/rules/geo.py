@@ -103,11 +103,17 @@ def _usable(perms: DialingPermissions | None) -> tuple[DialingPermissionCountry,
 
 
 class GeoIndex:
-    """Effective permissions of every account of a snapshot, each worked out once."""
+    """Effective permissions of every account of a snapshot in one Twilio Region, each
+    worked out once (regions are isolated: each has its own Geo Permissions)."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, region: str | None = None) -> None:
         self.snapshot = snapshot
-        self._perms = {p.account_sid: p for p in snapshot.dialing_permissions}
+        self.region = region or snapshot.region
+        self._perms = {
+            p.account_sid: p
+            for p in snapshot.dialing_permissions
+            if (p.region or snapshot.region) == self.region
+        }
         self._parent = {a.sid: a.owner_account_sid for a in snapshot.accounts}
         self._memo: dict[str, EffectivePermissions | None] = {}
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from auditor.graph import hierarchy_path
 from auditor.model import PhoneNumber
+from auditor.regions import VERIFIED_CALLER_IDS, lacks, region_label
 from auditor.rules.base import RuleContext, move_request, own_numbers_text, verify_request
 
 
@@ -55,9 +56,24 @@ def own_numbers_clause(ctx: RuleContext, executing: str) -> str:
     return f"{executing} owns no voice number of its own to use instead."
 
 
-def borrow_fixes(ctx: RuleContext, executing: str, e164: str, owner: str, how: str) -> str:
-    """Fixes for a value held by `owner` but used by `executing` (cross-account, released …)."""
-    verify = f"Verify {e164} in {executing}: {verify_request(executing, e164)}."
+def verify_fix(executing: str, e164: str, region: str | None) -> str:
+    """'Verify it in X: POST …' — or, where the region has no Verified Caller IDs, why not."""
+    if lacks(region, VERIFIED_CALLER_IDS):
+        return (
+            f"Verifying it would not help: {region_label(region)}, where this call runs, does not "
+            "support Verified Caller IDs (only a number the account owns works there)."
+        )
+    return f"Verify {e164} in {executing}: {verify_request(executing, e164)}."
+
+
+def borrow_fixes(
+    ctx: RuleContext, executing: str, e164: str, owner: str, how: str, region: str | None = None
+) -> str:
+    """Fixes for a value held by `owner` but used by `executing` (cross-account, released …).
+
+    `region` is where the call runs: without Verified Caller IDs there, verifying is no fix.
+    """
+    verify = verify_fix(executing, e164, region)
     if how != "owned":
         return (
             f"{e164} is a Verified Caller ID of {owner}, not a number it owns, so it cannot be "
@@ -76,11 +92,19 @@ def borrow_fixes(ctx: RuleContext, executing: str, e164: str, owner: str, how: s
         if number is not None
         else ""
     )
+    if lacks(region, VERIFIED_CALLER_IDS):
+        return f"{move} {own_numbers_clause(ctx, executing)}".strip()
     return f"{move} Or {verify[0].lower()}{verify[1:]} {own_numbers_clause(ctx, executing)}".strip()
 
 
-def unowned_fixes(ctx: RuleContext, executing: str, e164: str) -> str:
-    """Fixes for a value no account of the hierarchy holds."""
+def unowned_fixes(ctx: RuleContext, executing: str, e164: str, region: str | None = None) -> str:
+    """Fixes for a value no account of the hierarchy holds (`region`: where the call runs)."""
+    if lacks(region, VERIFIED_CALLER_IDS):
+        return (
+            f"No account of this hierarchy owns {e164}, and {region_label(region)}, where this "
+            f"call runs, does not support Verified Caller IDs: buy or port it into {executing}. "
+            f"{own_numbers_clause(ctx, executing)}"
+        )
     return (
         f"No account of this hierarchy owns or verifies {e164}. If the business controls that "
         f"line, verify it in {executing}: {verify_request(executing, e164)}; or buy or port it "
