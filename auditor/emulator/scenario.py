@@ -226,7 +226,7 @@ REGIONAL_KEYS = (
     "incoming_phone_numbers",  # that region's voice configuration of the account's numbers
     *REGIONAL_LISTS,
     "flex_configuration",  # per region too; absent: no Flex there (404)
-    "dialing_permissions",  # Voice Geo Permissions are per region too; absent: none there
+    "dialing_permissions",  # Voice Geo Permissions of that region; absent: the account's own
 )
 # Scenario data for a feature a region does not have is refused (auditor.regions).
 REGIONAL_FEATURES = {
@@ -302,17 +302,16 @@ def _regional_account(acc: Mapping[str, Any], region: str) -> dict[str, Any]:
         own = {k: v for k, v in configured.get(number["sid"], {}).items() if k != "sid"}
         numbers.append({**base, **unset, **own})
     base = {k: v for k, v in acc.items() if k not in (*REGIONAL_KEYS, "regions")}
+    geo = block.get("dialing_permissions", acc.get("dialing_permissions"))
     return {
         **base,
         "auth_token": regional_token(acc, region),
         "incoming_phone_numbers": numbers,
         **{k: list(block.get(k, [])) for k in REGIONAL_LISTS},
         "flex_configuration": block.get("flex_configuration"),
-        **(
-            {"dialing_permissions": block["dialing_permissions"]}
-            if "dialing_permissions" in block
-            else {}
-        ),
+        # Twilio does not document whether Geo Permissions differ per region: absent a
+        # regional block, the emulator answers the account's (US1) ones in every region.
+        **({"dialing_permissions": geo} if geo is not None else {}),
     }
 
 
