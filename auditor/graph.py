@@ -10,7 +10,6 @@ precomputed once instead of walking the graph per reference.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -32,6 +31,7 @@ from auditor.model import (
     TwimlApp,
     VerifiedCallerId,
 )
+from auditor.urls import split_url
 
 Authorization = Literal["owned", "verified"]
 
@@ -62,19 +62,14 @@ def normalize_url(url: str | None) -> str | None:
     return _normalize_url(url)
 
 
-# scheme://authority/path, split as urlsplit does but never raising: customer URLs may be
-# malformed (`http://[::1/voice`, a port of 99999), and one must not stop the analysis.
-_URL_PARTS = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)")
-
-
 @lru_cache(maxsize=65536)
 def _normalize_url(url: str) -> str:
     """Cached: 100,000 numbers point at a few thousand distinct URLs."""
     text = url.strip()
-    m = _URL_PARTS.match(text)
-    if m is None or not m.group(2):
+    parts = split_url(text)  # never raises: customer URLs may be malformed
+    if parts is None:
         return text
-    scheme, netloc, path = m.groups()
+    scheme, netloc, path = parts
     return f"{scheme.lower()}://{netloc.lower()}{path.rstrip('/')}"
 
 

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 from auditor.errors import AuditorError
 from auditor.model import Account, PhoneNumber, RegionScope, Snapshot, VerifiedCallerId
 from auditor.regions import REGIONS, region_label
 from auditor.snapshot import check_one_audit
+from auditor.urls import url_host
 
 _MERGED_LISTS = (
     "verified_caller_ids",
@@ -180,7 +180,7 @@ def _tagged_notes(snapshots: Sequence[Snapshot]) -> list[str]:
 
 def _url_region(url: str | None) -> str | None:
     """The home region a Twilio URL names (`webhooks.dublin.ie1.twilio.com` → ie1)."""
-    host = (urlsplit(url).hostname or "") if url else ""
+    host = url_host(url)  # customer data: never raises on a malformed URL
     if not host.endswith(".twilio.com"):
         return None
     labels = host.removesuffix(".twilio.com").split(".")

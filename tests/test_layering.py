@@ -18,6 +18,7 @@ LAYERS: dict[str, int] = {
     "model": 0,
     "codec": 0,
     "progress": 0,
+    "urls": 0,  # customer URLs taken apart without raising
     "redact": 0,  # the one URL redaction (userinfo → ***), used wherever a URL is shown
     "data": 0,  # facts as data files (the destination caller-ID table); no code
     "files": 0,  # the one reader (regular files, size cap) and writer (atomic, umask)
@@ -105,3 +106,14 @@ def test_the_check_can_fail() -> None:
     edges = {(own, target) for _, own, target in _imports()}
     assert ("pipeline", "render") in edges
     assert ("render", "diff") in edges
+
+
+def test_url_host_never_raises_on_customer_urls() -> None:
+    from auditor.urls import url_host
+
+    assert url_host("http://[::1/voice") == "::1"
+    assert url_host("https://u:p@Webhooks.Dublin.IE1.twilio.com:443/x") == (
+        "webhooks.dublin.ie1.twilio.com"
+    )
+    assert url_host("http://u:p@127.0.0.1:99999/") == "127.0.0.1"
+    assert url_host("not a url") == "" and url_host(None) == ""
