@@ -80,12 +80,13 @@ def run_audit(options: AuditOptions) -> AuditResult:
     """collect → snapshot.json → analyse → render; raise AuditorError on bad input."""
     if options.collect is None and options.collector is None:
         raise AuditorError("audit needs collect settings; pass credentials and --api-url if any")
-    check_out_dir(options.out_dir)
     normalise_formats(options.formats)
     code_paths = parse_code_args(options.code)
-    # Load every input before the (slow) collection, so a typo fails in a second.
+    # Load every input before the (slow) collection, so a typo fails in a second, then
+    # prove --out writable: bad input leaves no folder behind, a bad --out loses nothing.
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
+    check_out_dir(options.out_dir)
     if options.collector is not None:
         collected = options.collector()
     else:
@@ -102,11 +103,11 @@ def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> 
 
     They are copied into --out (snapshot.json, snapshot-<region>.json) unless they are there.
     """
-    check_out_dir(options.out_dir)
     paths = [snapshot_files] if isinstance(snapshot_files, Path) else list(snapshot_files)
     scope = RegionalInput.of(load_snapshots(paths))
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
+    check_out_dir(options.out_dir)  # after the inputs: a bad input leaves no folder behind
     sources = {p.resolve() for path in paths for p in resolve_snapshot_paths(path)}
     out = options.out_dir
     here = set(resolve_snapshot_paths(out)) if (out / "snapshot.json").exists() else set()
