@@ -16,20 +16,20 @@ ACCOUNT = "AC" + "a" * 32
 
 # (location, raw value, kind, dialed, missing, passthrough, resolved_from)
 EXPECTED = [
-    (".env:5", "+15551230081", "number", "unknown", False, False, "TWILIO_NUMBER"),
-    ("config/settings.yaml:3", "+15551230090", "number", "unknown", False, False, "caller_id"),
     ("csharp/VoiceController.cs:13", "+15551230040", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:26", "+15551230041", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:28", "", "empty", "client", True, False, None),
+    ("java/Settings.java:10", "+15551230090", "number", "unknown", False, False,
+     "config:twilio.caller_id"),
     ("java/Voice.java:13", "+15551230050", "number", "number", False, False, None),
     ("java/Voice.java:20", "+15551230080", "number", "number", False, False, "env:CALLER_ID"),
     ("js/dial.js:8", "+15551230010", "number", "number", False, False, None),
     ("js/dial.js:10", "+15551230080", "number", "client", False, False, "env:CALLER_ID"),
     ("js/dial.js:11", "event.From", "template", "number", False, True, None),
-    ("js/dial.js:12", "${CALLER}", "empty", "unknown", False, False, None),
+    ("js/dial.js:12", "${CALLER}", "empty", "number", False, False, None),
     ("js/dial.js:14", "", "empty", "number", True, False, None),
     ("js/dial.js:25", "+15551230011", "number", "number", False, False, None),
-    ("js/outbound.ts:6", "`${process.env.AREA}5551234`", "template", "number", False, False, None),
+    ("js/outbound.ts:6", "`${process.env.AREA}5551234`", "template", "unknown", False, False, None),
     ("js/outbound.ts:8", "client:support", "client", "number", False, False, None),
     ("php/voice.php:10", "+15551230020", "number", "number", False, False, None),
     ("php/voice.php:13", "+15551230080", "number", "number", False, False, "env:CALLER_ID"),
@@ -104,13 +104,15 @@ def test_every_claimed_language_has_a_true_positive(result) -> None:  # type: ig
         "twiml",
         "html",
         "j2",
-        "env",
-        "yaml",
     } <= suffixes
+    # .env and config files are read where code uses their values, never on their own
+    origins = {(r.resolved_from or "").split(":")[0] for r in result.references}
+    assert {"env", "config"} <= origins
+    assert not {"env", "yaml"} & suffixes
 
 
 def test_counts_and_account(result) -> None:  # type: ignore[no-untyped-def]
-    assert result.files_scanned == 13
+    assert result.files_scanned == 14
     assert result.files_skipped == 1  # the binary file
     assert all(
         r.executing_account_sid == ACCOUNT and r.source.kind == "code" for r in result.references
@@ -201,7 +203,7 @@ def test_scan_never_raises(suffix: str, text: str) -> None:
     ],
 )
 def test_hostile_files_stay_bounded(tmp_path: Path, name: str, text: str) -> None:
-    from auditor.extract.sourcecode import MAX_HITS
+    from auditor.extract.syntax.base import MAX_SITES as MAX_HITS
 
     (tmp_path / name).write_text(text)
     res = scan_paths([tmp_path / name])
@@ -238,7 +240,8 @@ SNIPPETS = [
         "d.php",
         "<?php\n$client->account->calls->create('+15551230001', $to, $url);\n"
         "$client->calls->create($to, '+15551230002', array('url' => $u));\n",
-        [("+15551230001", "number", "number", False), ("+15551230002", "number", "number", False)],
+        # a call's `to` known only at run time: what it rings is unknown
+        [("+15551230001", "number", "unknown", False), ("+15551230002", "number", "unknown", False)],
     ),
     (
         "e.rb",
@@ -248,7 +251,7 @@ SNIPPETS = [
         "response.dial(number: '+15557770000')\n",
         [
             ("+15551230001", "number", "client", False),
-            ("+15551230002", "number", "number", False),
+            ("+15551230002", "number", "unknown", False),
             ("", "empty", "number", True),
         ],
     ),
@@ -259,7 +262,7 @@ SNIPPETS = [
         'var d = new Dial { CallerId = new PhoneNumber("+15551230002") };\n'
         'var p = new Person { CallerId = "+15550000000" };\n',
         [
-            ("+15551230001", "number", "number", False),
+            ("+15551230001", "number", "unknown", False),
             ("client:bob", "client", "number", False),
             ("+15551230002", "number", "unknown", False),
         ],

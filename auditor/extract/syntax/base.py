@@ -1,0 +1,192 @@
+"""What every language shares: the places a caller ID is set, and how they are judged.
+
+A language module (python.py, javascript.py, …) says how its helper library
+spells Dial, callerId, Calls create and the request, and turns its syntax into
+`ir` shapes. This module turns the places it finds (`Site`) into `Found`:
+the value (resolve.py), what is dialed, and the fixed destination if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import phonenumbers
+
+from auditor.extract.syntax import ir
+from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
+from auditor.extract.syntax.tree import Node, line, parse, text
+from auditor.extract.values import classify
+from auditor.model import DialedKind, RefKind, ValueSource, Via
+
+MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
+NOUNS = ("number", "client", "sip", "queue", "conference")
+_NOUN_ORDER = {DialedKind.NUMBER.value: 0}
+
+
+@dataclass
+class Site:
+    """A Dial, a Calls create or a participant create, as written."""
+
+    via: str  # Via value
+    node: Node  # the call or construction: its line when no value is set
+    value: ir.Expr | None  # the callerId / From expression; None when not set
+    value_node: Node | None = None  # where the value is written (the reference's line)
+    to: ir.Expr | None = None  # Calls: the To; Dial: the number given as its text
+    nouns: list[tuple[str, ir.Expr | None]] = field(default_factory=list)  # Dial children
+    opaque: bool = False  # options we cannot see into: whether a callerId is set is unknown
+
+
+@dataclass
+class Found:
+    """A judged site: what CallerIdReference needs from the code."""
+
+    line: int
+    via: str
+    value: Value | None  # None: a Dial that sets no callerId
+    dialed: str
+    destination: str | None = None
+    destination_country: str | None = None
+
+
+class Reader:
+    """One language: how to find sites in its syntax tree and read its expressions."""
+
+    name = ""
+    grammar = ""
+    # Substrings without which a file cannot hold a site (C-speed `in` before parsing).
+    hints: tuple[str, ...] = ("dial", "Dial", "calls", "Call", "articipant")
+    # Substrings that say the file uses Twilio (a bare `.dial(` is too common otherwise).
+    twilio_words: tuple[str, ...] = ("twilio", "Twilio", "TWILIO", "twiml", "TwiML", "Twiml")
+
+    def __init__(self, root: Node, data: bytes, project: Project) -> None:
+        self.root = root
+        self.data = data
+        self.resolver = Resolver(self.expr, self.bindings, project)
+
+    @classmethod
+    def prepare(cls, data: bytes) -> bytes:
+        """The bytes to parse (a language may blank what its own parser would ignore)."""
+        return data
+
+    # each language implements these three
+    def sites(self) -> Iterator[Site]:
+        raise NotImplementedError
+
+    def expr(self, node: Node) -> ir.Expr:
+        raise NotImplementedError
+
+    def bindings(self) -> Iterable[ir.Binding]:
+        raise NotImplementedError
+
+    def strings(self) -> Iterator[Node]:
+        """String literals that may hold TwiML (the outermost concatenation they are in)."""
+        return iter(())
+
+    # shared helpers for the language modules
+    def option(
+        self, arg: ir.Expr, keys: Iterable[str], at: Node
+    ) -> tuple[ir.Entry | None, bool, bool]:
+        return self.resolver.option(arg, keys, at.start_byte)
+
+    def is_made(self, expr: ir.Expr, what: str) -> bool:
+        """True when `expr` is (bound to) an object built by `what` (e.g. an existing Dial)."""
+        target = self.resolver.obj(expr)
+        return isinstance(target, ir.Made) and target.what == what
+
+
+def dialed_for(value: Value | None) -> str:
+    """What a call to this value rings: client:, sip:, a number, else unknown."""
+    if value is None:
+        return DialedKind.UNKNOWN.value
+    kind = value.classified.kind
+    if kind == RefKind.CLIENT:
+        return DialedKind.CLIENT.value
+    if kind == RefKind.SIP:
+        return DialedKind.SIP.value
+    if kind == RefKind.NUMBER:
+        return DialedKind.NUMBER.value
+    prefix = value.prefix.strip().lower()
+    if prefix.startswith("client:"):
+        return DialedKind.CLIENT.value
+    if prefix.startswith(("sip:", "sips:")):
+        return DialedKind.SIP.value
+    return DialedKind.UNKNOWN.value
+
+
+def destination(value: Value | None) -> tuple[str | None, str | None]:
+    """(E.164, ISO country) of a destination fixed in the code, else (None, None)."""
+    if value is None or value.source != ValueSource.LITERAL or not value.classified.e164:
+        return None, None
+    e164 = value.classified.e164
+    try:
+        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return e164, None
+    return e164, region if region and region != "ZZ" else None
+
+
+def judge(site: Site, resolver: Resolver) -> Found | None:
+    if site.value is None and site.opaque:
+        return None
+    value = resolver.value(site.value) if site.value is not None else None
+    where = site.value_node or (site.value.node if site.value is not None else None) or site.node
+    target: Value | None = None
+    if site.via == Via.DIAL:
+        dialed, target = _dial_target(site, resolver)
+    else:
+        target = resolver.value(site.to) if site.to is not None else None
+        dialed = dialed_for(target)
+    dest, country = destination(target)
+    return Found(line(where), site.via, value, dialed, dest, country)
+
+
+def _dial_target(site: Site, resolver: Resolver) -> tuple[str, Value | None]:
+    if site.to is not None:
+        target = resolver.value(site.to)
+        kind = dialed_for(target)
+        return (kind if kind != DialedKind.UNKNOWN else DialedKind.NUMBER.value), target
+    if not site.nouns:
+        return DialedKind.UNKNOWN.value, None
+    nouns = sorted(site.nouns, key=lambda n: _NOUN_ORDER.get(n[0], 1))  # a Number decides
+    noun, arg = nouns[0]
+    target = resolver.value(arg) if noun == DialedKind.NUMBER and arg is not None else None
+    return noun, target
+
+
+def read(
+    reader_class: type[Reader],
+    data: bytes,
+    project: Project | None = None,
+    *,
+    missing_env_is_empty: bool = False,
+) -> tuple[list[Found], list[tuple[int, bool, str]], bool]:
+    """(sites judged, TwiML-bearing strings, parsed) for one file.
+
+    Each string is (line, is a plain literal, its text): a literal's value as the
+    program sees it, else the source text of the concatenation or template.
+    """
+    data = reader_class.prepare(data)
+    tree = parse(reader_class.grammar, data)
+    if tree is None:
+        return [], [], False
+    reader = reader_class(tree.root_node, data, project or NoProject())
+    reader.resolver.missing_env_is_empty = missing_env_is_empty
+    mentions = any(word.encode() in data for word in reader.twilio_words)
+    found: list[Found] = []
+    for count, site in enumerate(reader.sites()):
+        if count >= MAX_SITES:
+            break
+        if site.value is None and not mentions:
+            continue
+        judged = judge(site, reader.resolver)
+        if judged is not None:
+            found.append(judged)
+    strings: list[tuple[int, bool, str]] = []
+    for node in reader.strings():
+        expr = reader.expr(node)
+        if isinstance(expr, ir.Lit):
+            strings.append((line(node), True, expr.value))
+        else:
+            strings.append((line(node), False, text(node)))
+    return found, strings, True
