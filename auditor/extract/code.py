@@ -447,26 +447,39 @@ class _EnvIndex:
 
 
 class _ConfigIndex:
-    """Keys of the project's config files (YAML, properties, INI, JSON), by their last part."""
+    """Keys of the project's config files (YAML, properties, INI, JSON), by their last part.
+
+    A key is looked up from the reading file's folder upwards (like .env files), then
+    anywhere in the scan when only one value is written for it.
+    """
 
     def __init__(self) -> None:
-        self.values: dict[str, list[tuple[str, str]]] = {}
+        self.values: dict[str, list[tuple[str, str, Path]]] = {}
 
     def add(self, text: str, file: _File) -> None:
+        directory = file.path.parent.resolve()
         for m in _CONFIG_LINE.finditer(text[:200_000]):
             value = _unquote(m.group(2))
             if not value or value.startswith(("{", "[", "|", ">")) or len(value) > 200:
                 continue
             line = text.count("\n", 0, m.start()) + 1
             self.values.setdefault(_leaf(m.group(1)), []).append(
-                (value, f"{file.display}:{line}")
+                (value, f"{file.display}:{line}", directory)
             )
 
-    def lookup(self, key: str) -> tuple[str, str] | None:
+    def lookup(self, key: str, directory: Path) -> tuple[str, str] | None:
         found = self.values.get(_leaf(key), [])
-        if len({v for v, _ in found}) != 1:
+        current = directory
+        while True:
+            near = {(v, w) for v, w, d in found if d == current}
+            if len({v for v, _ in near}) == 1:
+                return sorted(near)[0]
+            if near or current.parent == current:
+                break
+            current = current.parent
+        if len({v for v, _, _ in found}) != 1:
             return None
-        return found[0]
+        return found[0][0], found[0][1]
 
 
 def _leaf(key: str) -> str:
@@ -500,7 +513,7 @@ class _Project:
         return found.value, found.where
 
     def config(self, key: str) -> tuple[str, str] | None:
-        return self.scan.config.lookup(key)
+        return self.scan.config.lookup(key, self.directory)
 
     def module(self, spec: str) -> Resolver | None:
         path = self.scan.module_path(self.directory, spec, self.file.path.suffix)

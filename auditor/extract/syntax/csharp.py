@@ -342,7 +342,7 @@ class CSharp(Reader):
                 if name is not None:
                     yield ir.Binding(
                         text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=param: ir.Opaque(p, "parameter"),
+                        lambda p=name: ir.Opaque(p, "parameter"),
                     )
 
 

@@ -206,11 +206,35 @@ class Java(Reader):
             owner = params.parent or params
             for param in named(params):
                 name = field(param, "name")
-                if name is not None:
-                    yield ir.Binding(
-                        text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=param: ir.Opaque(p, "parameter"),
-                    )
+                if name is None:
+                    continue
+                request = _request_param(param)  # @RequestParam("From") String from
+                yield ir.Binding(
+                    text(name), param.start_byte, owner.start_byte, owner.end_byte,
+                    (lambda n=name, r=request: ir.Request(n, r))
+                    if request
+                    else (lambda n=name: ir.Opaque(n, "parameter")),
+                )
+
+
+def _request_param(param: Node) -> str | None:
+    """The request parameter a Spring handler argument is bound to, if any."""
+    for child in named(param):
+        if child.type != "modifiers":
+            continue
+        for annotation in named(child):
+            name = text(field(annotation, "name"))
+            if name not in ("RequestParam", "RequestHeader") or annotation.type != "annotation":
+                continue
+            args = field(annotation, "arguments")
+            for arg in named(args) if args is not None else []:
+                literal = arg if arg.type == "string_literal" else field(arg, "value")
+                if literal is not None and literal.type == "string_literal":
+                    key = field(arg, "key")
+                    if key is None or text(key) in ("value", "name"):
+                        return text(literal).strip('"')
+            return text(field(param, "name"))
+    return None
 
 
 def _fragment(node: Node) -> str:

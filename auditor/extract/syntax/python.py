@@ -321,13 +321,12 @@ class Python(Reader):
                 continue
             start, stop = _scope(bind, end)
             label = _target(left)
-            if label is None:
-                continue
-            key_node = left if "." in label else None
-            yield ir.Binding(
-                label, bind.start_byte, start, stop, lambda v=right: self.expr(v), key_node
-            )
-            if left.type == "subscript":  # opts['caller_id'] = x
+            if label is not None:
+                key_node = left if "." in label else None
+                yield ir.Binding(
+                    label, bind.start_byte, start, stop, lambda v=right: self.expr(v), key_node
+                )
+            elif left.type == "subscript":  # opts['caller_id'] = x, app.config['X'] = y
                 obj, key = field(left, "value"), self._key(field(left, "subscript"))
                 if obj is not None and key is not None:
                     yield ir.Binding(

@@ -172,9 +172,10 @@ class Resolver:
 
     def member(self, expr: ir.Member, depth: int = 0) -> ir.Expr | None:
         """What `obj.key` is bound to, when the file or the project says."""
-        if isinstance(expr.obj, ir.Ref):
+        chain = _chain(expr.obj)
+        if chain:  # app.config['X'] = …, opts.callerId = …
             at = expr.node.start_byte if expr.node is not None else 0
-            assigned = self.binding(f"{expr.obj.name}.{expr.key}", at)
+            assigned = self.binding(f"{chain}.{expr.key}", at)
             if assigned is not None:
                 return assigned.value()
         target = self.obj(expr.obj, depth + 1)
@@ -257,6 +258,9 @@ class Resolver:
     def _member(self, expr: ir.Member, depth: int) -> Value:
         if _is_request(expr.obj):
             return self.value(ir.Request(expr.node, expr.key), depth + 1)
+        if isinstance(expr.obj, ir.Config):  # credentials.twilio[:caller_id]
+            key = f"{expr.obj.key}.{expr.key}" if expr.obj.key else expr.key
+            return self.value(ir.Config(expr.node, key), depth + 1)
         target = self.member(expr, depth)
         if target is not None:
             return self.value(target, depth + 1)
@@ -406,11 +410,14 @@ def _root_name(expr: ir.Expr) -> str:
 
 
 def _chain(expr: ir.Expr, with_root: bool = True) -> str:
+    """`a.b.c` for a chain of members on a name ('' when it does not end in a name)."""
     keys: list[str] = []
     while isinstance(expr, ir.Member):
         keys.append(expr.key)
         expr = expr.obj
-    if with_root and isinstance(expr, ir.Ref):
+    if not isinstance(expr, ir.Ref):
+        return ""
+    if with_root:
         keys.append(expr.name)
     return ".".join(reversed(keys))
 

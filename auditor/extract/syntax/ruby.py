@@ -262,7 +262,9 @@ class Ruby(Reader):
         if method in _CONVERSIONS and not values:
             return self.expr(receiver)
         if holder.startswith(_CONFIG_ROOTS) or text(node).startswith(_CONFIG_ROOTS):
-            return ir.Config(node, text(node).rsplit(".", 1)[-1] if not values else "")
+            whole = text(node)
+            key = whole.rsplit(".", 1)[-1] if not values and whole not in _CONFIG_ROOTS else ""
+            return ir.Config(node, key)
         if not values and args is None:  # obj.attr
             return ir.Member(node, self.expr(receiver), method)
         return ir.Opaque(node, "call")
@@ -302,7 +304,7 @@ class Ruby(Reader):
                 if name is not None:
                     yield ir.Binding(
                         text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=param: ir.Opaque(p, "parameter"),
+                        lambda p=name: ir.Opaque(p, "parameter"),
                     )
 
 
