@@ -89,6 +89,11 @@ class Reader:
     ) -> tuple[ir.Entry | None, bool, bool]:
         return self.resolver.option(arg, keys, at.start_byte)
 
+    def bound_until(self, name: str, dial: Node) -> int:
+        """Where the variable a Dial is bound to is bound again (its children end there)."""
+        later = [b.pos for b in self.resolver.bindings(name) if b.pos > dial.end_byte]
+        return min(later, default=self.root.end_byte + 1)
+
     def is_made(self, expr: ir.Expr, what: str) -> bool:
         """True when `expr` is (bound to) an object built by `what` (e.g. an existing Dial)."""
         target = self.resolver.obj(expr)

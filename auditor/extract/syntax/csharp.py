@@ -178,9 +178,12 @@ class CSharp(Reader):
         name = _bound_name(dial)
         if not name:
             return nouns
+        until = self.bound_until(name, dial)
         for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
             function = field(call, "function")
-            if text(field(function, "expression")) != name or call.start_byte < dial.end_byte:
+            if text(field(function, "expression")) != name:
+                continue
+            if not dial.end_byte < call.start_byte < until:
                 continue
             noun = text(field(function, "name")).lower()
             first = self._first(call)
@@ -321,7 +324,7 @@ class CSharp(Reader):
                 continue
             if bind.parent.type == "initializer_expression":
                 continue
-            start, stop = _scope(bind, end)
+            start, stop = 0, end  # a field set in a constructor is seen by every method
             label = text(left)
             if left.type == "member_access_expression":
                 label = label.removeprefix("this.")

@@ -183,8 +183,10 @@ class Java(Reader):
             if left is None or value is None:
                 continue
             start, stop = _scope(bind, end)
-            if bind.parent is not None and bind.parent.type == "field_declaration":
-                start, stop = 0, end
+            if bind.type == "assignment_expression" or (
+                bind.parent is not None and bind.parent.type == "field_declaration"
+            ):
+                start, stop = 0, end  # a field (or one set in a constructor)
             label = text(left)
             if left.type == "field_access":
                 label = label.replace("this.", "")

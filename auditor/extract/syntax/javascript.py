@@ -129,6 +129,9 @@ class JavaScript(Reader):
                 value = entry or value
                 opaque = opaque or spread
                 continue
+            if isinstance(expr, (ir.Choice, ir.Either)) and _has_object(expr):
+                opaque = True  # dial(cid ? { callerId: cid } : {}, to)
+                continue
             if isinstance(expr, ir.Ref) and _OPTION_NAMES.search(expr.name):
                 target = self.resolver.obj(expr)
                 if isinstance(target, ir.Opaque):
@@ -162,8 +165,9 @@ class JavaScript(Reader):
         # bound: const dial = twiml.dial(...); dial.number(x)
         name = _bound_name(dial)
         if name:
+            until = self.bound_until(name, dial)
             for call in self._noun_calls().get(name, []):
-                if call.start_byte > dial.end_byte:
+                if dial.end_byte < call.start_byte < until:
                     noun = text(field(field(call, "function"), "property"))
                     nouns.append((noun, _first_arg(self, call)))
         return nouns
@@ -412,6 +416,16 @@ class TypeScript(JavaScript):
 
 class Tsx(JavaScript):
     grammar = "tsx"
+
+
+def _has_object(expr: ir.Expr) -> bool:
+    if isinstance(expr, ir.Obj):
+        return True
+    if isinstance(expr, ir.Choice):
+        return any(_has_object(o) for o in expr.options)
+    if isinstance(expr, ir.Either):
+        return _has_object(expr.first) or _has_object(expr.second)
+    return False
 
 
 def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:

@@ -145,8 +145,9 @@ class Php(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
+            until = self.bound_until(name, dial)
             for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
-                if text(field(call, "object")) == name and call.start_byte > dial.end_byte:
+                if text(field(call, "object")) == name and dial.end_byte < call.start_byte < until:
                     nouns.append((text(field(call, "name")), self._first(call)))
         return nouns
 

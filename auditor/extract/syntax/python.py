@@ -110,6 +110,18 @@ class Python(Reader):
                     slots[name] = (keywords[name], value)
             elif index < len(positional):
                 slots[name] = (positional[index], positional[index])
+        if "from_" not in slots and splat:  # create(**params): params built before
+            for arg in named(args):
+                inner = named(arg)
+                if arg.type != "dictionary_splat" or not inner:
+                    continue
+                options = self.expr(inner[0])
+                entry, _, _ = self.option(options, ("from_", "from"), call)
+                to_entry, _, _ = self.option(options, ("to",), call)
+                if entry is not None:
+                    to_value = to_entry.value if to_entry else None
+                    yield Site(via, call, entry.value, entry.key_node, to=to_value)
+            return
         to = self.expr(slots["to"][1]) if "to" in slots else None
         if "from_" in slots:
             where, value = slots["from_"]
@@ -147,8 +159,9 @@ class Python(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
+            until = self.bound_until(name, dial)
             for call in self._noun_calls().get(name, []):
-                if call.start_byte > dial.end_byte:
+                if dial.end_byte < call.start_byte < until:
                     noun = text(field(field(call, "function"), "attribute"))
                     nouns.append((noun, self._first(call)))
         return nouns

@@ -28,6 +28,7 @@ REQUEST_NAMES = frozenset(
     {"req", "request", "event", "params", "body", "query", "form", "values", "args", "POST",
      "GET", "REQUEST", "input", "payload", "Form", "QueryString", "_REQUEST", "_POST", "_GET"}
 )
+_ENV_NAMES = frozenset({"env", "ENV", "environ", "environment", "Environment", "dotenv"})
 _CONFIG_WORDS = re.compile(r"config|settings|conf$|cfg|secrets|credentials|options|appsettings",
                            re.I)
 
@@ -223,10 +224,10 @@ class Resolver:
             found = [b for b in self.bindings(candidate) if b.scope_start == 0]
             if found:
                 return found[-1].value()
-        for b in self.bindings("module.exports"):
-            target = self.obj(b.value())
-            if isinstance(target, ir.Obj) and name in target.entries:
-                return target.entries[name].value
+        for b in self.bindings("module.exports"):  # module.exports = { … } or = cfg
+            entry, _, _ = self.option(b.value(), (name,), b.scope_end - 1)
+            if entry is not None:
+                return entry.value
         return None
 
     # ------------------------------------------------------------------- values
@@ -265,6 +266,8 @@ class Resolver:
         if target is not None:
             return self.value(target, depth + 1)
         root = _root_name(expr)
+        if root.lstrip("$@_") in _ENV_NAMES and isinstance(expr.obj, ir.Ref):  # env.CALLER_ID
+            return self.value(ir.Env(expr.node, expr.key), depth + 1)
         if root and (_CONFIG_WORDS.search(root) or _CONFIG_WORDS.search(_chain(expr))):
             return self.value(ir.Config(expr.node, _chain(expr, with_root=False)), depth + 1)
         return runtime(expr)
@@ -302,6 +305,8 @@ class Resolver:
 
     def _config(self, expr: ir.Config, depth: int) -> Value:
         found = self.project.config(expr.key) if expr.key else None
+        if found is None and expr.key:  # settings read from the environment (pydantic, …)
+            found = self.project.env(re.sub(r"[^A-Za-z0-9]+", "_", expr.key).upper())
         if found is not None:
             value, where = found
             result = Value(
