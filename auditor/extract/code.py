@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 
 from auditor.extract.studio import extract_flow
 from auditor.extract.syntax import READERS, reader_for
-from auditor.extract.syntax.base import Found, read
+from auditor.extract.syntax.base import Found, TwimlString, read
 from auditor.extract.syntax.resolve import Resolver
 from auditor.extract.values import Classified, classify, is_placeholder, region_notes
 from auditor.files import FileRefused, read_bytes
@@ -585,10 +585,23 @@ def _code_refs(data: bytes, file: _File, scan: _Scan) -> list[CallerIdReference]
         return []
     found, strings, parsed = read(reader_class, data, _Project(scan, file))
     refs = [_found_ref(f, file) for f in found]
-    for line, literal, body in strings:
-        refs.extend(_scan_markup(body, file, "template" if literal else "code", line))
+    for string in strings:
+        refs.extend(_code_markup(string, file))
     if not parsed:
         refs.extend(_scan_markup(_decode(data), file, "code"))
+    return refs
+
+
+def _code_markup(string: TwimlString, file: _File) -> list[CallerIdReference]:
+    """<Dial> tags in TwiML built as a string in code; a hole in the callerId is resolved."""
+    refs = _scan_markup(string.text, file, "template" if string.literal else "code", string.line)
+    for ref in refs:
+        value = None if ref.missing else string.hole(ref.raw_value)
+        if value is not None:
+            info = value.classified
+            ref.raw_value, ref.kind, ref.e164 = value.raw, info.kind, info.e164
+            ref.passthrough, ref.template = info.passthrough, info.template
+            ref.resolved_from, ref.value_source = value.resolved_from, value.source
     return refs
 
 

@@ -9,7 +9,7 @@ from the Function's environment variables (unset: the callerId is undefined);
 
 from __future__ import annotations
 
-from auditor.extract.syntax.base import Found, read
+from auditor.extract.syntax.base import Found, TwimlString, read
 from auditor.extract.syntax.javascript import JavaScript
 from auditor.extract.syntax.resolve import NoProject
 from auditor.model import (
@@ -24,7 +24,7 @@ from auditor.model import (
 MAX_FUNCTION_CHARS = 2_000_000
 
 
-def _read(code: str, env: dict[str, str]) -> tuple[list[Found], list[tuple[int, bool, str]]]:
+def _read(code: str, env: dict[str, str]) -> tuple[list[Found], list[TwimlString]]:
     data = code.encode("utf-8", errors="replace")
     if not any(h.encode() in data for h in (*JavaScript.hints, "<Dial", "<dial")):
         return [], []
@@ -65,25 +65,29 @@ def _reference(fn: ServerlessFunction, found: Found) -> CallerIdReference:
     return ref
 
 
-def _markup_refs(fn: ServerlessFunction, line: int, literal: bool, body: str) -> list[Found]:
+def _markup_refs(string: TwimlString) -> list[Found]:
     """<Dial> tags in a TwiML string the Function returns (`callback(null, '<Response>…')`)."""
     from auditor.extract.code import markup_dials
     from auditor.extract.syntax.resolve import Value
 
     found: list[Found] = []
-    for offset, value, info, dialed in markup_dials(body, "template" if literal else "code"):
-        at = line + body.count("\n", 0, offset)
+    body = string.text
+    for offset, value, info, dialed in markup_dials(body, "template" if string.literal else "code"):
+        at = string.line + body.count("\n", 0, offset)
         if value is None or info is None:
             found.append(Found(at, "dial", None, dialed))
             continue
-        source = (
-            ValueSource.PASSTHROUGH.value
-            if info.passthrough
-            else ValueSource.RUNTIME.value
-            if info.kind == RefKind.TEMPLATE
-            else ValueSource.LITERAL.value
-        )
-        found.append(Found(at, "dial", Value(value, info, source), dialed))
+        resolved = string.hole(value)
+        if resolved is None:
+            source = (
+                ValueSource.PASSTHROUGH.value
+                if info.passthrough
+                else ValueSource.RUNTIME.value
+                if info.kind == RefKind.TEMPLATE
+                else ValueSource.LITERAL.value
+            )
+            resolved = Value(value, info, source)
+        found.append(Found(at, "dial", resolved, dialed))
     return found
 
 
@@ -93,8 +97,8 @@ def extract_function(fn: ServerlessFunction) -> tuple[list[CallerIdReference], l
     if len(code) > MAX_FUNCTION_CHARS:
         return [], [f"function {fn.sid} {fn.path}: {len(code)} characters, over the cap"]
     found, strings = _read(code, fn.environment or {})
-    for line, literal, body in strings:
-        found.extend(_markup_refs(fn, line, literal, body))
+    for string in strings:
+        found.extend(_markup_refs(string))
     found.sort(key=lambda f: f.line)
     refs: list[CallerIdReference] = []
     notes: list[str] = []

@@ -8,6 +8,7 @@ the value (resolve.py), what is dialed, and the fixed destination if any.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -165,7 +166,7 @@ def read(
     project: Project | None = None,
     *,
     missing_env_is_empty: bool = False,
-) -> tuple[list[Found], list[tuple[int, bool, str]], bool]:
+) -> tuple[list[Found], list[TwimlString], bool]:
     """(sites judged, TwiML-bearing strings, parsed) for one file.
 
     Each string is (line, is a plain literal, its text): a literal's value as the
@@ -187,11 +188,39 @@ def read(
         judged = judge(site, reader.resolver)
         if judged is not None:
             found.append(judged)
-    strings: list[tuple[int, bool, str]] = []
+    strings: list[TwimlString] = []
     for node in reader.strings():
         expr = reader.expr(node)
         if isinstance(expr, ir.Lit):
-            strings.append((line(node), True, expr.value))
-        else:
-            strings.append((line(node), False, text(node)))
+            strings.append(TwimlString(line(node), True, expr.value))
+            continue
+        holes: dict[str, Value] = {}
+        for part in _holes(expr):
+            if part.node is not None:
+                holes[re.sub(r"\s+", "", text(part.node))] = reader.resolver.value(part)
+        strings.append(TwimlString(line(node), False, text(node), holes))
     return found, strings, True
+
+
+@dataclass
+class TwimlString:
+    """A string in code that holds TwiML: its line, and its text as the program builds it."""
+
+    line: int
+    literal: bool  # a plain literal: `text` is its value; else the source of the expression
+    text: str
+    holes: dict[str, Value] = field(default_factory=dict)  # `${expr}` source → its value
+
+    def hole(self, written: str) -> Value | None:
+        """The value of an attribute written as one hole (`${context.X}`, `{cid}`, `" + x + "`)."""
+        inner = re.sub(r"\s+", "", written)
+        inner = re.sub(r"^(?:\$\{|#\{|\{\$|\{)(.*)\}$", r"\1", inner)
+        inner = re.sub(r"^[\"'`]?[+.](.*?)[+.][\"'`]?$", r"\1", inner)
+        return self.holes.get(inner) or self.holes.get(inner.lstrip("$"))
+
+
+def _holes(expr: ir.Expr) -> Iterator[ir.Expr]:
+    if isinstance(expr, ir.Concat):
+        for part in expr.parts:
+            if not isinstance(part, ir.Lit):
+                yield part
