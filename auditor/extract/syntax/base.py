@@ -216,7 +216,10 @@ class TwimlString:
         inner = re.sub(r"\s+", "", written)
         inner = re.sub(r"^(?:\$\{|#\{|\{\$|\{)(.*)\}$", r"\1", inner)
         inner = re.sub(r"^[\"'`]?[+.](.*?)[+.][\"'`]?$", r"\1", inner)
-        return self.holes.get(inner) or self.holes.get(inner.lstrip("$"))
+        value = self.holes.get(inner) or self.holes.get(inner.lstrip("$"))
+        if value is None or value.source == ValueSource.RUNTIME:
+            return None  # known only at run time: the attribute as written says more
+        return value
 
 
 def _holes(expr: ir.Expr) -> Iterator[ir.Expr]:
