@@ -530,6 +530,7 @@ class _Scan:
     config: _ConfigIndex = field(default_factory=_ConfigIndex)
     modules: dict[Path, Resolver | None] = field(default_factory=dict)
     roots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def module_path(self, directory: Path, spec: str, suffix: str) -> Path | None:
         """The project file a module name points at (relative specs; Python dotted names)."""
@@ -581,14 +582,14 @@ def _code_refs(data: bytes, file: _File, scan: _Scan) -> list[CallerIdReference]
     if reader_class is None:
         return []
     has_dial_tag = b"<Dial" in data or b"<dial" in data or b"<DIAL" in data
-    if not has_dial_tag and not any(h.encode() in data for h in reader_class.hints):
+    if not has_dial_tag and not any(h in data for h in reader_class.byte_hints()):
         return []
     found, strings, parsed = read(reader_class, data, _Project(scan, file))
     refs = [_found_ref(f, file) for f in found]
     for string in strings:
         refs.extend(_code_markup(string, file))
     if not parsed:
-        refs.extend(_scan_markup(_decode(data), file, "code"))
+        scan.notes.append(f"{file.display}: not parsed within the time limit; its code was not read")
     return refs
 
 
@@ -750,6 +751,7 @@ def scan_paths(
         text = _decode(data)
         if _has_dial_tag(text):
             refs.extend(_scan_markup(text, file, kind))
+    result.notes.extend(scan.notes)
     result.references = sorted(refs, key=_location_key)
     result.notes.extend(region_notes(result.references))
     result.tests_skipped = walk.tests_skipped

@@ -9,14 +9,15 @@ the value (resolve.py), what is dialed, and the fixed destination if any.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import phonenumbers
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
-from auditor.extract.syntax.tree import Node, line, parse, text
+from auditor.extract.syntax.tree import Node, captures, line, parse, text
 from auditor.extract.values import classify
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
@@ -64,6 +65,17 @@ class Reader:
         self.root = root
         self.data = data
         self.resolver = Resolver(self.expr, self.bindings, project)
+        self._positions: dict[str, list[int]] = {}
+        self._calls_on: dict[str, dict[str, list[Node]]] = {}
+        self._call_starts: dict[str, dict[str, list[int]]] = {}
+
+    @classmethod
+    def byte_hints(cls) -> tuple[bytes, ...]:
+        cached: tuple[bytes, ...] | None = cls.__dict__.get("_byte_hints")
+        if cached is None:
+            cached = tuple(h.encode() for h in cls.hints)
+            cls._byte_hints = cached  # type: ignore[attr-defined]
+        return cached
 
     @classmethod
     def prepare(cls, data: bytes) -> bytes:
@@ -92,8 +104,33 @@ class Reader:
 
     def bound_until(self, name: str, dial: Node) -> int:
         """Where the variable a Dial is bound to is bound again (its children end there)."""
-        later = [b.pos for b in self.resolver.bindings(name) if b.pos > dial.end_byte]
-        return min(later, default=self.root.end_byte + 1)
+        positions = self._positions.get(name)
+        if positions is None:
+            positions = self._positions[name] = sorted(b.pos for b in self.resolver.bindings(name))
+        index = bisect_right(positions, dial.end_byte)
+        return positions[index] if index < len(positions) else self.root.end_byte + 1
+
+    def calls_on(
+        self, query_source: str, receiver: Callable[[Node], Node | None], name: str, dial: Node
+    ) -> list[Node]:
+        """Calls on the variable `name` holds a Dial in (`dial.number(…)`), until it is bound
+        again: captured as @call by a query once per file, indexed by receiver and position."""
+        index = self._calls_on.get(query_source)
+        if index is None:
+            index = {}
+            for call in captures(self.grammar, query_source, self.root).get("call", []):
+                index.setdefault(text(receiver(call)), []).append(call)
+            for calls in index.values():
+                calls.sort(key=lambda c: c.start_byte)
+            self._calls_on[query_source] = index
+            self._call_starts[query_source] = {
+                k: [c.start_byte for c in v] for k, v in index.items()
+            }
+        calls = index.get(name, [])
+        starts = self._call_starts[query_source].get(name, [])
+        first = bisect_right(starts, dial.end_byte)
+        last = bisect_left(starts, self.bound_until(name, dial))
+        return calls[first:last]
 
     def is_made(self, expr: ir.Expr, what: str) -> bool:
         """True when `expr` is (bound to) an object built by `what` (e.g. an existing Dial)."""
@@ -189,7 +226,8 @@ def read(
         if judged is not None:
             found.append(judged)
     strings: list[TwimlString] = []
-    for node in reader.strings():
+    has_tag = b"<Dial" in data or b"<dial" in data or b"<DIAL" in data
+    for node in reader.strings() if has_tag else ():
         expr = reader.expr(node)
         if isinstance(expr, ir.Lit):
             strings.append(TwimlString(line(node), True, expr.value))

@@ -178,13 +178,9 @@ class CSharp(Reader):
         name = _bound_name(dial)
         if not name:
             return nouns
-        until = self.bound_until(name, dial)
-        for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
+        receiver = lambda c: field(field(c, "function"), "expression")  # noqa: E731
+        for call in self.calls_on(NOUN_CALLS, receiver, name, dial):
             function = field(call, "function")
-            if text(field(function, "expression")) != name:
-                continue
-            if not dial.end_byte < call.start_byte < until:
-                continue
             noun = text(field(function, "name")).lower()
             first = self._first(call)
             if noun == "append":  # dial.Append(new Client("x"))

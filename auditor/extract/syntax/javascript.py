@@ -165,22 +165,12 @@ class JavaScript(Reader):
         # bound: const dial = twiml.dial(...); dial.number(x)
         name = _bound_name(dial)
         if name:
-            until = self.bound_until(name, dial)
-            for call in self._noun_calls().get(name, []):
-                if dial.end_byte < call.start_byte < until:
-                    noun = text(field(field(call, "function"), "property"))
-                    nouns.append((noun, _first_arg(self, call)))
+            receiver = lambda c: field(field(c, "function"), "object")  # noqa: E731
+            for call in self.calls_on(NOUN_CALLS, receiver, name, dial):
+                noun = text(field(field(call, "function"), "property"))
+                nouns.append((noun, _first_arg(self, call)))
         return nouns
 
-    def _noun_calls(self) -> dict[str, list[Node]]:
-        cached = getattr(self, "_noun_cache", None)
-        if cached is None:
-            cached = {}
-            for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
-                receiver = field(field(call, "function"), "object")
-                cached.setdefault(text(receiver), []).append(call)
-            self._noun_cache = cached
-        return cached
 
     # ---------------------------------------------------------------- strings
 

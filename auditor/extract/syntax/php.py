@@ -145,10 +145,8 @@ class Php(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
-            until = self.bound_until(name, dial)
-            for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
-                if text(field(call, "object")) == name and dial.end_byte < call.start_byte < until:
-                    nouns.append((text(field(call, "name")), self._first(call)))
+            for call in self.calls_on(NOUN_CALLS, lambda c: field(c, "object"), name, dial):
+                nouns.append((text(field(call, "name")), self._first(call)))
         return nouns
 
     def _first(self, call: Node) -> ir.Expr | None:

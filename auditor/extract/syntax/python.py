@@ -159,11 +159,10 @@ class Python(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
-            until = self.bound_until(name, dial)
-            for call in self._noun_calls().get(name, []):
-                if dial.end_byte < call.start_byte < until:
-                    noun = text(field(field(call, "function"), "attribute"))
-                    nouns.append((noun, self._first(call)))
+            receiver = lambda c: field(field(c, "function"), "object")  # noqa: E731
+            for call in self.calls_on(NOUN_CALLS, receiver, name, dial):
+                noun = text(field(field(call, "function"), "attribute"))
+                nouns.append((noun, self._first(call)))
         return nouns
 
     def _first(self, call: Node) -> ir.Expr | None:
@@ -171,15 +170,6 @@ class Python(Reader):
         values = [a for a in named(args) if a.type != "keyword_argument"] if args else []
         return self.expr(values[0]) if values else None
 
-    def _noun_calls(self) -> dict[str, list[Node]]:
-        cached = getattr(self, "_noun_cache", None)
-        if cached is None:
-            cached = {}
-            for call in captures(self.grammar, NOUN_CALLS, self.root).get("call", []):
-                receiver = field(field(call, "function"), "object")
-                cached.setdefault(text(receiver), []).append(call)
-            self._noun_cache = cached
-        return cached
 
     def strings(self) -> Iterator[Node]:
         seen: set[int] = set()
