@@ -19,8 +19,15 @@ EXPECTED = [
     ("csharp/VoiceController.cs:13", "+15551230040", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:26", "+15551230041", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:28", "", "empty", "client", True, False, None),
-    ("java/Settings.java:10", "+15551230090", "number", "unknown", False, False,
-     "config:twilio.caller_id"),
+    (
+        "java/Settings.java:10",
+        "+15551230090",
+        "number",
+        "unknown",
+        False,
+        False,
+        "config:twilio.caller_id",
+    ),
     ("java/Voice.java:13", "+15551230050", "number", "number", False, False, None),
     ("java/Voice.java:20", "+15551230080", "number", "number", False, False, "env:CALLER_ID"),
     ("js/dial.js:8", "+15551230010", "number", "number", False, False, None),
@@ -241,7 +248,10 @@ SNIPPETS = [
         "<?php\n$client->account->calls->create('+15551230001', $to, $url);\n"
         "$client->calls->create($to, '+15551230002', array('url' => $u));\n",
         # a call's `to` known only at run time: what it rings is unknown
-        [("+15551230001", "number", "unknown", False), ("+15551230002", "number", "unknown", False)],
+        [
+            ("+15551230001", "number", "unknown", False),
+            ("+15551230002", "number", "unknown", False),
+        ],
     ),
     (
         "e.rb",

@@ -69,7 +69,9 @@ def test_standalone_findings_and_exit_code(capsys: pytest.CaptureFixture[str]) -
     }
     assert rc == 1
     assert len(doc["references"]) == 34 and doc["snapshot_used"] is False
-    rc, _, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "critical")
+    rc, _, _ = _run(
+        capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "critical"
+    )
     assert rc == 0
 
 
@@ -77,7 +79,15 @@ def test_snapshot_checks_literals_against_the_hierarchy(
     capsys: pytest.CaptureFixture[str], snapshot_file: Path
 ) -> None:
     rc, out, _ = _run(
-        capsys, str(FIXTURE), *SKIP_PATTERNS, "--snapshot", str(snapshot_file), "--account", CHILD, "-f", "json"
+        capsys,
+        str(FIXTURE),
+        *SKIP_PATTERNS,
+        "--snapshot",
+        str(snapshot_file),
+        "--account",
+        CHILD,
+        "-f",
+        "json",
     )
     doc = json.loads(out)
     found = {(f["rule"], f["source"]["location"]) for f in doc["findings"]}
@@ -163,7 +173,7 @@ def test_text_groups_dials_without_callerid_per_file(
         + "".join(f"r.dial('+1415555{n:04d}');\n" for n in range(30))
         + "r.dial({ callerId: '+14155550999' }, '+14155551000');\n"
     )
-    rc, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
+    _, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
     lines = out.splitlines()
     summary = [line for line in lines if "without callerId" in line]
     assert summary == [
@@ -173,7 +183,7 @@ def test_text_groups_dials_without_callerid_per_file(
     ]
     assert any(line.startswith("ivr.js:33  callerId '+14155550999'") for line in lines)
     # JSON keeps every one
-    rc, out, _ = _run(capsys, str(tmp_path), "--format", "json", "--fail-on", "never")
+    _rc, out, _ = _run(capsys, str(tmp_path), "--format", "json", "--fail-on", "never")
     refs = json.loads(out)["references"]
     assert sum(r["missing"] for r in refs) == 30
 
@@ -181,7 +191,9 @@ def test_text_groups_dials_without_callerid_per_file(
 def test_json_says_via_and_value_source_for_every_reference(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rc, out, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "never")
+    _rc, out, _ = _run(
+        capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "never"
+    )
     refs = json.loads(out)["references"]
     assert all(r["via"] in ("dial", "calls-api", "conference-participant", "studio") for r in refs)
     assert all((r["value_source"] is None) == r["missing"] for r in refs)
@@ -201,7 +213,7 @@ def test_exclude_and_include_tests(capsys: pytest.CaptureFixture[str], tmp_path:
         (tmp_path / rel).write_text(line)
 
     def located(*args: str) -> set[str]:
-        rc, out, _ = _run(capsys, str(tmp_path), "-f", "json", "--fail-on", "never", *args)
+        _rc, out, _ = _run(capsys, str(tmp_path), "-f", "json", "--fail-on", "never", *args)
         doc = json.loads(out)
         return {r["source"]["location"].rsplit(":", 1)[0] for r in doc["references"]}
 
@@ -209,7 +221,10 @@ def test_exclude_and_include_tests(capsys: pytest.CaptureFixture[str], tmp_path:
     assert located("--exclude", "legacy") == {"app/voice.py"}
     assert located("--exclude", "legacy/*", "--exclude", "app/*.py") == set()
     assert located("--include-tests") == {
-        "app/voice.py", "legacy/old.py", "tests/test_voice.py", "app/voice_test.py"
+        "app/voice.py",
+        "legacy/old.py",
+        "tests/test_voice.py",
+        "app/voice_test.py",
     }
-    rc, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
+    _rc, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
     assert "2 test file(s) not read" in out and "--include-tests" in out

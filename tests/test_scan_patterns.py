@@ -17,7 +17,9 @@ import pytest
 from auditor.extract.code import scan_paths
 
 PATTERNS = Path(__file__).parent / "fixtures" / "scan" / "patterns"
-_REF = re.compile(r"ref: (?P<via>[\w-]+) (?P<source>[\w-]+)(?: (?P<kind>\w+))? dialed=(?P<dialed>\w+)")
+_REF = re.compile(
+    r"ref: (?P<via>[\w-]+) (?P<source>[\w-]+)(?: (?P<kind>\w+))? dialed=(?P<dialed>\w+)"
+)
 # JSON has no comments: the Studio export's expectations are written here.
 STUDIO = {
     ("studio/ivr-flow.json#connect_desk", "studio", "passthrough", "template", "number"),

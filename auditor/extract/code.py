@@ -398,9 +398,7 @@ def _mask_markup(text: str) -> str:
     return _MARKUP_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
-def _scan_markup(
-    text: str, file: _File, kind: str, first_line: int = 1
-) -> list[CallerIdReference]:
+def _scan_markup(text: str, file: _File, kind: str, first_line: int = 1) -> list[CallerIdReference]:
     """Every <Dial> tag in TwiML, a template, or a string inside code."""
     refs: list[CallerIdReference] = []
     newline = 0
@@ -551,9 +549,12 @@ class _Scan:
         else:
             return None
         for candidate in candidates:
-            for option in (candidate, *(candidate.with_name(candidate.name + s)
-                                        for s in _MODULE_SUFFIXES),
-                           candidate / "index.js", candidate / "__init__.py"):
+            for option in (
+                candidate,
+                *(candidate.with_name(candidate.name + s) for s in _MODULE_SUFFIXES),
+                candidate / "index.js",
+                candidate / "__init__.py",
+            ):
                 if option.is_file():
                     return option.resolve()
         return None
@@ -589,7 +590,9 @@ def _code_refs(data: bytes, file: _File, scan: _Scan) -> list[CallerIdReference]
     for string in strings:
         refs.extend(_code_markup(string, file))
     if not parsed:
-        scan.notes.append(f"{file.display}: not parsed within the time limit; its code was not read")
+        scan.notes.append(
+            f"{file.display}: not parsed within the time limit; its code was not read"
+        )
     return refs
 
 
@@ -639,9 +642,7 @@ def _studio_refs(text: str, file: _File) -> list[CallerIdReference] | None:
     if isinstance(doc, dict) and isinstance(doc.get("definition"), dict):
         doc = doc["definition"]
     states = doc.get("states") if isinstance(doc, dict) else None
-    if not isinstance(states, list) or not any(
-        isinstance(s, dict) and "type" in s for s in states
-    ):
+    if not isinstance(states, list) or not any(isinstance(s, dict) and "type" in s for s in states):
         return None
     flow = StudioFlow(
         sid=str(doc.get("sid") or file.display),

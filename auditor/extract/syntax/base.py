@@ -18,7 +18,6 @@ import phonenumbers
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
 from auditor.extract.syntax.tree import Node, captures, line, parse, text
-from auditor.extract.values import classify
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
 MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
@@ -185,6 +184,7 @@ def judge(site: Site, resolver: Resolver) -> Found | None:
 
 
 def _dial_target(site: Site, resolver: Resolver) -> tuple[str, Value | None]:
+    target: Value | None
     if site.to is not None:
         target = resolver.value(site.to)
         kind = dialed_for(target)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -49,8 +50,15 @@ STRINGS = """
 (raw_string_literal) @string
 """
 CALLER_ID = ("callerId", "CallerId")
-_SCOPES = frozenset({"method_declaration", "constructor_declaration", "local_function_statement",
-                     "lambda_expression", "anonymous_method_expression"})
+_SCOPES = frozenset(
+    {
+        "method_declaration",
+        "constructor_declaration",
+        "local_function_statement",
+        "lambda_expression",
+        "anonymous_method_expression",
+    }
+)
 _WRAPPERS = frozenset({"PhoneNumber", "Uri", "Number", "Client", "Sip"})
 _CONVERSIONS = frozenset({"ToString", "Trim"})
 _CONFIG = re.compile(r"config|setting|appsettings|options", re.I)
@@ -65,8 +73,11 @@ class CSharp(Reader):
         found = captures(self.grammar, CALLS, self.root)
         for node in found.get("new", []):
             kind = text(field(node, "type")).rsplit(".", 1)[-1]
-            if kind == "Dial":
-                yield self._dial(node)
+            dial = self._dial(node) if kind == "Dial" else None
+            if dial is not None:
+                yield dial
+            elif kind == "Dial":
+                continue
             elif kind == "CreateCallOptions":
                 yield from self._rest(node, Via.CALLS_API.value, ("to", "from"))
             elif b"Account.Conference" in self.data:
@@ -219,14 +230,14 @@ class CSharp(Reader):
         if kind == "verbatim_string_literal":
             return ir.Lit(node, text(node)[2:-1].replace('""', '"'))
         if kind == "interpolated_string_expression":
-            parts: list[ir.Expr] = []
+            pieces: list[ir.Expr] = []
             for child in named(node):
                 if child.type == "string_content":
-                    parts.append(ir.Lit(child, text(child)))
+                    pieces.append(ir.Lit(child, text(child)))
                 elif child.type == "interpolation":
                     inner = [c for c in named(child) if c.type != "interpolation_brace"]
-                    parts.append(self.expr(inner[0]) if inner else ir.Opaque(child))
-            return ir.Concat(node, tuple(parts), template=True)
+                    pieces.append(self.expr(inner[0]) if inner else ir.Opaque(child))
+            return ir.Concat(node, tuple(pieces), template=True)
         if kind == "integer_literal":
             return ir.Lit(node, text(node).rstrip("lL"))
         if kind == "null_literal":
@@ -272,15 +283,19 @@ class CSharp(Reader):
         if kind == "conditional_expression":
             options = [field(node, "consequence"), field(node, "alternative")]
             return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
-        if kind in ("parenthesized_expression", "await_expression", "cast_expression",
-                    "postfix_unary_expression"):
+        if kind in (
+            "parenthesized_expression",
+            "await_expression",
+            "cast_expression",
+            "postfix_unary_expression",
+        ):
             inner = named(node)
             return self.expr(inner[-1]) if inner else ir.Opaque(node)
         return ir.Opaque(node)
 
     def _call(self, node: Node) -> ir.Expr:
         function = field(node, "function")
-        positional, keywords = self._arguments(node)
+        positional, _keywords = self._arguments(node)
         callee = text(function)
         first = self.expr(positional[0]) if positional else None
         key = first.value if isinstance(first, ir.Lit) else None
@@ -312,8 +327,9 @@ class CSharp(Reader):
                 if name is None or value is None:
                     continue
                 start, stop = _scope(bind, end)
-                yield ir.Binding(text(name), bind.start_byte, start, stop,
-                                 lambda v=value: self.expr(v))
+                yield ir.Binding(
+                    text(name), bind.start_byte, start, stop, partial(self.expr, value)
+                )
                 continue
             left, right = field(bind, "left"), field(bind, "right")
             if left is None or right is None or bind.parent is None:
@@ -329,19 +345,22 @@ class CSharp(Reader):
                 start, stop = 0, end
             elif left.type != "identifier":
                 continue
-            yield ir.Binding(label, bind.start_byte, start, stop, lambda v=right: self.expr(v))
+            yield ir.Binding(label, bind.start_byte, start, stop, partial(self.expr, right))
         for prop in found.get("property", []):
             name, value = field(prop, "name"), field(prop, "value")
             if name is not None and value is not None:
-                yield ir.Binding(text(name), prop.start_byte, 0, end, lambda v=value: self.expr(v))
+                yield ir.Binding(text(name), prop.start_byte, 0, end, partial(self.expr, value))
         for params in found.get("params", []):
             owner = params.parent or params
             for param in named(params):
                 name = field(param, "name")
                 if name is not None:
                     yield ir.Binding(
-                        text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=name: ir.Opaque(p, "parameter"),
+                        text(name),
+                        param.start_byte,
+                        owner.start_byte,
+                        owner.end_byte,
+                        partial(ir.Opaque, name, "parameter"),
                     )
 
 

@@ -10,6 +10,7 @@ Spring's `@Value("${key}")` fields; the request as `request.getParameter("From")
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -66,7 +67,10 @@ class Java(Reader):
                 offset = 1 if len(args) >= 4 else 0  # (pathAccountSid, conference, from, to)
                 value, to = args[offset + 1], args[offset + 2]
                 yield Site(
-                    Via.CONFERENCE_PARTICIPANT.value, call, self.expr(value), value,
+                    Via.CONFERENCE_PARTICIPANT.value,
+                    call,
+                    self.expr(value),
+                    value,
                     to=self.expr(to),
                 )
 
@@ -193,7 +197,7 @@ class Java(Reader):
                 start, stop = 0, end
             elif left.type != "identifier":
                 continue
-            yield ir.Binding(label, bind.start_byte, start, stop, lambda v=value: self.expr(v))
+            yield ir.Binding(label, bind.start_byte, start, stop, partial(self.expr, value))
         for declaration in found.get("field", []):  # @Value("${twilio.caller-id}") String x;
             spring = _spring_value(declaration)
             declarator = field(declaration, "declarator")
@@ -201,8 +205,11 @@ class Java(Reader):
             if spring is not None and name is not None and field(declarator, "value") is None:
                 key, literal = spring
                 yield ir.Binding(
-                    text(name), declaration.start_byte, 0, end,
-                    lambda k=key, n=literal: ir.Config(n, k),
+                    text(name),
+                    declaration.start_byte,
+                    0,
+                    end,
+                    partial(ir.Config, literal, key),
                 )
         for params in found.get("params", []):
             owner = params.parent or params
@@ -212,10 +219,13 @@ class Java(Reader):
                     continue
                 request = _request_param(param)  # @RequestParam("From") String from
                 yield ir.Binding(
-                    text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                    (lambda n=name, r=request: ir.Request(n, r))
+                    text(name),
+                    param.start_byte,
+                    owner.start_byte,
+                    owner.end_byte,
+                    partial(ir.Request, name, request)
                     if request
-                    else (lambda n=name: ir.Opaque(n, "parameter")),
+                    else partial(ir.Opaque, name, "parameter"),
                 )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -53,8 +54,15 @@ STRINGS = """
 (template_string) @string
 """
 _SCOPES = frozenset(
-    {"function_declaration", "function_expression", "arrow_function", "method_definition",
-     "generator_function_declaration", "function", "generator_function"}
+    {
+        "function_declaration",
+        "function_expression",
+        "arrow_function",
+        "method_definition",
+        "generator_function_declaration",
+        "function",
+        "generator_function",
+    }
 )
 _WRAPPERS = frozenset({"String", "Number", "decodeURIComponent", "encodeURI", "PhoneNumber"})
 _CONVERSIONS = frozenset({"toString", "trim", "valueOf", "toUpperCase", "toLowerCase"})
@@ -82,6 +90,7 @@ class JavaScript(Reader):
             args = field(call, "arguments")
             if receiver is None or args is None:
                 continue
+            site: Site | None
             if method == "dial":
                 site = self._dial(call, args)
             elif method == "makeCall":
@@ -171,7 +180,6 @@ class JavaScript(Reader):
                 nouns.append((noun, _first_arg(self, call)))
         return nouns
 
-
     # ---------------------------------------------------------------- strings
 
     def strings(self) -> Iterator[Node]:
@@ -182,7 +190,9 @@ class JavaScript(Reader):
                 continue
             top = node
             while top.parent is not None and top.parent.type in (
-                "binary_expression", "parenthesized_expression", "template_substitution",
+                "binary_expression",
+                "parenthesized_expression",
+                "template_substitution",
                 "template_string",
             ):
                 top = top.parent
@@ -231,8 +241,12 @@ class JavaScript(Reader):
             options = [field(node, "consequence"), field(node, "alternative")]
             return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
         if kind in (
-            "parenthesized_expression", "await_expression", "non_null_expression",
-            "as_expression", "satisfies_expression", "type_assertion",
+            "parenthesized_expression",
+            "await_expression",
+            "non_null_expression",
+            "as_expression",
+            "satisfies_expression",
+            "type_assertion",
         ):
             inner = named(node)
             return self.expr(inner[0]) if inner else ir.Opaque(node)
@@ -295,12 +309,16 @@ class JavaScript(Reader):
             if callee in ("Deno.env.get", "process.env.get") and values:
                 return ir.Env(node, text(values[0])[1:-1])
             first = values[0] if values else None
-            if method in _GETTERS and obj is not None and first is not None:
-                if first.type == "string":
-                    key = text(first)[1:-1]
-                    if "config" in text(obj).lower():
-                        return ir.Config(node, key)
-                    return ir.Member(node, self.expr(obj), key)
+            if (
+                method in _GETTERS
+                and obj is not None
+                and first is not None
+                and (first.type == "string")
+            ):
+                key = text(first)[1:-1]
+                if "config" in text(obj).lower():
+                    return ir.Config(node, key)
+                return ir.Member(node, self.expr(obj), key)
         return ir.Opaque(node, "call")
 
     def _object(self, node: Node) -> ir.Obj:
@@ -340,8 +358,11 @@ class JavaScript(Reader):
             owner = params.parent or params
             for param in _param_names(params):
                 yield ir.Binding(
-                    text(param), param.start_byte, owner.start_byte, owner.end_byte,
-                    lambda p=param: ir.Opaque(p, "parameter"),
+                    text(param),
+                    param.start_byte,
+                    owner.start_byte,
+                    owner.end_byte,
+                    partial(ir.Opaque, param, "parameter"),
                 )
         for statement in found.get("import", []):
             yield from _imports(statement, end)
@@ -354,12 +375,12 @@ class JavaScript(Reader):
             label = text(name)
             if bind.type in ("field_definition", "public_field_definition"):
                 label = f"this.{label}"
-            yield ir.Binding(label, pos, start, stop, lambda v=value: self.expr(v))
+            yield ir.Binding(label, pos, start, stop, partial(self.expr, value))
         elif name.type == "member_expression":
             label = text(name).replace(" ", "")
             if "\n" in label or "(" in label:
                 return
-            yield ir.Binding(label, pos, start, stop, lambda v=value: self.expr(v), key_node=name)
+            yield ir.Binding(label, pos, start, stop, partial(self.expr, value), key_node=name)
         elif name.type == "object_pattern":
             for part in named(name):
                 yield from self._destructure(part, value, pos, start, stop)
@@ -369,9 +390,7 @@ class JavaScript(Reader):
     ) -> Iterator[ir.Binding]:
         if part.type == "shorthand_property_identifier_pattern":
             key = text(part)
-            yield ir.Binding(
-                key, pos, start, stop, lambda k=key: self._member_of(part, value, k)
-            )
+            yield ir.Binding(key, pos, start, stop, partial(self._member_of, part, value, key))
         elif part.type == "pair_pattern":
             key_node, target = field(part, "key"), field(part, "value")
             if key_node is None or target is None:
@@ -489,10 +508,10 @@ def _imports(statement: Node, end: int) -> Iterator[ir.Binding]:
             continue
         for part in named(clause):
             if part.type == "identifier":  # import x from './x'
-                yield ir.Binding(text(part), pos, 0, end, lambda: ir.Module(statement, spec))
+                yield ir.Binding(text(part), pos, 0, end, partial(ir.Module, statement, spec))
             elif part.type == "namespace_import":
                 for ident in named(part):
-                    yield ir.Binding(text(ident), pos, 0, end, lambda: ir.Module(statement, spec))
+                    yield ir.Binding(text(ident), pos, 0, end, partial(ir.Module, statement, spec))
             elif part.type == "named_imports":
                 for spec_node in named(part):
                     name, alias = field(spec_node, "name"), field(spec_node, "alias")
@@ -500,8 +519,11 @@ def _imports(statement: Node, end: int) -> Iterator[ir.Binding]:
                         continue
                     member = text(name)
                     yield ir.Binding(
-                        text(alias or name), pos, 0, end,
-                        lambda m=member: ir.Module(statement, spec, m),
+                        text(alias or name),
+                        pos,
+                        0,
+                        end,
+                        partial(ir.Module, statement, spec, member),
                     )
 
 

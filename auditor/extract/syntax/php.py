@@ -12,6 +12,7 @@ Children: `->number(…)` chained or on the variable. Calls: twilio-php 5+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -45,8 +46,13 @@ STRINGS = """
 """
 CALLER_ID = ("callerId",)
 _SCOPES = frozenset(
-    {"function_definition", "method_declaration", "anonymous_function", "arrow_function",
-     "anonymous_function_creation_expression"}
+    {
+        "function_definition",
+        "method_declaration",
+        "anonymous_function",
+        "arrow_function",
+        "anonymous_function_creation_expression",
+    }
 )
 _WRAPPERS = frozenset({"strval", "trim", "htmlspecialchars", "urldecode", "stripslashes"})
 _ENV = frozenset({"getenv", "env", "_env"})
@@ -66,8 +72,7 @@ class Php(Reader):
             args = field(call, "arguments")
             if receiver is None or args is None:
                 continue
-            values = [_arg_value(a) for a in named(args)]
-            values = [v for v in values if v is not None]
+            values = _values(args)
             if method == "dial":
                 yield self._dial(call, values)
                 continue
@@ -163,7 +168,8 @@ class Php(Reader):
                 continue
             top = node
             while top.parent is not None and top.parent.type in (
-                "binary_expression", "parenthesized_expression",
+                "binary_expression",
+                "parenthesized_expression",
             ):
                 top = top.parent
             if top.start_byte in seen:
@@ -286,9 +292,7 @@ class Php(Reader):
     def _call(self, node: Node) -> ir.Expr:
         function = text(field(node, "function")).lstrip("\\")
         first = self._first_node(node)
-        args = field(node, "arguments")
-        values = [_arg_value(a) for a in named(args)] if args is not None else []
-        values = [v for v in values if v is not None]
+        values = _values(field(node, "arguments"))
         key = self._key(first) if first is not None else None
         if function in _ENV and key is not None:
             default = self.expr(values[1]) if len(values) > 1 else None
@@ -327,50 +331,62 @@ class Php(Reader):
             start, stop = _scope(bind, end)
             pos = bind.start_byte
             if left.type == "variable_name":
-                yield ir.Binding(text(left), pos, start, stop, lambda v=right: self.expr(v))
+                yield ir.Binding(text(left), pos, start, stop, partial(self.expr, right))
             elif left.type == "member_access_expression" and text(field(left, "object")) == "$this":
                 label = f"$this->{text(field(left, 'name'))}"
-                yield ir.Binding(label, pos, 0, end, lambda v=right: self.expr(v), left)
+                yield ir.Binding(label, pos, 0, end, partial(self.expr, right), left)
             elif left.type == "subscript_expression":  # $attrs['callerId'] = $x
                 parts = named(left)
                 key = self._key(parts[1]) if len(parts) == 2 else None
                 if key is not None and parts[0].type == "variable_name":
                     yield ir.Binding(
-                        f"{text(parts[0])}.{key}", pos, start, stop,
-                        lambda v=right: self.expr(v), left,
+                        f"{text(parts[0])}.{key}",
+                        pos,
+                        start,
+                        stop,
+                        partial(self.expr, right),
+                        left,
                     )
         for const in found.get("const", []):
             parts = named(const)
             if len(parts) == 2:
                 yield ir.Binding(
-                    text(parts[0]), const.start_byte, 0, end, lambda v=parts[1]: self.expr(v)
+                    text(parts[0]), const.start_byte, 0, end, partial(self.expr, parts[1])
                 )
         for prop in found.get("property", []):
             name = next((c for c in named(prop) if c.type == "variable_name"), None)
-            value = field(prop, "default_value") or (named(prop)[-1] if len(named(prop)) > 1 else None)
+            value = field(prop, "default_value") or (
+                named(prop)[-1] if len(named(prop)) > 1 else None
+            )
             if name is not None and value is not None and value != name:
                 label = "$this->" + text(name).lstrip("$")
-                yield ir.Binding(label, prop.start_byte, 0, end, lambda v=value: self.expr(v))
+                yield ir.Binding(label, prop.start_byte, 0, end, partial(self.expr, value))
         for params in found.get("params", []):
             owner = params.parent or params
             for param in named(params):
                 name = field(param, "name")
                 if name is not None:
                     yield ir.Binding(
-                        text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=name: ir.Opaque(p, "parameter"),
+                        text(name),
+                        param.start_byte,
+                        owner.start_byte,
+                        owner.end_byte,
+                        partial(ir.Opaque, name, "parameter"),
                     )
         for call in captures(
             self.grammar,
             '(function_call_expression function: (name) @f (#eq? @f "define")) @define',
             self.root,
         ).get("define", []):
-            args = field(call, "arguments")
-            values = [_arg_value(a) for a in named(args)] if args is not None else []
-            values = [v for v in values if v is not None]
+            values = _values(field(call, "arguments"))
             key = self._key(values[0]) if values else None
             if key is not None and len(values) > 1:
-                yield ir.Binding(key, call.start_byte, 0, end, lambda v=values[1]: self.expr(v))
+                yield ir.Binding(key, call.start_byte, 0, end, partial(self.expr, values[1]))
+
+
+def _values(args: Node | None) -> list[Node]:
+    """The argument expressions of a call (named or not)."""
+    return [v for v in (_arg_value(a) for a in named(args)) if v is not None]
 
 
 def _arg_value(arg: Node) -> Node | None:

@@ -12,6 +12,7 @@ to, …)`. Values: `os.environ[…]`, `os.getenv`, `os.environ.get`, decouple's
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -51,8 +52,18 @@ CALLER_ID = ("caller_id", "callerId", "callerid")
 _SCOPES = frozenset({"function_definition", "lambda"})
 _WRAPPERS = frozenset({"str", "unicode", "PhoneNumber", "format_number"})
 _CONVERSIONS = frozenset({"strip", "lower", "upper", "encode", "decode"})
-_ENV_CALLS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get", "config",
-                        "env", "env.str", "decouple.config"})
+_ENV_CALLS = frozenset(
+    {
+        "os.getenv",
+        "getenv",
+        "os.environ.get",
+        "environ.get",
+        "config",
+        "env",
+        "env.str",
+        "decouple.config",
+    }
+)
 
 
 class Python(Reader):
@@ -98,9 +109,7 @@ class Python(Reader):
                 positional.append(arg)
         return positional, keywords, splat
 
-    def _rest(
-        self, call: Node, args: Node, via: str, order: tuple[str, str]
-    ) -> Iterator[Site]:
+    def _rest(self, call: Node, args: Node, via: str, order: tuple[str, str]) -> Iterator[Site]:
         positional, keywords, splat = self._args(args)
         slots: dict[str, tuple[Node, Node]] = {}
         for index, name in enumerate(order):
@@ -170,7 +179,6 @@ class Python(Reader):
         values = [a for a in named(args) if a.type != "keyword_argument"] if args else []
         return self.expr(values[0]) if values else None
 
-
     def strings(self) -> Iterator[Node]:
         seen: set[int] = set()
         for node in captures(self.grammar, STRINGS, self.root).get("string", []):
@@ -179,7 +187,9 @@ class Python(Reader):
                 continue
             top = node
             while top.parent is not None and top.parent.type in (
-                "binary_operator", "parenthesized_expression", "concatenated_string",
+                "binary_operator",
+                "parenthesized_expression",
+                "concatenated_string",
             ):
                 top = top.parent
             if top.start_byte in seen or _in_assertion(top) or _docstring(top):
@@ -234,9 +244,9 @@ class Python(Reader):
                 return ir.Either(node, self.expr(left), self.expr(right))
             return ir.Opaque(node)
         if kind == "conditional_expression":
-            parts = named(node)
-            if len(parts) == 3:
-                return ir.Choice(node, (self.expr(parts[0]), self.expr(parts[2])))
+            branches = named(node)
+            if len(branches) == 3:
+                return ir.Choice(node, (self.expr(branches[0]), self.expr(branches[2])))
             return ir.Opaque(node)
         if kind == "parenthesized_expression":
             inner = named(node)
@@ -248,10 +258,10 @@ class Python(Reader):
                 if pair.type == "dictionary_splat":
                     opaque = True
                     continue
-                key = self._key(field(pair, "key"))
+                name = self._key(field(pair, "key"))
                 value = field(pair, "value")
-                if key is not None and value is not None:
-                    entries[key] = ir.Entry(pair, self.expr(value))
+                if name is not None and value is not None:
+                    entries[name] = ir.Entry(pair, self.expr(value))
             return ir.Obj(node, entries, opaque)
         return ir.Opaque(node)
 
@@ -327,21 +337,28 @@ class Python(Reader):
             if label is not None:
                 key_node = left if "." in label else None
                 yield ir.Binding(
-                    label, bind.start_byte, start, stop, lambda v=right: self.expr(v), key_node
+                    label, bind.start_byte, start, stop, partial(self.expr, right), key_node
                 )
             elif left.type == "subscript":  # opts['caller_id'] = x, app.config['X'] = y
                 obj, key = field(left, "value"), self._key(field(left, "subscript"))
                 if obj is not None and key is not None:
                     yield ir.Binding(
-                        f"{text(obj)}.{key}", bind.start_byte, start, stop,
-                        lambda v=right: self.expr(v), left,
+                        f"{text(obj)}.{key}",
+                        bind.start_byte,
+                        start,
+                        stop,
+                        partial(self.expr, right),
+                        left,
                     )
         for params in found.get("params", []):
             owner = params.parent or params
             for param in _params(params):
                 yield ir.Binding(
-                    text(param), param.start_byte, owner.start_byte, owner.end_byte,
-                    lambda p=param: ir.Opaque(p, "parameter"),
+                    text(param),
+                    param.start_byte,
+                    owner.start_byte,
+                    owner.end_byte,
+                    partial(ir.Opaque, param, "parameter"),
                 )
         for statement in found.get("import", []):
             yield from _imports(statement, end)
@@ -353,8 +370,11 @@ class Python(Reader):
             if parts and alias is not None:
                 start, stop = _scope(item, end)
                 yield ir.Binding(
-                    text(alias), item.start_byte, start, stop,
-                    lambda v=parts[0]: self.expr(v),
+                    text(alias),
+                    item.start_byte,
+                    start,
+                    stop,
+                    partial(self.expr, parts[0]),
                 )
 
 
@@ -437,25 +457,23 @@ def _imports(statement: Node, end: int) -> Iterator[ir.Binding]:
                 member, label = text(real), text(alias)
             else:
                 member = label = text(name)
-            yield ir.Binding(label, pos, 0, end, lambda m=member: ir.Module(statement, spec, m))
+            yield ir.Binding(label, pos, 0, end, partial(ir.Module, statement, spec, member))
     else:
         for name in statement.children_by_field_name("name"):
             if name.type == "dotted_name":
                 spec = text(name)
-                yield ir.Binding(spec, pos, 0, end, lambda s=spec: ir.Module(statement, s))
+                yield ir.Binding(spec, pos, 0, end, partial(ir.Module, statement, spec))
             elif name.type == "aliased_import":
                 real, alias = field(name, "name"), field(name, "alias")
                 if real is not None and alias is not None:
                     spec = text(real)
-                    yield ir.Binding(
-                        text(alias), pos, 0, end, lambda s=spec: ir.Module(statement, s)
-                    )
+                    yield ir.Binding(text(alias), pos, 0, end, partial(ir.Module, statement, spec))
 
 
 def _docstring(node: Node) -> bool:
     parent = node.parent
-    return parent is not None and parent.type == "expression_statement" and (
-        len(named(parent)) == 1
+    return (
+        parent is not None and parent.type == "expression_statement" and (len(named(parent)) == 1)
     )
 
 

@@ -25,12 +25,32 @@ MAX_RAW = 200
 PASSTHROUGH_PARAMS = frozenset({"From", "To", "Caller", "Called"})
 # Object names whose members are the incoming request's parameters.
 REQUEST_NAMES = frozenset(
-    {"req", "request", "event", "params", "body", "query", "form", "values", "args", "POST",
-     "GET", "REQUEST", "input", "payload", "Form", "QueryString", "_REQUEST", "_POST", "_GET"}
+    {
+        "req",
+        "request",
+        "event",
+        "params",
+        "body",
+        "query",
+        "form",
+        "values",
+        "args",
+        "POST",
+        "GET",
+        "REQUEST",
+        "input",
+        "payload",
+        "Form",
+        "QueryString",
+        "_REQUEST",
+        "_POST",
+        "_GET",
+    }
 )
 _ENV_NAMES = frozenset({"env", "ENV", "environ", "environment", "Environment", "dotenv"})
-_CONFIG_WORDS = re.compile(r"config|settings|conf$|cfg|secrets|credentials|options|appsettings",
-                           re.I)
+_CONFIG_WORDS = re.compile(
+    r"config|settings|conf$|cfg|secrets|credentials|options|appsettings", re.I
+)
 
 
 class Project(Protocol):
@@ -299,7 +319,9 @@ class Resolver:
                 env_names={expr.name},
             )
         return Value(
-            raw, Classified(RefKind.TEMPLATE.value, template=raw), ValueSource.ENV.value,
+            raw,
+            Classified(RefKind.TEMPLATE.value, template=raw),
+            ValueSource.ENV.value,
             env_names={expr.name},
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
@@ -38,8 +39,14 @@ _BEGIN = re.compile(rb"^=begin\b", re.M)
 _END = re.compile(rb"^=end\b", re.M)
 _SCOPES = frozenset({"method", "singleton_method", "block", "do_block", "lambda"})
 _CONVERSIONS = frozenset({"freeze", "to_s", "strip", "chomp", "to_str", "dup"})
-_CONFIG_ROOTS = ("Rails.application.secrets", "Rails.application.credentials",
-                 "Rails.configuration", "Rails.application.config", "Settings", "Figaro.env")
+_CONFIG_ROOTS = (
+    "Rails.application.secrets",
+    "Rails.application.credentials",
+    "Rails.configuration",
+    "Rails.application.config",
+    "Settings",
+    "Figaro.env",
+)
 
 
 class Ruby(Reader):
@@ -104,8 +111,8 @@ class Ruby(Reader):
                 to = entry_to.value if entry_to else None
                 yield Site(via, call, entry_from.value, entry_from.key_node, to=to)
             return
-        to_pair = options.get("to")
-        to = self.expr(field(to_pair, "value")) if to_pair is not None and field(to_pair, "value") else None
+        to_value = field(options.get("to"), "value")
+        to = self.expr(to_value) if to_value is not None else None
         pair = options.get("from")
         value = field(pair, "value") if pair is not None else None
         if pair is not None and value is not None:
@@ -131,8 +138,12 @@ class Ruby(Reader):
                 if entry is not None:
                     value, pair = None, entry.key_node
                     return Site(
-                        Via.DIAL.value, call, entry.value, entry.key_node,
-                        nouns=self._nouns(call), opaque=opaque,
+                        Via.DIAL.value,
+                        call,
+                        entry.value,
+                        entry.key_node,
+                        nouns=self._nouns(call),
+                        opaque=opaque,
                     )
                 number = None
             elif "opt" in text(number).lower() or "param" in text(number).lower():
@@ -169,9 +180,8 @@ class Ruby(Reader):
     def strings(self) -> Iterator[Node]:
         for node in captures(self.grammar, STRINGS, self.root).get("string", []):
             body = node.text or b""
-            if b"<Dial" in body or b"<dial" in body:
-                if not _in_assertion(node):
-                    yield node
+            if (b"<Dial" in body or b"<dial" in body) and not _in_assertion(node):
+                yield node
 
     # ------------------------------------------------------------ expressions
 
@@ -185,8 +195,13 @@ class Ruby(Reader):
             return ir.Lit(node, text(node).replace("_", ""))
         if kind == "nil":
             return ir.Null(node)
-        if kind in ("identifier", "constant", "instance_variable", "class_variable",
-                    "global_variable"):
+        if kind in (
+            "identifier",
+            "constant",
+            "instance_variable",
+            "class_variable",
+            "global_variable",
+        ):
             return ir.Ref(node, text(node))
         if kind == "scope_resolution":
             name = field(node, "name")
@@ -282,20 +297,24 @@ class Ruby(Reader):
             pos = bind.start_byte
             value = right
             if bind.type == "operator_assignment":  # x ||= y
-                yield ir.Binding(text(left), pos, start, stop, lambda v=value: self.expr(v))
+                yield ir.Binding(text(left), pos, start, stop, partial(self.expr, value))
                 continue
             if left.type in ("identifier", "constant"):
-                yield ir.Binding(text(left), pos, start, stop, lambda v=value: self.expr(v))
+                yield ir.Binding(text(left), pos, start, stop, partial(self.expr, value))
             elif left.type in ("instance_variable", "class_variable", "global_variable"):
-                yield ir.Binding(text(left), pos, 0, end, lambda v=value: self.expr(v))
+                yield ir.Binding(text(left), pos, 0, end, partial(self.expr, value))
             elif left.type == "element_reference":  # opts[:caller_id] = x
                 obj = field(left, "object")
                 parts = [c for c in named(left) if c != obj]
                 key = _key(parts[0]) if len(parts) == 1 else None
                 if obj is not None and key is not None:
                     yield ir.Binding(
-                        f"{text(obj)}.{key}", pos, start, stop,
-                        lambda v=value: self.expr(v), left,
+                        f"{text(obj)}.{key}",
+                        pos,
+                        start,
+                        stop,
+                        partial(self.expr, value),
+                        left,
                     )
         for params in found.get("params", []):
             owner = params.parent or params
@@ -303,8 +322,11 @@ class Ruby(Reader):
                 name = param if param.type == "identifier" else field(param, "name")
                 if name is not None:
                     yield ir.Binding(
-                        text(name), param.start_byte, owner.start_byte, owner.end_byte,
-                        lambda p=name: ir.Opaque(p, "parameter"),
+                        text(name),
+                        param.start_byte,
+                        owner.start_byte,
+                        owner.end_byte,
+                        partial(ir.Opaque, name, "parameter"),
                     )
 
 
@@ -337,9 +359,7 @@ def _in_assertion(node: Node) -> bool:
     for parent in ancestors(node):
         if parent.type == "call":
             method = text(field(parent, "method"))
-            if method in ("expect", "eq", "include", "match", "to") or method.startswith(
-                "assert"
-            ):
+            if method in ("expect", "eq", "include", "match", "to") or method.startswith("assert"):
                 return True
         if parent.type in _SCOPES:
             return False

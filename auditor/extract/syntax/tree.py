@@ -91,12 +91,14 @@ def line(node: Node) -> int:
     return node.start_point[0] + 1
 
 
-def field(node: Node, name: str) -> Node | None:
-    return node.child_by_field_name(name)
+def field(node: Node | None, name: str) -> Node | None:
+    return node.child_by_field_name(name) if node is not None else None
 
 
-def named(node: Node) -> list[Node]:
+def named(node: Node | None) -> list[Node]:
     """Named children, without comments."""
+    if node is None:
+        return []
     return [c for c in node.named_children if "comment" not in c.type]
 
 
