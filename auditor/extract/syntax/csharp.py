@@ -14,11 +14,12 @@ the request as `Request.Form["From"]` or a bound `VoiceRequest.From`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.resolve import PASSTHROUGH_PARAMS
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -354,14 +355,16 @@ class CSharp(Reader):
             owner = params.parent or params
             for param in named(params):
                 name = field(param, "name")
-                if name is not None:
-                    yield ir.Binding(
-                        text(name),
-                        param.start_byte,
-                        owner.start_byte,
-                        owner.end_byte,
-                        partial(ir.Opaque, name, "parameter"),
-                    )
+                if name is None:
+                    continue
+                value: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
+                if (
+                    text(name) in PASSTHROUGH_PARAMS
+                ):  # an action's `string From` is bound from the form
+                    value = partial(ir.Request, name, text(name))
+                yield ir.Binding(
+                    text(name), param.start_byte, owner.start_byte, owner.end_byte, value
+                )
 
 
 def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:

@@ -224,6 +224,8 @@ class Php(Reader):
             key = self._key(first) if first is not None else None
             if obj is not None and key is not None and method in ("input", "get", "post", "query"):
                 return ir.Member(node, self.expr(obj), key)
+            if obj is not None and method in ("getParsedBody", "getQueryParams", "all"):
+                return ir.Member(node, self.expr(obj), "body")  # $request->getParsedBody()['From']
             return ir.Opaque(node, "call")
         if kind == "binary_expression":
             op = text(field(node, "operator"))

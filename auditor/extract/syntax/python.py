@@ -11,7 +11,7 @@ to, …)`. Values: `os.environ[…]`, `os.getenv`, `os.environ.get`, decouple's
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
@@ -49,6 +49,7 @@ STRINGS = """
 (concatenated_string) @string
 """
 CALLER_ID = ("caller_id", "callerId", "callerid")
+_FORM_FIELDS = frozenset({"Form", "Query", "Body", "fastapi.Form", "fastapi.Query"})
 _SCOPES = frozenset({"function_definition", "lambda"})
 _WRAPPERS = frozenset({"str", "unicode", "PhoneNumber", "format_number"})
 _CONVERSIONS = frozenset({"strip", "lower", "upper", "encode", "decode"})
@@ -353,12 +354,12 @@ class Python(Reader):
         for params in found.get("params", []):
             owner = params.parent or params
             for param in _params(params):
+                value: Callable[[], ir.Expr] = partial(ir.Opaque, param, "parameter")
+                default = field(param.parent, "value") if param.parent is not None else None
+                if default is not None and text(field(default, "function")) in _FORM_FIELDS:
+                    value = partial(ir.Request, param, text(param))  # From: str = Form(...)
                 yield ir.Binding(
-                    text(param),
-                    param.start_byte,
-                    owner.start_byte,
-                    owner.end_byte,
-                    partial(ir.Opaque, param, "parameter"),
+                    text(param), param.start_byte, owner.start_byte, owner.end_byte, value
                 )
         for statement in found.get("import", []):
             yield from _imports(statement, end)
