@@ -172,9 +172,9 @@ class Java(Reader):
             return ir.Config(node, key, default)
         if name in _CONVERSIONS and obj is not None and not args:
             return self.expr(obj)
-        if len(name) > 3 and name.startswith("get") and name[3].isupper() and obj is not None:
-            if not args:  # config.getCallerId(): the bean's property
-                return ir.Member(node, self.expr(obj), name[3].lower() + name[4:])
+        getter = len(name) > 3 and name.startswith("get") and name[3].isupper()
+        if getter and obj is not None and not args:  # config.getCallerId(): the property
+            return ir.Member(node, self.expr(obj), name[3].lower() + name[4:])
         if name == "valueOf" and holder == "String" and first is not None:
             return first
         return ir.Opaque(node, "call")
