@@ -357,13 +357,11 @@ class CSharp(Reader):
                 name = field(param, "name")
                 if name is None:
                     continue
-                value: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
-                if (
-                    text(name) in PASSTHROUGH_PARAMS
-                ):  # an action's `string From` is bound from the form
-                    value = partial(ir.Request, name, text(name))
+                bound: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
+                if text(name) in PASSTHROUGH_PARAMS:  # an action's `string From`: the form's
+                    bound = partial(ir.Request, name, text(name))
                 yield ir.Binding(
-                    text(name), param.start_byte, owner.start_byte, owner.end_byte, value
+                    text(name), param.start_byte, owner.start_byte, owner.end_byte, bound
                 )
 
 
