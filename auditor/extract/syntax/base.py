@@ -13,8 +13,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
-import phonenumbers
-
+from auditor.extract.numberinfo import fixed_destination
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
 from auditor.extract.syntax.tree import Node, captures, line, parse, text
@@ -158,14 +157,9 @@ def dialed_for(value: Value | None) -> str:
 
 def destination(value: Value | None) -> tuple[str | None, str | None]:
     """(E.164, ISO country) of a destination fixed in the code, else (None, None)."""
-    if value is None or value.source != ValueSource.LITERAL or not value.classified.e164:
+    if value is None or value.source != ValueSource.LITERAL:
         return None, None
-    e164 = value.classified.e164
-    try:
-        region = phonenumbers.region_code_for_number(phonenumbers.parse(e164, None))
-    except phonenumbers.NumberParseException:
-        return e164, None
-    return e164, region if region and region != "ZZ" else None
+    return fixed_destination(value.raw)
 
 
 def judge(site: Site, resolver: Resolver) -> Found | None:
