@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from auditor.extract.numberinfo import fixed_destination
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
-from auditor.extract.syntax.tree import Node, captures, line, parse, text
+from auditor.extract.syntax.tree import Node, ancestors, captures, line, parse, text
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
 MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
@@ -90,11 +90,33 @@ class Reader:
     def bindings(self) -> Iterable[ir.Binding]:
         raise NotImplementedError
 
+    string_query = ""  # a query capturing the language's string literals as @string
+    concat_types: frozenset[str] = frozenset()  # nodes that join strings (`+`, `.`, templates)
+
+    def in_assertion(self, node: Node) -> bool:
+        """True for TwiML a test expects (`expect(x).toContain('<Dial>')`): not a Dial."""
+        return False
+
     def strings(self) -> Iterator[Node]:
-        """String literals that may hold TwiML (the outermost concatenation they are in)."""
-        return iter(())
+        """Strings that hold TwiML: the outermost concatenation each is part of, once."""
+        seen: set[int] = set()
+        for node in captures(self.grammar, self.string_query, self.root).get("string", []):
+            body = node.text or b""
+            if b"<Dial" not in body and b"<dial" not in body and b"<DIAL" not in body:
+                continue
+            top = node
+            while top.parent is not None and top.parent.type in self.concat_types:
+                top = top.parent
+            if top.start_byte in seen or self.in_assertion(top):
+                continue
+            seen.add(top.start_byte)
+            yield top
 
     # shared helpers for the language modules
+    def joined(self, node: Node, left: Node, right: Node) -> ir.Concat:
+        """`left + right` (or PHP's `.`): the parts of both sides, flattened."""
+        return ir.Concat(node, (*concat_parts(self.expr(left)), *concat_parts(self.expr(right))))
+
     def option(
         self, arg: ir.Expr, keys: Iterable[str], at: Node
     ) -> tuple[ir.Entry | None, bool, bool]:
@@ -134,6 +156,27 @@ class Reader:
         """True when `expr` is (bound to) an object built by `what` (e.g. an existing Dial)."""
         target = self.resolver.obj(expr)
         return isinstance(target, ir.Made) and target.what == what
+
+
+def concat_parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
+    """The parts `a + b` joins (a nested concatenation is flattened; a template is one part)."""
+    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
+
+
+def scope_of(node: Node, scopes: frozenset[str], end: int) -> tuple[int, int]:
+    """[start, end) of the innermost function-like node around `node` (the file otherwise)."""
+    for parent in ancestors(node):
+        if parent.type in scopes:
+            return parent.start_byte, parent.end_byte
+    return 0, end
+
+
+def fragment_text(node: Node) -> str:
+    """A string fragment or an escape sequence (`\\n`, `\\"`) as the program sees it."""
+    value = text(node)
+    if node.type == "escape_sequence":
+        return {"\\n": "\n", "\\t": "\t"}.get(value, value[1:])
+    return value
 
 
 def dialed_for(value: Value | None) -> str:

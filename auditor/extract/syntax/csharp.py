@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
 from auditor.extract.syntax.resolve import PASSTHROUGH_PARAMS
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
@@ -210,14 +210,11 @@ class CSharp(Reader):
         first = positional[0] if positional else next(iter(keywords.values()), None)
         return self.expr(first) if first is not None else None
 
-    def strings(self) -> Iterator[Node]:
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if (b"<Dial" in body or b"<dial" in body) and not _in_assertion(node):
-                top = node
-                while top.parent is not None and top.parent.type == "binary_expression":
-                    top = top.parent
-                yield top
+    string_query = STRINGS
+    concat_types = frozenset(("binary_expression",))
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node)
 
     # ------------------------------------------------------------ expressions
 
@@ -227,7 +224,7 @@ class CSharp(Reader):
             parts = named(node)
             if any(p.type not in ("string_literal_content", "escape_sequence") for p in parts):
                 return ir.Opaque(node)
-            return ir.Lit(node, "".join(_fragment(p) for p in parts))
+            return ir.Lit(node, "".join(fragment_text(p) for p in parts))
         if kind == "verbatim_string_literal":
             return ir.Lit(node, text(node)[2:-1].replace('""', '"'))
         if kind == "interpolated_string_expression":
@@ -279,7 +276,7 @@ class CSharp(Reader):
             if op == "??":
                 return ir.Either(node, self.expr(left), self.expr(right))
             if op == "+":
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             return ir.Opaque(node)
         if kind == "conditional_expression":
             options = [field(node, "consequence"), field(node, "alternative")]
@@ -327,7 +324,7 @@ class CSharp(Reader):
                 )
                 if name is None or value is None:
                     continue
-                start, stop = _scope(bind, end)
+                start, stop = scope_of(bind, _SCOPES, end)
                 yield ir.Binding(
                     text(name), bind.start_byte, start, stop, partial(self.expr, value)
                 )
@@ -379,17 +376,6 @@ def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:
     return entries
 
 
-def _fragment(node: Node) -> str:
-    value = text(node)
-    if node.type == "escape_sequence":
-        return {"\\n": "\n", "\\t": "\t"}.get(value, value[1:])
-    return value
-
-
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
 def _bound_name(node: Node) -> str | None:
     parent = node.parent
     while parent is not None and parent.type in ("await_expression", "parenthesized_expression"):
@@ -403,13 +389,6 @@ def _bound_name(node: Node) -> str | None:
         left = field(parent, "left")
         return text(left) if left is not None and left.type == "identifier" else None
     return None
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in _SCOPES:
-            return parent.start_byte, parent.end_byte
-    return 0, end
 
 
 def _in_assertion(node: Node) -> bool:

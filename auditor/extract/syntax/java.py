@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -100,14 +100,11 @@ class Java(Reader):
             nouns=nouns,
         )
 
-    def strings(self) -> Iterator[Node]:
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if (b"<Dial" in body or b"<dial" in body) and not _in_assertion(node):
-                top = node
-                while top.parent is not None and top.parent.type == "binary_expression":
-                    top = top.parent
-                yield top
+    string_query = STRINGS
+    concat_types = frozenset(("binary_expression",))
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node)
 
     # ------------------------------------------------------------ expressions
 
@@ -117,7 +114,7 @@ class Java(Reader):
             parts = named(node)
             if any(p.type not in ("string_fragment", "escape_sequence") for p in parts):
                 return ir.Opaque(node)
-            return ir.Lit(node, "".join(_fragment(p) for p in parts))
+            return ir.Lit(node, "".join(fragment_text(p) for p in parts))
         if kind in ("decimal_integer_literal",):
             return ir.Lit(node, text(node).rstrip("lL"))
         if kind == "null_literal":
@@ -143,7 +140,7 @@ class Java(Reader):
             op = text(field(node, "operator"))
             left, right = field(node, "left"), field(node, "right")
             if op == "+" and left is not None and right is not None:
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             return ir.Opaque(node)
         if kind == "ternary_expression":
             options = [field(node, "consequence"), field(node, "alternative")]
@@ -189,7 +186,7 @@ class Java(Reader):
             value = field(bind, "value") or field(bind, "right")
             if left is None or value is None:
                 continue
-            start, stop = _scope(bind, end)
+            start, stop = scope_of(bind, _SCOPES, end)
             if bind.type == "assignment_expression" or (
                 bind.parent is not None and bind.parent.type == "field_declaration"
             ):
@@ -252,13 +249,6 @@ def _request_param(param: Node) -> str | None:
     return None
 
 
-def _fragment(node: Node) -> str:
-    value = text(node)
-    if node.type == "escape_sequence":
-        return {"\\n": "\n", "\\t": "\t"}.get(value, value[1:])
-    return value
-
-
 def _spring_value(declaration: Node) -> tuple[str, Node] | None:
     for child in named(declaration):
         if child.type != "modifiers":
@@ -271,17 +261,6 @@ def _spring_value(declaration: Node) -> tuple[str, Node] | None:
                 if literal is not None and raw.startswith("${") and raw.endswith("}"):
                     return raw[2:-1].split(":", 1)[0], literal
     return None
-
-
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in _SCOPES:
-            return parent.start_byte, parent.end_byte
-    return 0, end
 
 
 def _in_assertion(node: Node) -> bool:

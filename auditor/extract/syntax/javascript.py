@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -182,24 +182,18 @@ class JavaScript(Reader):
 
     # ---------------------------------------------------------------- strings
 
-    def strings(self) -> Iterator[Node]:
-        seen: set[int] = set()
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if b"<Dial" not in body and b"<dial" not in body and b"<DIAL" not in body:
-                continue
-            top = node
-            while top.parent is not None and top.parent.type in (
-                "binary_expression",
-                "parenthesized_expression",
-                "template_substitution",
-                "template_string",
-            ):
-                top = top.parent
-            if top.start_byte in seen or _in_assertion(top):
-                continue
-            seen.add(top.start_byte)
-            yield top
+    string_query = STRINGS
+    concat_types = frozenset(
+        (
+            "binary_expression",
+            "parenthesized_expression",
+            "template_substitution",
+            "template_string",
+        )
+    )
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node)
 
     # ------------------------------------------------------------ expressions
 
@@ -235,7 +229,7 @@ class JavaScript(Reader):
             if op in ("||", "??"):
                 return ir.Either(node, self.expr(left), self.expr(right))
             if op == "+":
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             return ir.Opaque(node)
         if kind == "ternary_expression":
             options = [field(node, "consequence"), field(node, "alternative")]
@@ -350,7 +344,7 @@ class JavaScript(Reader):
             value = field(bind, "value") or field(bind, "right")
             if name_node is None or value is None:
                 continue
-            start, stop = _scope(bind, end)
+            start, stop = scope_of(bind, _SCOPES, end)
             if bind.type == "assignment_expression" and name_node.type == "identifier":
                 start, stop = 0, end  # assigned, maybe declared in an outer scope
             yield from self._bind(name_node, value, bind, start, stop)
@@ -437,10 +431,6 @@ def _has_object(expr: ir.Expr) -> bool:
     return False
 
 
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
 def _last_name(node: Node) -> str:
     """`client.api.calls` → 'calls'; `conferences(sid).participants` → 'participants'."""
     if node.type == "member_expression":
@@ -467,13 +457,6 @@ def _bound_name(call: Node) -> str | None:
         left = field(parent, "left")
         return text(left) if left is not None and left.type == "identifier" else None
     return None
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in _SCOPES:
-            return parent.start_byte, parent.end_byte
-    return 0, end
 
 
 def _param_names(params: Node) -> Iterator[Node]:

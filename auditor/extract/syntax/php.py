@@ -15,8 +15,8 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
-from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
+from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
+from auditor.extract.syntax.tree import Node, captures, field, named, text
 from auditor.model import Via
 
 CALLS = """
@@ -160,22 +160,8 @@ class Php(Reader):
         first = next((v for v in values if v is not None), None)
         return self.expr(first) if first is not None else None
 
-    def strings(self) -> Iterator[Node]:
-        seen: set[int] = set()
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if b"<Dial" not in body and b"<dial" not in body:
-                continue
-            top = node
-            while top.parent is not None and top.parent.type in (
-                "binary_expression",
-                "parenthesized_expression",
-            ):
-                top = top.parent
-            if top.start_byte in seen:
-                continue
-            seen.add(top.start_byte)
-            yield top
+    string_query = STRINGS
+    concat_types = frozenset(("binary_expression", "parenthesized_expression"))
 
     # ------------------------------------------------------------ expressions
 
@@ -233,7 +219,7 @@ class Php(Reader):
             if left is None or right is None:
                 return ir.Opaque(node)
             if op == ".":
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             if op in ("??", "?:", "or", "||"):
                 return ir.Either(node, self.expr(left), self.expr(right))
             return ir.Opaque(node)
@@ -330,7 +316,7 @@ class Php(Reader):
             left, right = field(bind, "left"), field(bind, "right")
             if left is None or right is None:
                 continue
-            start, stop = _scope(bind, end)
+            start, stop = scope_of(bind, _SCOPES, end)
             pos = bind.start_byte
             if left.type == "variable_name":
                 yield ir.Binding(text(left), pos, start, stop, partial(self.expr, right))
@@ -402,20 +388,9 @@ def _blank(expr: ir.Expr) -> bool:
     return isinstance(expr, ir.Null) or (isinstance(expr, ir.Lit) and not expr.value.strip())
 
 
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
 def _bound_name(call: Node) -> str | None:
     parent = call.parent
     if parent is not None and parent.type == "assignment_expression":
         left = field(parent, "left")
         return text(left) if left is not None and left.type == "variable_name" else None
     return None
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in _SCOPES:
-            return parent.start_byte, parent.end_byte
-    return 0, end

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -180,23 +180,11 @@ class Python(Reader):
         values = [a for a in named(args) if a.type != "keyword_argument"] if args else []
         return self.expr(values[0]) if values else None
 
-    def strings(self) -> Iterator[Node]:
-        seen: set[int] = set()
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if b"<Dial" not in body and b"<dial" not in body:
-                continue
-            top = node
-            while top.parent is not None and top.parent.type in (
-                "binary_operator",
-                "parenthesized_expression",
-                "concatenated_string",
-            ):
-                top = top.parent
-            if top.start_byte in seen or _in_assertion(top) or _docstring(top):
-                continue
-            seen.add(top.start_byte)
-            yield top
+    string_query = STRINGS
+    concat_types = frozenset(("binary_operator", "parenthesized_expression", "concatenated_string"))
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node) or _docstring(node)
 
     # ------------------------------------------------------------ expressions
 
@@ -234,7 +222,7 @@ class Python(Reader):
             op = text(field(node, "operator"))
             left, right = field(node, "left"), field(node, "right")
             if op == "+" and left is not None and right is not None:
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             if op == "%":
                 return ir.Concat(node, (ir.Opaque(node),), template=True)
             return ir.Opaque(node)
@@ -333,7 +321,7 @@ class Python(Reader):
             left, right = field(bind, "left"), field(bind, "right")
             if left is None or right is None:
                 continue
-            start, stop = _scope(bind, end)
+            start, stop = scope_of(bind, _SCOPES, end)
             label = _target(left)
             if label is not None:
                 key_node = left if "." in label else None
@@ -369,7 +357,7 @@ class Python(Reader):
             parts = named(item)
             alias = field(item, "alias")
             if parts and alias is not None:
-                start, stop = _scope(item, end)
+                start, stop = scope_of(item, _SCOPES, end)
                 yield ir.Binding(
                     text(alias),
                     item.start_byte,
@@ -396,10 +384,6 @@ def _unescape(body: str) -> str:
     return "".join(out)
 
 
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
 def _target(left: Node) -> str | None:
     if left.type == "identifier":
         return text(left)
@@ -420,13 +404,6 @@ def _bound_name(call: Node) -> str | None:
         alias = field(parent, "alias")
         return text(alias) if alias is not None else None
     return None
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in _SCOPES:
-            return parent.start_byte, parent.end_byte
-    return 0, end
 
 
 def _params(params: Node) -> Iterator[Node]:

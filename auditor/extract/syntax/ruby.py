@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site
+from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -38,6 +38,7 @@ CALLER_ID = ("caller_id", "callerId")
 _BEGIN = re.compile(rb"^=begin\b", re.M)
 _END = re.compile(rb"^=end\b", re.M)
 _SCOPES = frozenset({"method", "singleton_method", "block", "do_block", "lambda"})
+_METHODS = frozenset({"method", "singleton_method", "lambda"})
 _CONVERSIONS = frozenset({"freeze", "to_s", "strip", "chomp", "to_str", "dup"})
 _CONFIG_ROOTS = (
     "Rails.application.secrets",
@@ -177,11 +178,11 @@ class Ruby(Reader):
             nouns.append((noun, self.expr(positional[0]) if positional else None))
         return nouns
 
-    def strings(self) -> Iterator[Node]:
-        for node in captures(self.grammar, STRINGS, self.root).get("string", []):
-            body = node.text or b""
-            if (b"<Dial" in body or b"<dial" in body) and not _in_assertion(node):
-                yield node
+    string_query = STRINGS
+    concat_types = frozenset(())
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node)
 
     # ------------------------------------------------------------ expressions
 
@@ -225,7 +226,7 @@ class Ruby(Reader):
             if op in ("||", "or"):
                 return ir.Either(node, self.expr(left), self.expr(right))
             if op == "+":
-                return ir.Concat(node, (*_parts(self.expr(left)), *_parts(self.expr(right))))
+                return self.joined(node, left, right)
             return ir.Opaque(node)
         if kind == "conditional":
             options = [field(node, "consequence"), field(node, "alternative")]
@@ -344,17 +345,6 @@ def _key(node: Node | None) -> str | None:
     return None
 
 
-def _parts(expr: ir.Expr) -> tuple[ir.Expr, ...]:
-    return expr.parts if isinstance(expr, ir.Concat) and not expr.template else (expr,)
-
-
-def _scope(node: Node, end: int) -> tuple[int, int]:
-    for parent in ancestors(node):
-        if parent.type in ("method", "singleton_method", "lambda"):
-            return parent.start_byte, parent.end_byte
-    return 0, end
-
-
 def _in_assertion(node: Node) -> bool:
     for parent in ancestors(node):
         if parent.type == "call":
@@ -364,3 +354,8 @@ def _in_assertion(node: Node) -> bool:
         if parent.type in _SCOPES:
             return False
     return False
+
+
+def _scope(node: Node, end: int) -> tuple[int, int]:
+    """Ruby: a block sees the method's variables, so only methods and lambdas are scopes."""
+    return scope_of(node, _METHODS, end)
