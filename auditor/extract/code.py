@@ -508,6 +508,8 @@ class _Project:
         if found is None:
             return None
         found.used = True
+        if not found.value.strip():
+            return None  # `CALLER_ID=` in a committed .env: set where it is deployed, not here
         return found.value, found.where
 
     def config(self, key: str) -> tuple[str, str] | None:

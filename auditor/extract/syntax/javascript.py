@@ -374,6 +374,8 @@ class JavaScript(Reader):
             label = text(name).replace(" ", "")
             if "\n" in label or "(" in label:
                 return
+            if label.startswith("this."):  # set in the constructor, read by every method
+                start, stop = 0, self.root.end_byte + 1
             yield ir.Binding(label, pos, start, stop, partial(self.expr, value), key_node=name)
         elif name.type == "object_pattern":
             for part in named(name):

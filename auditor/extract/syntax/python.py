@@ -323,6 +323,8 @@ class Python(Reader):
                 continue
             start, stop = scope_of(bind, _SCOPES, end)
             label = _target(left)
+            if label is not None and label.startswith("self."):
+                start, stop = 0, end  # set in __init__, read by every method
             if label is not None:
                 key_node = left if "." in label else None
                 yield ir.Binding(
