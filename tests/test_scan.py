@@ -228,3 +228,29 @@ def test_exclude_and_include_tests(capsys: pytest.CaptureFixture[str], tmp_path:
     }
     _rc, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
     assert "2 test file(s) not read" in out and "--include-tests" in out
+
+
+def test_prose_is_never_twiml_and_assertions_are_not_dials(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "NOTES.md"
+    notes.write_text('Use <Dial callerId="+14155550100"> to forward; see <Dial>.\n')
+    rc, out, _ = _run(capsys, str(notes), "-f", "json", "--fail-on", "never")
+    doc = json.loads(out)
+    assert doc["references"] == [] and "not code, TwiML or a template" in doc["notes"][0]
+    bare = tmp_path / "forward"
+    bare.write_text('<Response><Dial callerId="+14155550100">+14155550101</Dial></Response>')
+    _, out, _ = _run(capsys, str(bare), "-f", "json", "--fail-on", "never")
+    assert [r["raw_value"] for r in json.loads(out)["references"]] == ["+14155550100"]
+    spec = tmp_path / "tests" / "voice.test.js"
+    spec.parent.mkdir()
+    spec.write_text(
+        "const twilio = require('twilio');\n"
+        "test('forwards', () => {\n"
+        "  expect(body).toContain('<Dial callerId=\"+14155550100\">');\n"
+        "  const expected = '<Response><Dial>+14155550101</Dial></Response>';\n"
+        "  expect(render()).toEqual(expected);\n"
+        "});\n"
+    )
+    _, out, _ = _run(capsys, str(tmp_path / "tests"), "-f", "json", "--include-tests")
+    assert json.loads(out)["references"] == []
