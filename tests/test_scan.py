@@ -235,7 +235,7 @@ def test_prose_is_never_twiml_and_assertions_are_not_dials(
 ) -> None:
     notes = tmp_path / "NOTES.md"
     notes.write_text('Use <Dial callerId="+14155550100"> to forward; see <Dial>.\n')
-    rc, out, _ = _run(capsys, str(notes), "-f", "json", "--fail-on", "never")
+    _, out, _ = _run(capsys, str(notes), "-f", "json", "--fail-on", "never")
     doc = json.loads(out)
     assert doc["references"] == [] and "not code, TwiML or a template" in doc["notes"][0]
     bare = tmp_path / "forward"

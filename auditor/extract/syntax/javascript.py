@@ -44,6 +44,7 @@ BINDINGS = """
 (assignment_expression left: (_) @name right: (_) @value) @bind
 (formal_parameters) @params
 (import_statement) @import
+(export_statement value: (_) @value) @default_export
 """
 CLASS_FIELDS = {  # class fields: `callerId = '+1…'` in a class body
     "javascript": "(field_definition property: (_) @name value: (_) @value) @bind",
@@ -360,6 +361,12 @@ class JavaScript(Reader):
                 )
         for statement in found.get("import", []):
             yield from _imports(statement, end)
+        for statement in found.get("default_export", []):  # export default { callerId: … }
+            value = field(statement, "value")
+            if value is not None:
+                yield ir.Binding(
+                    "module.exports", statement.start_byte, 0, end, partial(self.expr, value)
+                )
 
     def _bind(
         self, name: Node, value: Node, bind: Node, start: int, stop: int
