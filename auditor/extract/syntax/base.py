@@ -62,7 +62,7 @@ class Reader:
     def __init__(self, root: Node, data: bytes, project: Project) -> None:
         self.root = root
         self.data = data
-        self.resolver = Resolver(self.expr, self.bindings, project)
+        self.resolver = Resolver(self.expr, self.bindings, project, root=root)
         self._positions: dict[str, list[int]] = {}
         self._calls_on: dict[str, dict[str, list[Node]]] = {}
         self._call_starts: dict[str, dict[str, list[int]]] = {}

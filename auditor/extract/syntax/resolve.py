@@ -133,8 +133,10 @@ class Resolver:
         project: Project,
         *,
         missing_env_is_empty: bool = False,
+        root: Node | None = None,
     ) -> None:
         self.expr = to_expr
+        self.root = root
         self._bindings_of = bindings
         self._bindings: dict[str, list[ir.Binding]] | None = None
         self.project = project
@@ -156,19 +158,45 @@ class Resolver:
         if not visible:
             return None
         inner = max(visible, key=lambda b: b.scope_start)
-        same = [b for b in visible if b.scope_start == inner.scope_start]
+        same = sorted((b for b in visible if b.scope_start == inner.scope_start), key=_pos)
         before = [b for b in same if b.pos < at]
         return before[-1] if before else same[0]
 
+    def _guard(self, binding: ir.Binding) -> tuple[int, int] | None:
+        """The branch (`if`, `else`, `case`, `catch` …) a binding is made in, inside its scope."""
+        if self.root is None:
+            return None
+        node = self.root.descendant_for_byte_range(binding.pos, binding.pos)
+        while node is not None and node.start_byte >= binding.scope_start:
+            if node.type in _BRANCHES:
+                return node.start_byte, node.end_byte
+            node = node.parent
+        return None
+
     def follow(self, ref: ir.Ref, at: int | None = None) -> ir.Expr | None:
         pos = at if at is not None else (ref.node.start_byte if ref.node is not None else 0)
-        found = self.binding(ref.name, pos)
+        name = ref.name
+        found = self.binding(name, pos)
         if found is None:
             for prefix in ("self.", "this.", "$this->", "@", "this->"):
-                if ref.name.startswith(prefix):  # a field: its declaration in the class
-                    found = self.binding(ref.name[len(prefix) :], pos)
+                if name.startswith(prefix):  # a field: its declaration in the class
+                    name = name[len(prefix) :]
+                    found = self.binding(name, pos)
                     break
-        return found.value() if found is not None else None
+        if found is None:
+            return None
+        guard = self._guard(found) if found.pos < pos else None
+        if guard is not None and not guard[0] <= pos < guard[1]:
+            # `x = a; if (…) { x = b }` then a use of x after the branch: a or b, at run time
+            earlier = [
+                b
+                for b in self.bindings(name)
+                if b.scope_start == found.scope_start and b.pos < found.pos
+            ]
+            if earlier:
+                last = max(earlier, key=_pos)
+                return ir.Choice(ref.node, (last.value(), found.value()))
+        return found.value()
 
     # ------------------------------------------------------------------ objects
 
@@ -414,6 +442,39 @@ class Resolver:
 
     def _foreign(self, expr: Foreign, depth: int) -> Value:
         return expr.resolver.value(expr.inner, depth + 1)
+
+
+# Syntax nodes of a branch, in every grammar we read: an assignment inside one may not run.
+_BRANCHES = frozenset(
+    {
+        "if_statement",
+        "else_clause",
+        "elif_clause",
+        "else_if_clause",
+        "switch_case",
+        "switch_default",
+        "switch_section",
+        "switch_rule",
+        "switch_block_statement_group",
+        "case_statement",
+        "default_statement",
+        "case_clause",
+        "catch_clause",
+        "except_clause",
+        "if",
+        "unless",
+        "elsif",
+        "else",
+        "when",
+        "rescue",
+        "if_modifier",
+        "unless_modifier",
+    }
+)
+
+
+def _pos(binding: ir.Binding) -> int:
+    return binding.pos
 
 
 def _after(binding: ir.Binding, entry: ir.Entry) -> bool:
