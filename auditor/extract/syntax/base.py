@@ -20,6 +20,8 @@ from auditor.extract.syntax.tree import Node, ancestors, captures, line, parse, 
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
 MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
+# Other telephony providers whose SDKs also spell `calls.create({ from, to })`.
+_OTHER_VENDOR = re.compile(rb"(?i)\b(?:nexmo|vonage|telnyx|plivo|vapi|bandwidth|sinch)\b")
 NOUNS = ("number", "client", "sip", "queue", "conference")
 _NOUN_ORDER = {DialedKind.NUMBER.value: 0}
 
@@ -253,12 +255,16 @@ def read(
     reader = reader_class(tree.root_node, data, project or NoProject())
     reader.resolver.missing_env_is_empty = missing_env_is_empty
     mentions = any(word.encode() in data for word in reader.twilio_words)
+    if not mentions and _OTHER_VENDOR.search(data):
+        return [], [], True  # `nexmo.calls.create`, Telnyx, Plivo: another provider's caller ID
     found: list[Found] = []
     for count, site in enumerate(reader.sites()):
         if count >= MAX_SITES:
             break
         if site.value is None and not mentions:
             continue
+        if isinstance(site.value, ir.Obj):
+            continue  # from: { type: 'phone', number } is not Twilio's shape
         judged = judge(site, reader.resolver)
         if judged is not None:
             found.append(judged)
