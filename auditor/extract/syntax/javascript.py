@@ -448,8 +448,8 @@ def _last_name(node: Node) -> str:
 
 
 def _first_arg(reader: Reader, call: Node) -> ir.Expr | None:
-    args = field(call, "arguments")
-    values = named(args) if args is not None else []
+    """What a noun dials: `dial.number(to)` or, after its attributes, `dial.number({…}, to)`."""
+    values = [v for v in named(field(call, "arguments")) if v.type != "object"]
     return reader.expr(values[0]) if values else None
 
 
