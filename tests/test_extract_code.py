@@ -311,3 +311,39 @@ def test_language_snippets(tmp_path: Path, name: str, code: str, expected: list[
     (tmp_path / name).write_text(code)
     refs = scan_paths([tmp_path]).references
     assert [(r.raw_value, r.kind, r.dialed, r.missing) for r in refs] == expected
+
+
+def test_a_parse_past_its_deadline_is_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.extract.syntax import tree
+
+    hostile = ("var d = new Dial(\n" * 50_000).encode()
+    assert tree.parse("csharp", hostile, seconds=0.01) is None  # stopped, not hung
+    assert tree.parse("csharp", hostile[:200]) is not None
+    (tmp_path / "Huge.cs").write_bytes(hostile)
+    monkeypatch.setattr(tree, "PARSE_SECONDS", 0.01)
+    res = scan_paths([tmp_path])
+    assert res.references == []
+    assert res.notes == ["Huge.cs: not parsed within the time limit; its code was not read"]
+
+
+def test_audit_code_takes_exclude_and_include_tests(tmp_path: Path) -> None:
+    from auditor.model import Snapshot
+    from auditor.pipeline import scan_code
+
+    for rel in ("app/voice.py", "legacy/voice.py", "tests/test_voice.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("r.dial(caller_id='+14155550100')\n")
+
+    def scanned(**kw: object) -> list[str]:
+        snap = Snapshot(root_account_sid="AC" + "0" * 32, collected_at="", tool_version="t")
+        scan_code(snap, [(tmp_path, ACCOUNT)], **kw)  # type: ignore[arg-type]
+        return sorted(r.source.location or "" for r in snap.code_references)
+
+    assert scanned() == ["app/voice.py:1", "legacy/voice.py:1"]
+    assert scanned(exclude=["legacy"]) == ["app/voice.py:1"]
+    assert scanned(include_tests=True, exclude=["legacy"]) == [
+        "app/voice.py:1",
+        "tests/test_voice.py:1",
+    ]

@@ -51,12 +51,13 @@ def query(grammar: str, source: str) -> ts.Query:
     return ts.Query(language(grammar), source)
 
 
-def parse(grammar: str, data: bytes, seconds: float = PARSE_SECONDS) -> ts.Tree | None:
+def parse(grammar: str, data: bytes, seconds: float | None = None) -> ts.Tree | None:
     """The syntax tree of `data`, or None when parsing ran past its deadline."""
     parser = _parser(grammar)
     if len(data) <= _CHUNK:  # small files: the fast path (no per-step callback)
         return parser.parse(data)
-    deadline = time.process_time() + seconds  # CPU time: the same bound on a loaded machine
+    budget = PARSE_SECONDS if seconds is None else seconds
+    deadline = time.process_time() + budget  # CPU time: the same bound on a loaded machine
 
     def read(offset: int, _point: tuple[int, int]) -> bytes:
         return data[offset : offset + _CHUNK]
