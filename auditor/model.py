@@ -79,6 +79,16 @@ class Via(StrEnum):
     SIP_TRUNKING = "sip-trunking"  # Elastic SIP Trunking termination (geo refusals: 32205)
 
 
+class ValueSource(StrEnum):
+    """Where a code reference's value comes from, as far as reading the code decides it."""
+
+    LITERAL = "literal"  # written in the code (directly or through a constant)
+    ENV = "env"  # an environment variable (.env, a Function's environment)
+    CONFIG = "config"  # application configuration (settings module, config file)
+    PASSTHROUGH = "passthrough"  # the incoming call's own From/To
+    RUNTIME = "runtime"  # computed when the code runs (parameters, database, other requests)
+
+
 class SourceKind(StrEnum):
     ALERT = "alert"
     STUDIO_FLOW = "studio_flow"
@@ -317,6 +327,7 @@ class CallerIdReference:
     # The Twilio Region that executes it: the region of the snapshot it was read from
     # (None: not known, e.g. a reference built outside a snapshot).
     region: str | None = None
+    value_source: str | None = None  # ValueSource value, for references read from code
 
 
 @dataclass

@@ -50,6 +50,8 @@ class AuditOptions:
     baseline_snapshot: Snapshot | None = None  # already in memory (demo)
     policy: Path | None = None
     code: Sequence[str] = ()  # --code PATH[=ACxxx]
+    code_exclude: Sequence[str] = ()  # --exclude GLOB: paths in the --code trees not read
+    code_include_tests: bool = False  # --include-tests: read test trees and files too
     report: ReportOptions = field(default_factory=ReportOptions)
     fail_on: FailOn | str = FailOn.HIGH
     strict: bool = False
@@ -93,7 +95,12 @@ def run_audit(options: AuditOptions) -> AuditResult:
         assert options.collect is not None
         collected = collect(options.collect, options.progress or NullProgress())
     scope = RegionalInput.of(collected)
-    scan_code(scope.snapshots[0], code_paths)
+    scan_code(
+        scope.snapshots[0],
+        code_paths,
+        exclude=options.code_exclude,
+        include_tests=options.code_include_tests,
+    )
     snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
     return _analyse_and_render(scope, snapshot_path, options, baseline, policy)
 
@@ -166,14 +173,20 @@ def load_policy_file(path: Path | None) -> list[PolicyEntry] | None:
     return list(load_policy(path))
 
 
-def scan_code(snapshot: Snapshot, paths: list[tuple[Path, str | None]]) -> None:
+def scan_code(
+    snapshot: Snapshot,
+    paths: list[tuple[Path, str | None]],
+    *,
+    exclude: Sequence[str] = (),
+    include_tests: bool = False,
+) -> None:
     """Add the references of the --code trees (with their mapped account) to the snapshot.
 
     They are stored in the snapshot, so `report` on it later gives the same findings.
     """
     if not paths:
         return
-    scanned = scan_paths(list(paths))
+    scanned = scan_paths(list(paths), exclude=exclude, include_tests=include_tests)
     snapshot.code_references = list(scanned.references)
     snapshot.notes.extend(f"--code: {note}" for note in scanned.notes)
 

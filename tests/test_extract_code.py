@@ -16,20 +16,27 @@ ACCOUNT = "AC" + "a" * 32
 
 # (location, raw value, kind, dialed, missing, passthrough, resolved_from)
 EXPECTED = [
-    (".env:5", "+15551230081", "number", "unknown", False, False, "TWILIO_NUMBER"),
-    ("config/settings.yaml:3", "+15551230090", "number", "unknown", False, False, "caller_id"),
     ("csharp/VoiceController.cs:13", "+15551230040", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:26", "+15551230041", "number", "number", False, False, None),
     ("csharp/VoiceController.cs:28", "", "empty", "client", True, False, None),
+    (
+        "java/Settings.java:10",
+        "+15551230090",
+        "number",
+        "unknown",
+        False,
+        False,
+        "config:twilio.caller_id",
+    ),
     ("java/Voice.java:13", "+15551230050", "number", "number", False, False, None),
     ("java/Voice.java:20", "+15551230080", "number", "number", False, False, "env:CALLER_ID"),
     ("js/dial.js:8", "+15551230010", "number", "number", False, False, None),
     ("js/dial.js:10", "+15551230080", "number", "client", False, False, "env:CALLER_ID"),
     ("js/dial.js:11", "event.From", "template", "number", False, True, None),
-    ("js/dial.js:12", "${CALLER}", "empty", "unknown", False, False, None),
+    ("js/dial.js:12", "${CALLER}", "empty", "number", False, False, None),
     ("js/dial.js:14", "", "empty", "number", True, False, None),
     ("js/dial.js:25", "+15551230011", "number", "number", False, False, None),
-    ("js/outbound.ts:6", "`${process.env.AREA}5551234`", "template", "number", False, False, None),
+    ("js/outbound.ts:6", "`${process.env.AREA}5551234`", "template", "unknown", False, False, None),
     ("js/outbound.ts:8", "client:support", "client", "number", False, False, None),
     ("php/voice.php:10", "+15551230020", "number", "number", False, False, None),
     ("php/voice.php:13", "+15551230080", "number", "number", False, False, "env:CALLER_ID"),
@@ -56,7 +63,7 @@ EXPECTED = [
 
 @pytest.fixture(scope="module")
 def result():  # type: ignore[no-untyped-def]
-    return scan_paths([FIXTURE], account_sid=ACCOUNT)
+    return scan_paths([FIXTURE], account_sid=ACCOUNT, exclude=["patterns"])  # own test
 
 
 def test_fixture_tree_exact_references(result) -> None:  # type: ignore[no-untyped-def]
@@ -104,13 +111,15 @@ def test_every_claimed_language_has_a_true_positive(result) -> None:  # type: ig
         "twiml",
         "html",
         "j2",
-        "env",
-        "yaml",
     } <= suffixes
+    # .env and config files are read where code uses their values, never on their own
+    origins = {(r.resolved_from or "").split(":")[0] for r in result.references}
+    assert {"env", "config"} <= origins
+    assert not {"env", "yaml"} & suffixes
 
 
 def test_counts_and_account(result) -> None:  # type: ignore[no-untyped-def]
-    assert result.files_scanned == 13
+    assert result.files_scanned == 14
     assert result.files_skipped == 1  # the binary file
     assert all(
         r.executing_account_sid == ACCOUNT and r.source.kind == "code" for r in result.references
@@ -201,7 +210,7 @@ def test_scan_never_raises(suffix: str, text: str) -> None:
     ],
 )
 def test_hostile_files_stay_bounded(tmp_path: Path, name: str, text: str) -> None:
-    from auditor.extract.sourcecode import MAX_HITS
+    from auditor.extract.syntax.base import MAX_SITES as MAX_HITS
 
     (tmp_path / name).write_text(text)
     res = scan_paths([tmp_path / name])
@@ -238,7 +247,11 @@ SNIPPETS = [
         "d.php",
         "<?php\n$client->account->calls->create('+15551230001', $to, $url);\n"
         "$client->calls->create($to, '+15551230002', array('url' => $u));\n",
-        [("+15551230001", "number", "number", False), ("+15551230002", "number", "number", False)],
+        # a call's `to` known only at run time: what it rings is unknown
+        [
+            ("+15551230001", "number", "unknown", False),
+            ("+15551230002", "number", "unknown", False),
+        ],
     ),
     (
         "e.rb",
@@ -248,7 +261,7 @@ SNIPPETS = [
         "response.dial(number: '+15557770000')\n",
         [
             ("+15551230001", "number", "client", False),
-            ("+15551230002", "number", "number", False),
+            ("+15551230002", "number", "unknown", False),
             ("", "empty", "number", True),
         ],
     ),
@@ -259,7 +272,7 @@ SNIPPETS = [
         'var d = new Dial { CallerId = new PhoneNumber("+15551230002") };\n'
         'var p = new Person { CallerId = "+15550000000" };\n',
         [
-            ("+15551230001", "number", "number", False),
+            ("+15551230001", "number", "unknown", False),
             ("client:bob", "client", "number", False),
             ("+15551230002", "number", "unknown", False),
         ],
@@ -298,3 +311,39 @@ def test_language_snippets(tmp_path: Path, name: str, code: str, expected: list[
     (tmp_path / name).write_text(code)
     refs = scan_paths([tmp_path]).references
     assert [(r.raw_value, r.kind, r.dialed, r.missing) for r in refs] == expected
+
+
+def test_a_parse_past_its_deadline_is_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from auditor.extract.syntax import tree
+
+    hostile = ("var d = new Dial(\n" * 50_000).encode()
+    assert tree.parse("csharp", hostile, seconds=0.01) is None  # stopped, not hung
+    assert tree.parse("csharp", hostile[:200]) is not None
+    (tmp_path / "Huge.cs").write_bytes(hostile)
+    monkeypatch.setattr(tree, "PARSE_SECONDS", 0.01)
+    res = scan_paths([tmp_path])
+    assert res.references == []
+    assert res.notes == ["Huge.cs: not parsed within the time limit; its code was not read"]
+
+
+def test_audit_code_takes_exclude_and_include_tests(tmp_path: Path) -> None:
+    from auditor.model import Snapshot
+    from auditor.pipeline import scan_code
+
+    for rel in ("app/voice.py", "legacy/voice.py", "tests/test_voice.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("r.dial(caller_id='+14155550100')\n")
+
+    def scanned(**kw: object) -> list[str]:
+        snap = Snapshot(root_account_sid="AC" + "0" * 32, collected_at="", tool_version="t")
+        scan_code(snap, [(tmp_path, ACCOUNT)], **kw)  # type: ignore[arg-type]
+        return sorted(r.source.location or "" for r in snap.code_references)
+
+    assert scanned() == ["app/voice.py:1", "legacy/voice.py:1"]
+    assert scanned(exclude=["legacy"]) == ["app/voice.py:1"]
+    assert scanned(include_tests=True, exclude=["legacy"]) == [
+        "app/voice.py:1",
+        "tests/test_voice.py:1",
+    ]

@@ -12,6 +12,7 @@ from auditor.model import Account, PhoneNumber, Snapshot, VerifiedCallerId
 from auditor.snapshot import save_snapshot
 
 FIXTURE = Path(__file__).parent / "fixtures" / "scan"
+SKIP_PATTERNS = ("--exclude", "patterns")  # the pattern apps have their own test
 PARENT = "AC" + "0" * 32
 CHILD = "AC" + "a" * 32
 SIBLING = "AC" + "b" * 32
@@ -46,16 +47,17 @@ def snapshot_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_text_lists_references_with_file_and_line(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _run(capsys, str(FIXTURE), "--fail-on", "never")
+    rc, out, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "--fail-on", "never")
     assert rc == 0
     assert "python/voice.py:13  callerId '+15551230002'  number  dials number" in out
-    assert "js/dial.js:14  no callerId" in out
+    assert "js/dial.js  1 Dial(s) without callerId (lines 14)  dials number" in out
+    assert "python/voice.py:58  From '+15551230003'  number  dials number  via calls-api" in out
     assert "+15550000" not in out  # commented-out code and look-alike strings
-    assert "35 reference(s) in 13 file(s) scanned, 1 skipped" in out
+    assert "34 reference(s) in 14 file(s) scanned, 1 skipped" in out
 
 
 def test_standalone_findings_and_exit_code(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _run(capsys, str(FIXTURE), "--format", "json")
+    rc, out, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json")
     doc = json.loads(out)
     rules = {(f["rule"], f["source"]["location"]) for f in doc["findings"]}
     assert rules == {
@@ -66,8 +68,10 @@ def test_standalone_findings_and_exit_code(capsys: pytest.CaptureFixture[str]) -
         ("callerid-client-on-pstn", "js/outbound.ts:8"),
     }
     assert rc == 1
-    assert len(doc["references"]) == 35 and doc["snapshot_used"] is False
-    rc, _, _ = _run(capsys, str(FIXTURE), "--format", "json", "--fail-on", "critical")
+    assert len(doc["references"]) == 34 and doc["snapshot_used"] is False
+    rc, _, _ = _run(
+        capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "critical"
+    )
     assert rc == 0
 
 
@@ -75,7 +79,15 @@ def test_snapshot_checks_literals_against_the_hierarchy(
     capsys: pytest.CaptureFixture[str], snapshot_file: Path
 ) -> None:
     rc, out, _ = _run(
-        capsys, str(FIXTURE), "--snapshot", str(snapshot_file), "--account", CHILD, "-f", "json"
+        capsys,
+        str(FIXTURE),
+        *SKIP_PATTERNS,
+        "--snapshot",
+        str(snapshot_file),
+        "--account",
+        CHILD,
+        "-f",
+        "json",
     )
     doc = json.loads(out)
     found = {(f["rule"], f["source"]["location"]) for f in doc["findings"]}
@@ -90,7 +102,7 @@ def test_snapshot_checks_literals_against_the_hierarchy(
 
 
 def test_sarif_is_2_1_0_with_file_and_line(capsys: pytest.CaptureFixture[str]) -> None:
-    rc, out, _ = _run(capsys, str(FIXTURE), "--format", "sarif")
+    rc, out, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "sarif")
     doc = json.loads(out)
     assert doc["version"] == "2.1.0"
     results = doc["runs"][0]["results"]
@@ -150,3 +162,95 @@ def test_out_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
         "forward.xml:5",
         "forward.xml:6",
     ]
+
+
+def test_text_groups_dials_without_callerid_per_file(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "ivr.js").write_text(
+        "const twilio = require('twilio');\n"
+        "const r = new twilio.twiml.VoiceResponse();\n"
+        + "".join(f"r.dial('+1415555{n:04d}');\n" for n in range(30))
+        + "r.dial({ callerId: '+14155550999' }, '+14155551000');\n"
+    )
+    _, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
+    lines = out.splitlines()
+    summary = [line for line in lines if "without callerId" in line]
+    assert summary == [
+        "ivr.js  30 Dial(s) without callerId (lines "
+        + ", ".join(str(n) for n in range(3, 23))
+        + " and 10 more)  dials number"
+    ]
+    assert any(line.startswith("ivr.js:33  callerId '+14155550999'") for line in lines)
+    # JSON keeps every one
+    _rc, out, _ = _run(capsys, str(tmp_path), "--format", "json", "--fail-on", "never")
+    refs = json.loads(out)["references"]
+    assert sum(r["missing"] for r in refs) == 30
+
+
+def test_json_says_via_and_value_source_for_every_reference(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _rc, out, _ = _run(
+        capsys, str(FIXTURE), *SKIP_PATTERNS, "--format", "json", "--fail-on", "never"
+    )
+    refs = json.loads(out)["references"]
+    assert all(r["via"] in ("dial", "calls-api", "conference-participant", "studio") for r in refs)
+    assert all((r["value_source"] is None) == r["missing"] for r in refs)
+    by_loc = {r["source"]["location"]: r for r in refs}
+    assert by_loc["python/voice.py:58"]["via"] == "calls-api"
+    assert by_loc["python/voice.py:58"]["destination"] == "+15557770005"
+    assert by_loc["js/dial.js:10"]["value_source"] == "env"
+    assert by_loc["js/dial.js:11"]["value_source"] == "passthrough"
+    assert by_loc["java/Settings.java:10"]["value_source"] == "config"
+    assert by_loc["python/voice.py:13"]["value_source"] == "literal"
+
+
+def test_exclude_and_include_tests(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    line = "r.dial(caller_id='+14155550100')\n"
+    for rel in ("app/voice.py", "legacy/old.py", "tests/test_voice.py", "app/voice_test.py"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(line)
+
+    def located(*args: str) -> set[str]:
+        _rc, out, _ = _run(capsys, str(tmp_path), "-f", "json", "--fail-on", "never", *args)
+        doc = json.loads(out)
+        return {r["source"]["location"].rsplit(":", 1)[0] for r in doc["references"]}
+
+    assert located() == {"app/voice.py", "legacy/old.py"}
+    assert located("--exclude", "legacy") == {"app/voice.py"}
+    assert located("--exclude", "legacy/*", "--exclude", "app/*.py") == set()
+    assert located("--include-tests") == {
+        "app/voice.py",
+        "legacy/old.py",
+        "tests/test_voice.py",
+        "app/voice_test.py",
+    }
+    _rc, out, _ = _run(capsys, str(tmp_path), "--fail-on", "never")
+    assert "2 test file(s) not read" in out and "--include-tests" in out
+
+
+def test_prose_is_never_twiml_and_assertions_are_not_dials(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    notes = tmp_path / "NOTES.md"
+    notes.write_text('Use <Dial callerId="+14155550100"> to forward; see <Dial>.\n')
+    _, out, _ = _run(capsys, str(notes), "-f", "json", "--fail-on", "never")
+    doc = json.loads(out)
+    assert doc["references"] == [] and "not code, TwiML or a template" in doc["notes"][0]
+    bare = tmp_path / "forward"
+    bare.write_text('<Response><Dial callerId="+14155550100">+14155550101</Dial></Response>')
+    _, out, _ = _run(capsys, str(bare), "-f", "json", "--fail-on", "never")
+    assert [r["raw_value"] for r in json.loads(out)["references"]] == ["+14155550100"]
+    spec = tmp_path / "tests" / "voice.test.js"
+    spec.parent.mkdir()
+    spec.write_text(
+        "const twilio = require('twilio');\n"
+        "test('forwards', () => {\n"
+        "  expect(body).toContain('<Dial callerId=\"+14155550100\">');\n"
+        "  const expected = '<Response><Dial>+14155550101</Dial></Response>';\n"
+        "  expect(render()).toEqual(expected);\n"
+        "});\n"
+    )
+    _, out, _ = _run(capsys, str(tmp_path / "tests"), "-f", "json", "--include-tests")
+    assert json.loads(out)["references"] == []

@@ -50,6 +50,23 @@ Code = Annotated[
         "that runs it); repeat for several.",
     ),
 ]
+Exclude = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--exclude",
+        metavar="GLOB",
+        help="With --code: do not read paths matching GLOB (relative to each tree, e.g. "
+        "'legacy/*', '*.spec.ts'); repeat for several.",
+    ),
+]
+IncludeTests = Annotated[
+    bool,
+    typer.Option(
+        "--include-tests",
+        help="With --code: also read test trees and files (test/, __tests__/, *.test.*, "
+        "*_test.*, *Test.java …), skipped by default.",
+    ),
+]
 ClientName = Annotated[str, typer.Option("--client-name", help="Client named on the report.")]
 PreparedBy = Annotated[str, typer.Option("--prepared-by", help="Author named on the report.")]
 Paper = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")]
@@ -69,6 +86,8 @@ def _own_params() -> list[inspect.Parameter]:
         p("baseline", Baseline, None),
         p("policy", Policy, None),
         p("code", Code, None),
+        p("exclude", Exclude, None),
+        p("include_tests", IncludeTests, False),
         p("client_name", ClientName, ""),
         p("prepared_by", PreparedBy, ""),
         p("paper", Paper, "a4"),
@@ -100,6 +119,8 @@ def run(**kwargs: Any) -> int:
         baseline=kwargs.get("baseline"),
         policy=kwargs.get("policy"),
         code=code,
+        code_exclude=list(kwargs.get("exclude") or []),
+        code_include_tests=bool(kwargs.get("include_tests", False)),
         report=report,
         fail_on=kwargs.get("fail_on", FailOn.HIGH),
         strict=bool(kwargs.get("strict", False)),

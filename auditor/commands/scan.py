@@ -10,6 +10,7 @@ checks each literal against the hierarchy and reports the same rule IDs as
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -29,10 +30,11 @@ from auditor.text import dump_json, visible
 
 NAME = "scan"
 HELP = (
-    "Find callerId / From usage in source code (TwiML, templates, Python, JS/TS, PHP, Ruby, "
-    "C#, Java, .env): file:line as text, JSON or SARIF. With --snapshot and --account, check "
-    "each literal against the hierarchy (same rule IDs as audit). Exit 1 on findings at or "
-    "above --fail-on, 2 on bad input."
+    "Find callerId / From usage in source code (TwiML, templates, Studio exports, Python, "
+    "JS/TS, PHP, Ruby, C#, Java; values resolved through .env and config files): file:line as "
+    "text, JSON or SARIF. Test files are skipped unless --include-tests. With --snapshot and "
+    "--account, check each literal against the hierarchy (same rule IDs as audit). Exit 1 on "
+    "findings at or above --fail-on, 2 on bad input."
 )
 
 ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -94,14 +96,19 @@ def code_findings(
 
 
 def build_report(
-    paths: list[Path], *, account: str | None, snapshot: Snapshot | None
+    paths: list[Path],
+    *,
+    account: str | None,
+    snapshot: Snapshot | None,
+    exclude: Sequence[str] = (),
+    include_tests: bool = False,
 ) -> ScanReport:
     """Scan, then judge: the whole `scan` command minus printing."""
     for path in paths:
         if not path.exists():
             raise AuditorError(f"{path}: no such file or folder; pass a source tree to scan")
     sid = _check_account(account, snapshot)
-    result = scan_paths(paths, account_sid=sid)
+    result = scan_paths(paths, account_sid=sid, exclude=exclude, include_tests=include_tests)
     findings, _ = code_findings(result.references, snapshot)
     return ScanReport(result, findings, sid, snapshot is not None)
 
@@ -109,15 +116,21 @@ def build_report(
 # --------------------------------------------------------------------------- output
 
 
+_VIA_WORD = {"dial": "callerId", "calls-api": "From", "conference-participant": "From"}
+
+
 def _describe(ref: CallerIdReference) -> str:
+    word = _VIA_WORD.get(ref.via, "callerId")
     if ref.missing:
-        value = "no callerId"
+        value = f"no {word}"
     else:
         shown = ref.raw_value if len(ref.raw_value) <= 80 else ref.raw_value[:77] + "..."
-        value = f"callerId {shown!r}"
+        value = f"{word} {shown!r}"
         if ref.e164 and ref.e164 != ref.raw_value:
             value += f" (E.164 {ref.e164})"
-    parts = [value, ref.kind, f"dials {ref.dialed}"]
+    parts = [value, ref.kind, f"dials {ref.dialed}", f"via {ref.via}"]
+    if ref.value_source and ref.value_source not in ("literal", "passthrough"):
+        parts.append(ref.value_source)
     if ref.passthrough:
         parts.append("pass-through")
     if ref.resolved_from:
@@ -125,9 +138,32 @@ def _describe(ref: CallerIdReference) -> str:
     return "  ".join(parts)
 
 
+def _missing_summary(path: str, refs: list[CallerIdReference]) -> str:
+    """One line for a file's Dials without callerId (Twilio then uses the caller's number)."""
+    lines = ", ".join((r.source.location or "").rsplit(":", 1)[-1] for r in refs[:20])
+    more = f" and {len(refs) - 20} more" if len(refs) > 20 else ""
+    dialed = sorted({r.dialed for r in refs})
+    return (
+        f"{path}  {len(refs)} Dial(s) without callerId (lines {lines}{more})  "
+        f"dials {'/'.join(dialed)}"
+    )
+
+
 def render_text(report: ScanReport) -> str:
     lines: list[str] = []
+    missing: dict[str, list[CallerIdReference]] = {}
     for ref in report.result.references:
+        if ref.missing:
+            path = (ref.source.location or "").rsplit(":", 1)[0]
+            missing.setdefault(path, []).append(ref)
+    summarised: set[str] = set()
+    for ref in report.result.references:
+        if ref.missing:
+            path = (ref.source.location or "").rsplit(":", 1)[0]
+            if path not in summarised:
+                summarised.add(path)
+                lines.append(_missing_summary(path, missing[path]))
+            continue
         lines.append(f"{ref.source.location}  {_describe(ref)}")
     if report.findings:
         lines.append("")
@@ -179,7 +215,13 @@ def _reference_result(ref: CallerIdReference) -> dict[str, Any]:
         "level": "note",
         "message": {"text": f"Sets a caller ID: {_describe(ref)}"},
         "locations": [{"physicalLocation": physical}],
-        "properties": {"kind": ref.kind, "e164": ref.e164, "dialed": ref.dialed},
+        "properties": {
+            "kind": ref.kind,
+            "e164": ref.e164,
+            "dialed": ref.dialed,
+            "via": ref.via,
+            "value_source": ref.value_source,
+        },
     }
 
 
@@ -237,10 +279,33 @@ def run(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Write the output to this file.")
     ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Do not read paths matching GLOB (relative to each PATH: 'legacy/*', "
+            "'*.spec.ts', 'docs'); repeat for several.",
+        ),
+    ] = None,
+    include_tests: Annotated[
+        bool,
+        typer.Option(
+            "--include-tests",
+            help="Also read test trees and files (test/, tests/, __tests__/, spec/, *.test.*, "
+            "*.spec.*, *_test.*, *Test.java …), skipped by default.",
+        ),
+    ] = False,
 ) -> int:
     from auditor.findings import exceeds
 
-    report = build_report(list(paths), account=account, snapshot=_load(snapshot))
+    report = build_report(
+        list(paths),
+        account=account,
+        snapshot=_load(snapshot),
+        exclude=exclude or [],
+        include_tests=include_tests,
+    )
     renderer = {
         ScanFormat.TEXT: render_text,
         ScanFormat.JSON: render_json,

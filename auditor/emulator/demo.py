@@ -1381,8 +1381,8 @@ DEMO_EXPECTED: frozenset[tuple[str, str, str, str]] = frozenset(
         # with its own number, is the clean twin.
         ("callerid-cross-account", FRONT_DESK, CC_OUTBOUND, "flex"),
         # …and its /callback Function places a Calls API request from Riverside's front desk
-        # number (21210 once the code extractor reads it as a Calls API From); Billing's
-        # /callback, from Billing's own number, is the clean twin.
+        # number (21210: the code extractor reads `calls.create({ from })` as a Calls API
+        # From); Billing's /callback, from Billing's own number, is the clean twin.
         ("callerid-cross-account", FRONT_DESK, RIVERSIDE_OWN, "function"),
         # IE1: the call centre's EU overflow Function dials with its Verified Caller ID, which
         # IE1 does not support (its twin, /overflow-own, uses an owned number: quiet).

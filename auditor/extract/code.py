@@ -1,26 +1,40 @@
 """callerId references in a local source tree (`twilio-audit scan`, `audit --code`).
 
 TwiML/XML files and templates; helper-library calls in Python, JavaScript/
-TypeScript, PHP, Ruby, C# and Java; `.env` and config files that define
-caller-ID variables, resolved where code reads them. Vendored and generated
-trees, binaries and files over the size cap are skipped. Comments and strings
-that merely mention a caller ID are not references (see lexing.mask).
+TypeScript, PHP, Ruby, C# and Java, read from syntax trees (extract/syntax);
+committed Studio exports (`*.json` with `states`), read like a live flow. `.env`
+and config files are looked up where code reads them; a line there is never a
+reference by itself. Vendored, generated and test trees, binaries and files
+over the size cap are skipped. Comments and strings that merely mention a
+caller ID are not references.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from auditor.extract.expressions import Scope, evaluate
-from auditor.extract.lexing import FILL, Lines, mask
-from auditor.extract.sourcecode import find_hits, mentions_twilio, might_hold_hits
+from auditor.extract.studio import extract_flow
+from auditor.extract.syntax import READERS, reader_for
+from auditor.extract.syntax.base import Found, TwimlString, read
+from auditor.extract.syntax.resolve import Resolver
 from auditor.extract.values import Classified, classify, is_placeholder, region_notes
 from auditor.files import FileRefused, read_bytes
-from auditor.model import CallerIdReference, DialedKind, RefKind, Source, SourceKind
+from auditor.model import (
+    CallerIdReference,
+    DialedKind,
+    RefKind,
+    Source,
+    SourceKind,
+    StudioFlow,
+    ValueSource,
+    Via,
+)
 
 SKIP_DIRS = frozenset(
     {
@@ -54,23 +68,12 @@ SKIP_DIRS = frozenset(
         ".vscode",
     }
 )
-CODE_EXTS = {
-    ".py": "python",
-    ".pyw": "python",
-    ".js": "js",
-    ".mjs": "js",
-    ".cjs": "js",
-    ".jsx": "js",
-    ".ts": "js",
-    ".tsx": "js",
-    ".mts": "js",
-    ".cts": "js",
-    ".php": "php",
-    ".rb": "ruby",
-    ".rake": "ruby",
-    ".cs": "csharp",
-    ".java": "java",
-}
+CODE_EXTS = frozenset(READERS)
+# Test trees and files: fixtures and assertions, not code Twilio runs (--include-tests reads them).
+TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "__mocks__", "e2e"})
+_TEST_FILE = re.compile(
+    r"[._](?:test|spec)s?\.\w+$|^test_\w*\.py$|^conftest\.py$|(?:Tests?|Spec|IT)\.(?:java|cs|php|kt)$"
+)
 STATIC_TWIML_EXTS = frozenset({".xml", ".twiml"})
 TEMPLATE_EXTS = frozenset(
     {
@@ -145,6 +148,7 @@ class ScanResult:
     files_scanned: int = 0
     files_skipped: int = 0
     notes: list[str] = field(default_factory=list)
+    tests_skipped: int = 0  # test files not read (see --include-tests)
 
     def __iter__(self) -> Iterator[CallerIdReference]:
         return iter(self.references)
@@ -171,6 +175,12 @@ def is_callerid_name(name: str) -> bool:
     return bool(_CALLERID_NAME.search(flat)) and not _SECRETISH.search(flat)
 
 
+def is_test_path(relative: str) -> bool:
+    """True for a file in a test tree or named as a test (`foo.test.js`, `FooTest.java`)."""
+    parts = relative.replace(os.sep, "/").split("/")
+    return any(p in TEST_DIRS for p in parts[:-1]) or bool(_TEST_FILE.search(parts[-1]))
+
+
 def _is_env_file(name: str) -> bool:
     lowered = name.lower()
     if not (lowered == ".env" or lowered.startswith(".env.") or lowered.endswith(".env")):
@@ -178,21 +188,57 @@ def _is_env_file(name: str) -> bool:
     return not any(word in lowered for word in _ENV_EXAMPLES)
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS
-            and not d.endswith(".egg-info")
-            and not os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg"))
-        )
-        for name in sorted(filenames):
-            yield Path(dirpath, name)
+def _excluded(relative: str, globs: Sequence[str]) -> bool:
+    """`--exclude GLOB`: matched against the path relative to the scanned root."""
+    path = PurePosixPath(relative)
+    for glob in globs:
+        pattern = glob.strip().rstrip("/")
+        if not pattern:
+            continue
+        if fnmatch.fnmatch(relative, pattern) or fnmatch.fnmatch(relative, pattern + "/*"):
+            return True
+        if "/" not in pattern and any(fnmatch.fnmatch(part, pattern) for part in path.parts):
+            return True
+        if path.match(pattern):
+            return True
+    return False
+
+
+@dataclass
+class _Walk:
+    include_tests: bool = False
+    exclude: Sequence[str] = ()
+    tests_skipped: int = 0
+
+    def files(self, root: Path) -> Iterator[Path]:
+        for dirpath, dirnames, filenames in os.walk(root):
+            rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            rel_dir = "" if rel_dir == "." else rel_dir + "/"
+            kept = []
+            for d in sorted(dirnames):
+                if d in SKIP_DIRS or d.endswith(".egg-info"):
+                    continue
+                if os.path.exists(os.path.join(dirpath, d, "pyvenv.cfg")):
+                    continue
+                if self.exclude and _excluded(rel_dir + d, self.exclude):
+                    continue
+                if not self.include_tests and d in TEST_DIRS:
+                    self.tests_skipped += sum(len(f) for _, _, f in os.walk(Path(dirpath, d)))
+                    continue
+                kept.append(d)
+            dirnames[:] = kept
+            for name in sorted(filenames):
+                relative = rel_dir + name
+                if self.exclude and _excluded(relative, self.exclude):
+                    continue
+                if not self.include_tests and _TEST_FILE.search(name):
+                    self.tests_skipped += 1
+                    continue
+                yield Path(dirpath, name)
 
 
 def _classify_file(path: Path) -> str | None:
-    """'code:<lang>', 'twiml', 'template', 'env', 'config', or None (not ours)."""
+    """'code', 'twiml', 'template', 'env', 'config', or None (not ours)."""
     name = path.name
     if _is_env_file(name):
         return "env"
@@ -200,7 +246,7 @@ def _classify_file(path: Path) -> str | None:
         return None
     suffix = path.suffix.lower()
     if suffix in CODE_EXTS:
-        return "code:" + CODE_EXTS[suffix]
+        return "code"
     if suffix in STATIC_TWIML_EXTS:
         return "twiml"
     if suffix in TEMPLATE_EXTS:
@@ -210,8 +256,26 @@ def _classify_file(path: Path) -> str | None:
     return None
 
 
-def _read(path: Path, max_bytes: int) -> tuple[str | None, str]:
-    """The file's text, or None and why it was skipped (FIFOs and devices never opened)."""
+_PROSE_EXTS = frozenset({".md", ".markdown", ".rst", ".txt", ".adoc", ".textile", ".org"})
+
+
+def _classify_named_file(path: Path) -> str | None:
+    """A file named on the command line: its kind, or TwiML when it reads as XML."""
+    kind = _classify_file(path)
+    if kind is not None or path.suffix.lower() in _PROSE_EXTS:
+        return kind
+    if not path.is_file():
+        return "twiml"  # a FIFO or a device is never opened: reading it gives the note
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(512).lstrip(b"\xef\xbb\xbf").lstrip()
+    except OSError:
+        return "twiml"  # reading it later gives the note
+    return "twiml" if head.startswith(b"<") else None
+
+
+def _read(path: Path, max_bytes: int) -> tuple[bytes | None, str]:
+    """The file's bytes, or None and why it was skipped (FIFOs and devices never opened)."""
     try:
         data = read_bytes(path, max_bytes)
     except FileRefused as exc:
@@ -222,23 +286,42 @@ def _read(path: Path, max_bytes: int) -> tuple[str | None, str]:
         return None, "generated"
     if len(data) > 20_000 and data.count(b"\n") < len(data) // 2_000:
         return None, "minified"
-    return data.decode("utf-8", errors="replace").replace(FILL, " "), ""
+    return data, ""
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _source_of(info: Classified, kind: str, resolved_from: str | None) -> str:
+    """ValueSource of a value read from markup (TwiML, templates, strings in code)."""
+    if info.passthrough:
+        return ValueSource.PASSTHROUGH.value
+    if resolved_from:
+        return ValueSource.ENV.value
+    if info.kind == RefKind.TEMPLATE:
+        return ValueSource.RUNTIME.value
+    return ValueSource.LITERAL.value
 
 
 def _reference(
     raw: str,
     info: Classified,
     file: _File,
-    line: int,
+    line: int | str,
     dialed: str,
     *,
     resolved_from: str | None = None,
     missing: bool = False,
+    via: str = Via.DIAL.value,
+    value_source: str | None = None,
+    destination: tuple[str | None, str | None] = (None, None),
 ) -> CallerIdReference:
+    location = f"{file.display}:{line}" if isinstance(line, int) else f"{file.display}{line}"
     return CallerIdReference(
         raw_value=raw,
         kind=info.kind,
-        source=Source(kind=SourceKind.CODE.value, sid=None, location=f"{file.display}:{line}"),
+        source=Source(kind=SourceKind.CODE.value, sid=None, location=location),
         executing_account_sid=file.account_sid,
         e164=info.e164,
         dialed=dialed,
@@ -246,11 +329,17 @@ def _reference(
         template=info.template,
         resolved_from=resolved_from,
         missing=missing,
+        via=via,
+        value_source=None if missing else (value_source or _source_of(info, "", resolved_from)),
+        destination=destination[0],
+        destination_country=destination[1],
     )
 
 
-def _missing(file: _File, line: int, dialed: str) -> CallerIdReference:
-    return _reference("", Classified(RefKind.EMPTY.value), file, line, dialed, missing=True)
+def _missing(file: _File, line: int, dialed: str, via: str = Via.DIAL.value) -> CallerIdReference:
+    return _reference(
+        "", Classified(RefKind.EMPTY.value), file, line, dialed, missing=True, via=via
+    )
 
 
 def _markup_value(value: str, kind: str) -> Classified:
@@ -260,24 +349,17 @@ def _markup_value(value: str, kind: str) -> Classified:
         return Classified(RefKind.TEMPLATE.value, passthrough=True, template=value)
     if kind in ("template", "code") and (_TEMPLATE_SYNTAX.search(value) or is_placeholder(value)):
         return Classified(RefKind.TEMPLATE.value, template=value)
-    if kind == "code" and re.search(r"[\"'`]|\s\+\s", value):  # built by concatenation
+    if kind == "code" and re.search(r"[\"'`]|\s\+\s|\s\.\s", value):  # built by concatenation
         return Classified(RefKind.TEMPLATE.value, template=value)
     return classify(value)
 
 
-def _scan_markup(
-    text: str, file: _File, kind: str, masked_code: str | None = None
-) -> list[CallerIdReference]:
-    """Every <Dial> tag in TwiML, a template, or a string inside code."""
-    masked = mask(text, "markup") if masked_code is None else masked_code
-    lines = Lines.of(text)
-    refs: list[CallerIdReference] = []
+def markup_dials(text: str, kind: str) -> Iterator[tuple[int, str | None, Classified | None, str]]:
+    """(offset, callerId or None, its classification, dialed) for every <Dial> tag."""
+    masked = _mask_markup(text)
     for m in _DIAL_TAG.finditer(text):
-        ch = masked[m.start()]
-        if masked_code is None and ch != "<":
+        if masked[m.start()] != "<":
             continue  # inside a markup comment
-        if masked_code is not None and ch != FILL:
-            continue  # in code only a string literal holds TwiML
         tail_start = m.end()
         if m.group(2):
             dialed = DialedKind.UNKNOWN.value
@@ -298,13 +380,36 @@ def _scan_markup(
                 )
             else:
                 dialed = DialedKind.UNKNOWN.value
-        line = lines.line(m.start())
         attr = _CALLERID_ATTR.search(m.group(1))
         if attr is None:
-            refs.append(_missing(file, line, dialed))
+            yield m.start(), None, None, dialed
             continue
         value = next(g for g in attr.groups() if g is not None)
-        refs.append(_reference(value, _markup_value(value, kind), file, line, dialed))
+        yield m.start(), value, _markup_value(value, kind), dialed
+
+
+_MARKUP_COMMENT = re.compile(
+    r"<!--[\s\S]*?(?:-->|\Z)|\{#[\s\S]*?(?:#\}|\Z)|<%#[\s\S]*?(?:%>|\Z)|\{\{!--[\s\S]*?(?:--\}\}|\Z)"
+)
+
+
+def _mask_markup(text: str) -> str:
+    """Same-length copy with markup comments blanked (so a commented-out Dial is skipped)."""
+    return _MARKUP_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
+
+
+def _scan_markup(text: str, file: _File, kind: str, first_line: int = 1) -> list[CallerIdReference]:
+    """Every <Dial> tag in TwiML, a template, or a string inside code."""
+    refs: list[CallerIdReference] = []
+    newline = 0
+    line = first_line
+    for offset, value, info, dialed in markup_dials(text, kind):
+        line += text.count("\n", newline, offset)
+        newline = offset
+        if value is None or info is None:
+            refs.append(_missing(file, line, dialed))
+        else:
+            refs.append(_reference(value, info, file, line, dialed))
     return refs
 
 
@@ -318,10 +423,10 @@ class _EnvIndex:
     def add(self, text: str, file: _File) -> None:
         directory = file.path.parent.resolve()
         defs = self.by_dir.setdefault(directory, {})
-        lines = Lines.of(text)
         for m in _ENV_LINE.finditer(text):
             name, value = m.group(1), _unquote(m.group(2))
-            found = _EnvDef(value, f"{file.display}:{lines.line(m.start())}", directory)
+            line = text.count("\n", 0, m.start()) + 1
+            found = _EnvDef(value, f"{file.display}:{line}", directory)
             defs[name] = found
             self.by_name.setdefault(name, []).append(found)
 
@@ -339,6 +444,46 @@ class _EnvIndex:
         return candidates[0] if len(values) == 1 else None
 
 
+class _ConfigIndex:
+    """Keys of the project's config files (YAML, properties, INI, JSON), by their last part.
+
+    A key is looked up from the reading file's folder upwards (like .env files), then
+    anywhere in the scan when only one value is written for it.
+    """
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[tuple[str, str, Path]]] = {}
+
+    def add(self, text: str, file: _File) -> None:
+        directory = file.path.parent.resolve()
+        for m in _CONFIG_LINE.finditer(text[:200_000]):
+            value = _unquote(m.group(2))
+            if not value or value.startswith(("{", "[", "|", ">")) or len(value) > 200:
+                continue
+            line = text.count("\n", 0, m.start()) + 1
+            self.values.setdefault(_leaf(m.group(1)), []).append(
+                (value, f"{file.display}:{line}", directory)
+            )
+
+    def lookup(self, key: str, directory: Path) -> tuple[str, str] | None:
+        found = self.values.get(_leaf(key), [])
+        current = directory
+        while True:
+            near = {(v, w) for v, w, d in found if d == current}
+            if len({v for v, _ in near}) == 1:
+                return sorted(near)[0]
+            if near or current.parent == current:
+                break
+            current = current.parent
+        if len({v for v, _, _ in found}) != 1:
+            return None
+        return found[0][0], found[0][1]
+
+
+def _leaf(key: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", re.split(r"[.:/]", key.strip())[-1].lower())
+
+
 _INLINE_COMMENT = re.compile(r"\s#")
 
 
@@ -350,57 +495,178 @@ def _unquote(value: str) -> str:
     return (value[: comment.start()] if comment else value).strip()
 
 
-def _scan_code(text: str, lang: str, file: _File, env: _EnvIndex) -> list[CallerIdReference]:
-    refs: list[CallerIdReference] = []
-    has_dial_tag = _has_dial_tag(text)
-    if not might_hold_hits(lang, text) and not has_dial_tag:
-        return refs
-    directory = file.path.parent.resolve()
+class _Project:
+    """What one code file can see: .env files above it, config files, modules beside it."""
 
-    def lookup(name: str) -> tuple[str, str] | None:
-        found = env.lookup(name, directory)
+    def __init__(self, scan: _Scan, file: _File) -> None:
+        self.scan = scan
+        self.file = file
+        self.directory = file.path.parent.resolve()
+
+    def env(self, name: str) -> tuple[str, str] | None:
+        found = self.scan.env.lookup(name, self.directory)
         if found is None:
             return None
         found.used = True
+        if not found.value.strip():
+            return None  # `CALLER_ID=` in a committed .env: set where it is deployed, not here
         return found.value, found.where
 
-    scope = Scope(text=text, masked=mask(text, lang), lang=lang, env=lookup)
-    lines = Lines.of(text)
-    for hit in find_hits(lang, scope.masked, include_missing=mentions_twilio(text)):
-        line = lines.line(hit.offset)
-        if hit.missing:
-            refs.append(_missing(file, line, hit.dialed))
-            continue
-        value = evaluate(scope, hit.offset, hit.end)
-        refs.append(
-            _reference(
-                value.raw,
-                value.classified,
-                file,
-                line,
-                hit.dialed,
-                resolved_from=value.resolved_from,
-            )
+    def config(self, key: str) -> tuple[str, str] | None:
+        return self.scan.config.lookup(key, self.directory)
+
+    def module(self, spec: str) -> Resolver | None:
+        path = self.scan.module_path(self.directory, spec, self.file.path.suffix)
+        return self.scan.module(path) if path is not None else None
+
+
+_MODULE_SUFFIXES = (".js", ".ts", ".mjs", ".cjs", ".json", ".py", ".rb", ".php")
+
+
+@dataclass
+class _Scan:
+    max_bytes: int
+    env: _EnvIndex = field(default_factory=_EnvIndex)
+    config: _ConfigIndex = field(default_factory=_ConfigIndex)
+    modules: dict[Path, Resolver | None] = field(default_factory=dict)
+    roots: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def module_path(self, directory: Path, spec: str, suffix: str) -> Path | None:
+        """The project file a module name points at (relative specs; Python dotted names)."""
+        if not spec or len(spec) > 200:
+            return None
+        if spec.startswith("."):
+            if suffix == ".py":
+                dots = len(spec) - len(spec.lstrip("."))
+                base = directory
+                for _ in range(dots - 1):
+                    base = base.parent
+                candidates = [base / spec.lstrip(".").replace(".", "/")]
+            else:
+                candidates = [directory / spec]
+        elif suffix == ".py" and re.fullmatch(r"[\w.]+", spec):
+            rel = spec.replace(".", "/")
+            candidates = [directory / rel, *(root / rel for root in self.roots)]
+        else:
+            return None
+        for candidate in candidates:
+            for option in (
+                candidate,
+                *(candidate.with_name(candidate.name + s) for s in _MODULE_SUFFIXES),
+                candidate / "index.js",
+                candidate / "__init__.py",
+            ):
+                if option.is_file():
+                    return option.resolve()
+        return None
+
+    def module(self, path: Path) -> Resolver | None:
+        if path in self.modules:
+            return self.modules[path]
+        self.modules[path] = None  # a cycle resolves to nothing
+        reader_class = reader_for(path.suffix)
+        data, _ = _read(path, self.max_bytes)
+        if reader_class is None or data is None:
+            return None
+        from auditor.extract.syntax.tree import parse
+
+        tree = parse(reader_class.grammar, data)
+        if tree is None:
+            return None
+        file = _File(path, path.name, None)
+        reader = reader_class(tree.root_node, data, _Project(self, file))
+        self.modules[path] = reader.resolver
+        return reader.resolver
+
+
+def _code_refs(data: bytes, file: _File, scan: _Scan) -> list[CallerIdReference]:
+    reader_class = reader_for(file.path.suffix)
+    if reader_class is None:
+        return []
+    has_dial_tag = b"<Dial" in data or b"<dial" in data or b"<DIAL" in data
+    if not has_dial_tag and not any(h in data for h in reader_class.byte_hints()):
+        return []
+    found, strings, parsed = read(reader_class, data, _Project(scan, file))
+    refs = [_found_ref(f, file) for f in found]
+    for string in strings:
+        refs.extend(_code_markup(string, file))
+    if not parsed:
+        scan.notes.append(
+            f"{file.display}: not parsed within the time limit; its code was not read"
         )
-    if has_dial_tag:
-        refs.extend(_scan_markup(text, file, "code", masked_code=scope.masked))
     return refs
 
 
-def _scan_config(text: str, file: _File, is_env: bool) -> list[tuple[str, str, int]]:
-    """(name, value, line) for caller-ID variables a config or .env file defines."""
-    found: list[tuple[str, str, int]] = []
-    pattern = _ENV_LINE if is_env else _CONFIG_LINE
-    lines = Lines.of(text)
-    for m in pattern.finditer(text):
-        name = m.group(1)
-        if not is_callerid_name(name.rsplit(".", 1)[-1]):
-            continue
-        value = _unquote(m.group(2))
-        if not value or value.startswith(("{", "[")):
-            continue
-        found.append((name, value, lines.line(m.start())))
-    return found
+def _code_markup(string: TwimlString, file: _File) -> list[CallerIdReference]:
+    """<Dial> tags in TwiML built as a string in code; a hole in the callerId is resolved."""
+    refs = _scan_markup(string.text, file, "template" if string.literal else "code", string.line)
+    for ref in refs:
+        value = None if ref.missing else string.hole(ref.raw_value)
+        if value is not None:
+            info = value.classified
+            ref.raw_value, ref.kind, ref.e164 = value.raw, info.kind, info.e164
+            ref.passthrough, ref.template = info.passthrough, info.template
+            ref.resolved_from, ref.value_source = value.resolved_from, value.source
+    return refs
+
+
+def _found_ref(found: Found, file: _File) -> CallerIdReference:
+    if found.value is None:
+        ref = _missing(file, found.line, found.dialed, found.via)
+    else:
+        value = found.value
+        ref = _reference(
+            value.raw,
+            value.classified,
+            file,
+            found.line,
+            found.dialed,
+            resolved_from=value.resolved_from,
+            via=found.via,
+            value_source=value.source,
+        )
+    ref.destination = found.destination
+    ref.destination_country = found.destination_country
+    return ref
+
+
+def _studio_refs(text: str, file: _File) -> list[CallerIdReference] | None:
+    """References in a committed Studio export (None when the JSON is not one)."""
+    if '"states"' not in text:
+        return None
+    try:
+        doc = json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+    if isinstance(doc, list) and len(doc) == 1:
+        doc = doc[0]
+    if isinstance(doc, dict) and isinstance(doc.get("definition"), dict):
+        doc = doc["definition"]
+    states = doc.get("states") if isinstance(doc, dict) else None
+    if not isinstance(states, list) or not any(isinstance(s, dict) and "type" in s for s in states):
+        return None
+    flow = StudioFlow(
+        sid=str(doc.get("sid") or file.display),
+        account_sid=file.account_sid or "",
+        friendly_name=str(doc.get("description") or file.path.stem),
+        status="published",
+        revision=0,
+        definition=doc,
+    )
+    refs, _ = extract_flow(flow)
+    for ref in refs:
+        ref.source = Source(
+            kind=SourceKind.CODE.value, sid=None, location=f"{file.display}#{ref.source.location}"
+        )
+        ref.executing_account_sid = file.account_sid
+        if ref.via == Via.DIAL:
+            ref.via = Via.STUDIO.value
+        if not ref.missing and ref.value_source is None:
+            ref.value_source = _source_of(
+                Classified(ref.kind, passthrough=ref.passthrough), "", ref.resolved_from
+            )
+    return refs
 
 
 def _roots(
@@ -427,76 +693,94 @@ def scan_paths(
     *,
     account_sid: str | None = None,
     max_file_bytes: int = 1_000_000,
+    include_tests: bool = False,
+    exclude: Sequence[str] = (),
 ) -> ScanResult:
-    """References in the files under `paths` (a path may carry its own account: (path, SID))."""
+    """References in the files under `paths` (a path may carry its own account: (path, SID)).
+
+    Test trees and files are skipped unless `include_tests`; `exclude` globs are matched
+    against paths relative to each root.
+    """
     result = ScanResult()
     roots = _roots(paths, account_sid)
     prefix = len(roots) > 1
+    walk = _Walk(include_tests=include_tests, exclude=tuple(exclude))
+    scan = _Scan(max_file_bytes)
     files: list[tuple[_File, str]] = []
     for root, account in roots:
         if not root.exists():
             result.notes.append(f"{root}: no such file or folder")
             continue
         root_is_dir = root.is_dir()
-        candidates = _walk(root) if root_is_dir else [root]
-        for path in candidates:
-            kind = _classify_file(path) if path is not root else (_classify_file(path) or "twiml")
-            if kind is None:
-                continue
-            files.append((_File(path, _display(root, root_is_dir, path, prefix), account), kind))
-    # .env and config files first (they are few and small): code reads their variables.
-    env = _EnvIndex()
-    configs: list[tuple[_File, str, str]] = []
+        if root_is_dir:
+            scan.roots.append(root.resolve())
+            for path in walk.files(root):
+                kind = _classify_file(path)
+                if kind is not None:
+                    files.append((_File(path, _display(root, True, path, prefix), account), kind))
+        else:
+            kind = _classify_named_file(root)
+            if kind is not None:
+                files.append((_File(root, _display(root, False, root, prefix), account), kind))
+            else:
+                result.notes.append(f"{root}: not code, TwiML or a template; not read")
+    # .env and config files first (they are few and small): code reads their values.
+    refs: list[CallerIdReference] = []
     for file, kind in files:
         if kind not in ("env", "config"):
             continue
-        text = _read_counted(file, max_file_bytes, result)
-        if text is None:
+        data = _read_counted(file, max_file_bytes, result)
+        if data is None:
             continue
+        text = _decode(data)
         if kind == "env":
-            env.add(text, file)
-        configs.append((file, kind, text))
+            scan.env.add(text, file)
+            continue
+        studio = _studio_refs(text, file) if file.path.suffix.lower() == ".json" else None
+        if studio is not None:
+            refs.extend(studio)
+        else:
+            scan.config.add(text, file)
     # then each code or markup file, read, scanned and dropped: memory stays one file deep
-    refs: list[CallerIdReference] = []
     for file, kind in files:
         if kind in ("env", "config"):
             continue
-        text = _read_counted(file, max_file_bytes, result)
-        if text is None:
+        data = _read_counted(file, max_file_bytes, result)
+        if data is None:
             continue
-        if kind.startswith("code:"):
-            refs.extend(_scan_code(text, kind[5:], file, env))
-        elif _has_dial_tag(text):
+        if kind == "code":
+            refs.extend(_code_refs(data, file, scan))
+            continue
+        text = _decode(data)
+        if _has_dial_tag(text):
             refs.extend(_scan_markup(text, file, kind))
-    # caller-ID variables defined in .env / config files that no scanned code reads
-    used = {d.where for defs in env.by_dir.values() for d in defs.values() if d.used}
-    for file, kind, text in configs:
-        for name, value, line in _scan_config(text, file, kind == "env"):
-            if f"{file.display}:{line}" in used:
-                continue
-            info = classify(value)
-            if info.kind not in (RefKind.NUMBER, RefKind.CLIENT, RefKind.SIP):
-                continue
-            refs.append(
-                _reference(value, info, file, line, DialedKind.UNKNOWN.value, resolved_from=name)
-            )
+    result.notes.extend(scan.notes)
     result.references = sorted(refs, key=_location_key)
     result.notes.extend(region_notes(result.references))
+    result.tests_skipped = walk.tests_skipped
+    if walk.tests_skipped:
+        result.notes.append(
+            f"{walk.tests_skipped} test file(s) not read (test trees and *.test.*, *_test.*, "
+            "*Test.java …); pass --include-tests to read them"
+        )
     return result
 
 
-def _read_counted(file: _File, max_bytes: int, result: ScanResult) -> str | None:
+def _read_counted(file: _File, max_bytes: int, result: ScanResult) -> bytes | None:
     """Read a file for the scan, counting it as scanned or skipped (with a note on size)."""
-    text, why = _read(file.path, max_bytes)
-    if text is None:
+    data, why = _read(file.path, max_bytes)
+    if data is None:
         result.files_skipped += 1
         if why not in ("binary", "generated", "minified"):
             result.notes.append(f"{file.display}: skipped: {why}")
         return None
     result.files_scanned += 1
-    return text
+    return data
 
 
-def _location_key(ref: CallerIdReference) -> tuple[str, int]:
-    path, _, line = (ref.source.location or "").rpartition(":")
-    return (path, int(line) if line.isdigit() else 0)
+def _location_key(ref: CallerIdReference) -> tuple[str, int, str]:
+    location = ref.source.location or ""
+    path, _, line = location.rpartition(":")
+    if not line.isdigit():
+        return (location.split("#", 1)[0], 0, location)
+    return (path, int(line), "")

@@ -1,0 +1,404 @@
+"""C# (twilio-csharp 5+, and the 4.x anonymous-object attributes).
+
+Dial: `new Dial(callerId: x)`, `new Dial { CallerId = x }`, `response.Dial(number,
+callerId: x)`; `response.Dial(dial)` appends a Dial built before (not a new
+one); 4.x `response.Dial(new Number(n), new { callerId = x })`. Children:
+`dial.Number(…)`, `dial.Client(…)`, `dial.Append(new Client(…))`. Calls:
+`CallResource.Create[Async](to, from, …)` or named `from:`, `new
+CreateCallOptions(to, from)`; participants: `ParticipantResource.Create(
+pathConferenceSid, from, to)` or named. Values: `Environment.
+GetEnvironmentVariable`, `ConfigurationManager.AppSettings[…]`, `_config["…"]`;
+the request as `Request.Form["From"]` or a bound `VoiceRequest.From`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+
+from auditor.extract.syntax import ir
+from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
+from auditor.extract.syntax.resolve import PASSTHROUGH_PARAMS
+from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
+from auditor.model import Via
+
+CALLS = """
+(object_creation_expression
+  type: [(identifier) (qualified_name)] @type
+  (#match? @type "(^|[.])(Dial|CreateCallOptions|CreateParticipantOptions)$")) @new
+(invocation_expression
+  function: (member_access_expression name: (identifier) @method)
+  (#any-of? @method "Dial" "Create" "CreateAsync")) @call
+"""
+NOUN_CALLS = """
+(invocation_expression
+  function: (member_access_expression
+    expression: (identifier) @receiver
+    name: (identifier) @noun
+    (#any-of? @noun "Number" "Client" "Sip" "Queue" "Conference" "Append"))) @call
+"""
+BINDINGS = """
+(variable_declarator name: (identifier) @name) @bind
+(assignment_expression left: (_) @name right: (_) @value) @bind
+(property_declaration name: (identifier) @name value: (_) @value) @property
+(parameter_list) @params
+"""
+STRINGS = """
+(string_literal) @string
+(verbatim_string_literal) @string
+(interpolated_string_expression) @string
+(raw_string_literal) @string
+"""
+CALLER_ID = ("callerId", "CallerId")
+_SCOPES = frozenset(
+    {
+        "method_declaration",
+        "constructor_declaration",
+        "local_function_statement",
+        "lambda_expression",
+        "anonymous_method_expression",
+    }
+)
+_WRAPPERS = frozenset({"PhoneNumber", "Uri", "Number", "Client", "Sip"})
+_CONVERSIONS = frozenset({"ToString", "Trim"})
+_CONFIG = re.compile(r"config|setting|appsettings|options", re.I)
+
+
+class CSharp(Reader):
+    name = "csharp"
+    grammar = "csharp"
+    hints = ("Dial", "CallResource", "CallOptions", "Participant")
+
+    def sites(self) -> Iterator[Site]:
+        found = captures(self.grammar, CALLS, self.root)
+        for node in found.get("new", []):
+            kind = text(field(node, "type")).rsplit(".", 1)[-1]
+            dial = self._dial(node) if kind == "Dial" else None
+            if dial is not None:
+                yield dial
+            elif kind == "Dial":
+                continue
+            elif kind == "CreateCallOptions":
+                yield from self._rest(node, Via.CALLS_API.value, ("to", "from"))
+            elif b"Account.Conference" in self.data:
+                yield from self._rest(node, Via.CONFERENCE_PARTICIPANT.value, ("", "from", "to"))
+        for call in found.get("call", []):
+            function = field(call, "function")
+            method = text(field(function, "name")) if function is not None else ""
+            holder = text(field(function, "expression")) if function is not None else ""
+            if method == "Dial":
+                site = self._dial(call)
+                if site is not None:
+                    yield site
+            elif holder.endswith("CallResource"):
+                yield from self._rest(call, Via.CALLS_API.value, ("to", "from"))
+            elif holder.endswith("ParticipantResource") and b"Account.Conference" in self.data:
+                yield from self._rest(
+                    call, Via.CONFERENCE_PARTICIPANT.value, ("pathConferenceSid", "from", "to")
+                )
+
+    def _arguments(self, node: Node) -> tuple[list[Node], dict[str, Node]]:
+        args = field(node, "arguments")
+        positional: list[Node] = []
+        keywords: dict[str, Node] = {}
+        for arg in named(args) if args is not None else []:
+            name = field(arg, "name")
+            value = next((c for c in named(arg) if c != name), None)
+            if value is None:
+                continue
+            if name is not None:
+                keywords[text(name)] = value
+            else:
+                positional.append(value)
+        return positional, keywords
+
+    def _initializer(self, node: Node) -> dict[str, tuple[Node, Node]]:
+        init = field(node, "initializer")
+        entries: dict[str, tuple[Node, Node]] = {}
+        for item in named(init) if init is not None else []:
+            if item.type == "assignment_expression":
+                left, right = field(item, "left"), field(item, "right")
+                if left is not None and right is not None:
+                    entries[text(left)] = (item, right)
+        return entries
+
+    def _rest(self, node: Node, via: str, order: tuple[str, ...]) -> Iterator[Site]:
+        positional, keywords = self._arguments(node)
+        init = self._initializer(node)
+        slots: dict[str, Node] = {}
+        for index, name in enumerate(order):
+            if name in keywords:
+                slots[name] = keywords[name]
+            elif index < len(positional):
+                slots[name] = positional[index]
+        for name, (_, value) in init.items():
+            slots.setdefault(name.lower(), value)
+        if len(positional) == 1 and not keywords and "from" not in slots:
+            return  # CallResource.Create(options): the options object is the site
+        to = self.expr(slots["to"]) if "to" in slots else None
+        if "from" in slots:
+            yield Site(via, node, self.expr(slots["from"]), slots["from"], to=to)
+
+    def _dial(self, node: Node) -> Site | None:
+        positional, keywords = self._arguments(node)
+        init = self._initializer(node)
+        value: Node | None = None
+        where: Node | None = None
+        for key in CALLER_ID:
+            if key in keywords:
+                value = where = keywords[key]
+            elif key in init:
+                where, value = init[key]
+        number = keywords.get("number")
+        opaque = False
+        for arg in positional:
+            expr = self.expr(arg)
+            if self.is_made(expr, "Dial"):
+                return None  # response.Dial(dial) appends the Dial built before
+            if arg.type == "anonymous_object_creation_expression":
+                entry = _anonymous(arg).get("callerId")
+                if entry is not None:
+                    where, value = entry
+                continue
+            if number is None:
+                number = arg
+        if value is None and node.type == "invocation_expression" and len(positional) == 1:
+            target = self.resolver.obj(self.expr(positional[0]))
+            opaque = isinstance(target, ir.Opaque) and "dial" in text(positional[0]).lower()
+        return Site(
+            Via.DIAL.value,
+            node,
+            self.expr(value) if value is not None else None,
+            where,
+            to=self.expr(number) if number is not None else None,
+            nouns=self._nouns(node),
+            opaque=opaque,
+        )
+
+    def _nouns(self, dial: Node) -> list[tuple[str, ir.Expr | None]]:
+        nouns: list[tuple[str, ir.Expr | None]] = []
+        node = dial
+        while node.parent is not None and node.parent.type == "member_access_expression":
+            outer = node.parent.parent
+            if outer is None or outer.type != "invocation_expression":
+                break
+            noun = text(field(node.parent, "name")).lower()
+            if noun in NOUNS:
+                nouns.append((noun, self._first(outer)))
+            node = outer
+        name = _bound_name(dial)
+        if not name:
+            return nouns
+        receiver = lambda c: field(field(c, "function"), "expression")  # noqa: E731
+        for call in self.calls_on(NOUN_CALLS, receiver, name, dial):
+            function = field(call, "function")
+            noun = text(field(function, "name")).lower()
+            first = self._first(call)
+            if noun == "append":  # dial.Append(new Client("x"))
+                positional, _ = self._arguments(call)
+                made = positional[0] if positional else None
+                if made is not None and made.type == "object_creation_expression":
+                    noun = text(field(made, "type")).rsplit(".", 1)[-1].lower()
+                    first = self._first(made)
+            if noun in NOUNS:
+                nouns.append((noun, first))
+        return nouns
+
+    def _first(self, call: Node) -> ir.Expr | None:
+        positional, keywords = self._arguments(call)
+        first = positional[0] if positional else next(iter(keywords.values()), None)
+        return self.expr(first) if first is not None else None
+
+    string_query = STRINGS
+    concat_types = frozenset(("binary_expression",))
+
+    def in_assertion(self, node: Node) -> bool:
+        return _in_assertion(node)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, node: Node) -> ir.Expr:
+        kind = node.type
+        if kind == "string_literal":
+            parts = named(node)
+            if any(p.type not in ("string_literal_content", "escape_sequence") for p in parts):
+                return ir.Opaque(node)
+            return ir.Lit(node, "".join(fragment_text(p) for p in parts))
+        if kind == "verbatim_string_literal":
+            return ir.Lit(node, text(node)[2:-1].replace('""', '"'))
+        if kind == "interpolated_string_expression":
+            pieces: list[ir.Expr] = []
+            for child in named(node):
+                if child.type == "string_content":
+                    pieces.append(ir.Lit(child, text(child)))
+                elif child.type == "interpolation":
+                    inner = [c for c in named(child) if c.type != "interpolation_brace"]
+                    pieces.append(self.expr(inner[0]) if inner else ir.Opaque(child))
+            return ir.Concat(node, tuple(pieces), template=True)
+        if kind == "integer_literal":
+            return ir.Lit(node, text(node).rstrip("lL"))
+        if kind == "null_literal":
+            return ir.Null(node)
+        if kind == "identifier":
+            return ir.Ref(node, text(node))
+        if kind == "member_access_expression":
+            obj, name = field(node, "expression"), field(node, "name")
+            if obj is None or name is None:
+                return ir.Opaque(node)
+            if obj.type == "this_expression" or obj.type == "this":
+                return ir.Ref(node, f"this.{text(name)}")
+            return ir.Member(node, self.expr(obj), text(name))
+        if kind == "element_access_expression":
+            obj, sub = field(node, "expression"), field(node, "subscript")
+            args = named(sub) if sub is not None else []
+            key_node = named(args[0])[0] if args and named(args[0]) else None
+            key = self.expr(key_node) if key_node is not None else None
+            if obj is None or not isinstance(key, ir.Lit):
+                return ir.Opaque(node)
+            holder = text(obj)
+            if _CONFIG.search(holder):
+                return ir.Config(node, key.value)
+            return ir.Member(node, self.expr(obj), key.value)
+        if kind == "object_creation_expression":
+            made = text(field(node, "type")).rsplit(".", 1)[-1]
+            positional, _ = self._arguments(node)
+            if made in _WRAPPERS and positional:
+                return self.expr(positional[0])
+            return ir.Made(node, made)
+        if kind == "invocation_expression":
+            return self._call(node)
+        if kind == "binary_expression":
+            op = text(field(node, "operator"))
+            left, right = field(node, "left"), field(node, "right")
+            if left is None or right is None:
+                return ir.Opaque(node)
+            if op == "??":
+                return ir.Either(node, self.expr(left), self.expr(right))
+            if op == "+":
+                return self.joined(node, left, right)
+            return ir.Opaque(node)
+        if kind == "conditional_expression":
+            options = [field(node, "consequence"), field(node, "alternative")]
+            return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
+        if kind in (
+            "parenthesized_expression",
+            "await_expression",
+            "cast_expression",
+            "postfix_unary_expression",
+        ):
+            inner = named(node)
+            return self.expr(inner[-1]) if inner else ir.Opaque(node)
+        return ir.Opaque(node)
+
+    def _call(self, node: Node) -> ir.Expr:
+        function = field(node, "function")
+        positional, _keywords = self._arguments(node)
+        callee = text(function)
+        first = self.expr(positional[0]) if positional else None
+        key = first.value if isinstance(first, ir.Lit) else None
+        if callee.endswith("Environment.GetEnvironmentVariable") and key is not None:
+            return ir.Env(node, key)
+        if function is not None and function.type == "member_access_expression":
+            name = text(field(function, "name"))
+            obj = field(function, "expression")
+            if name in _CONVERSIONS and obj is not None:
+                return self.expr(obj)
+            if key is not None and (name.startswith("GetValue") or name == "GetSection"):
+                return ir.Config(node, key)
+        if function is not None and function.type == "generic_name":
+            return ir.Opaque(node, "call")
+        return ir.Opaque(node, "call")
+
+    # --------------------------------------------------------------- bindings
+
+    def bindings(self) -> Iterable[ir.Binding]:
+        found = captures(self.grammar, BINDINGS, self.root)
+        end = self.root.end_byte + 1
+        for bind in found.get("bind", []):
+            if bind.type == "variable_declarator":
+                name = field(bind, "name")
+                value = next(
+                    (c for c in named(bind) if c != name and c.type != "bracketed_argument_list"),
+                    None,
+                )
+                if name is None or value is None:
+                    continue
+                start, stop = scope_of(bind, _SCOPES, end)
+                yield ir.Binding(
+                    text(name), bind.start_byte, start, stop, partial(self.expr, value)
+                )
+                continue
+            left, right = field(bind, "left"), field(bind, "right")
+            if left is None or right is None or bind.parent is None:
+                continue
+            if bind.parent.type == "initializer_expression":
+                continue
+            start, stop = 0, end  # a field set in a constructor is seen by every method
+            label = text(left)
+            if left.type == "member_access_expression":
+                label = label.removeprefix("this.")
+                if "." in label:
+                    continue
+                start, stop = 0, end
+            elif left.type != "identifier":
+                continue
+            yield ir.Binding(label, bind.start_byte, start, stop, partial(self.expr, right))
+        for prop in found.get("property", []):
+            name, value = field(prop, "name"), field(prop, "value")
+            if name is not None and value is not None:
+                yield ir.Binding(text(name), prop.start_byte, 0, end, partial(self.expr, value))
+        for params in found.get("params", []):
+            owner = params.parent or params
+            for param in named(params):
+                name = field(param, "name")
+                if name is None:
+                    continue
+                bound: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
+                if text(name) in PASSTHROUGH_PARAMS:  # an action's `string From`: the form's
+                    bound = partial(ir.Request, name, text(name))
+                yield ir.Binding(
+                    text(name), param.start_byte, owner.start_byte, owner.end_byte, bound
+                )
+
+
+def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:
+    """`new { callerId = "+1…" }`: name → (where, value)."""
+    entries: dict[str, tuple[Node, Node]] = {}
+    parts = named(node)
+    i = 0
+    while i + 1 < len(parts):
+        if parts[i].type == "identifier":
+            entries[text(parts[i])] = (parts[i], parts[i + 1])
+            i += 2
+        else:
+            i += 1
+    return entries
+
+
+def _bound_name(node: Node) -> str | None:
+    parent = node.parent
+    while parent is not None and parent.type in ("await_expression", "parenthesized_expression"):
+        parent = parent.parent
+    if parent is None:
+        return None
+    if parent.type == "variable_declarator":
+        name = field(parent, "name")
+        return text(name) if name is not None else None
+    if parent.type == "assignment_expression":
+        left = field(parent, "left")
+        return text(left) if left is not None and left.type == "identifier" else None
+    return None
+
+
+def _in_assertion(node: Node) -> bool:
+    for parent in ancestors(node):
+        if parent.type == "invocation_expression":
+            callee = text(field(parent, "function")).rsplit(".", 1)[-1]
+            if callee.startswith(("Assert", "Should", "Equal", "Contains")) or "Assert" in text(
+                field(parent, "function")
+            ):
+                return True
+        if parent.type in _SCOPES:
+            return False
+    return False
