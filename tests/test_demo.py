@@ -12,9 +12,9 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
-import requests
 from twilio.request_validator import RequestValidator
 
 from auditor.commands.demo import DemoRun, run_demo
@@ -23,6 +23,7 @@ from auditor.emulator.demo import (
     ABROAD_NUMBERS,
     DEMO_EXPECTED,
     DEMO_NOW,
+    DEMO_WEB_ADDRESS,
     DEMO_WEBHOOKS,
     HILLCREST_RELEASED,
     INTERNATIONAL,
@@ -36,20 +37,22 @@ from auditor.emulator.demo import (
     RIVERSIDE,
     SHARED_IVR_URL,
     SOFTPHONE_URL,
-    DemoWebApps,
     demo_baseline_scenario,
+    demo_probe_policy,
+    demo_resolver,
     demo_scenario,
     demo_secrets,
     scenario_json,
 )
 from auditor.findings import severity_counts
 from auditor.model import Severity
+from auditor.outbound import OutboundFailed, OutboundPolicy, OutboundRefused
 from auditor.rules import ALL_RULES
 
 # The rule table of the design: tests/test_rules.py checks the registry holds exactly it.
 DESIGN_RULES = {rule.id for rule in ALL_RULES}
-# Rules that need the webhook probe: the demo probes its simulated web apps (DemoWebApps),
-# so none is pending any more; listed here so that a rule going quiet is named.
+# Rules that need the webhook probe: the demo probes its simulated web apps (DemoWebApps,
+# behind demo_probe_policy), so none is pending any more; listed so a rule going quiet is named.
 PENDING_PROBE: set[str] = set()
 ALL_FORMATS = ["html", "pdf", "json", "csv", "sarif", "md"]
 
@@ -111,17 +114,29 @@ def test_webhook_data_for_the_probe_rules_is_in_place() -> None:
 
 
 def test_demo_web_apps_check_the_probe_signature() -> None:
-    tokens = {a["sid"]: a["auth_token"] for a in demo_scenario()["accounts"]}
+    scenario = demo_scenario()
+    tokens = {a["sid"]: a["auth_token"] for a in scenario["accounts"]}
+    policy = demo_probe_policy(scenario)
     params = {"AccountSid": RIVERSIDE, "From": "+15005550006", "To": "+19715550120"}
+    body = urlencode(params).encode()
     good = RequestValidator(tokens[RIVERSIDE]).compute_signature(SHARED_IVR_URL, params)
-    with requests.Session() as session:
-        session.mount("https://", DemoWebApps(tokens))
-        ok = session.post(SHARED_IVR_URL, data=params, headers={"X-Twilio-Signature": good})
-        forged = session.post(SHARED_IVR_URL, data=params, headers={"X-Twilio-Signature": "x"})
-        with pytest.raises(requests.ConnectionError):
-            session.post("https://elsewhere.example/voice", data=params)
-    assert ok.status_code == 200 and "<Dial" in ok.text
-    assert forged.status_code == 403 and "<Dial" not in forged.text
+    ok = policy.send("POST", SHARED_IVR_URL, headers={"X-Twilio-Signature": good}, body=body)
+    forged = policy.send("POST", SHARED_IVR_URL, headers={"X-Twilio-Signature": "x"}, body=body)
+    assert ok.status == 200 and "<Dial" in ok.text()
+    assert forged.status == 403 and "<Dial" not in forged.text()
+    with pytest.raises(OutboundFailed, match="cannot resolve"):
+        policy.send("POST", "https://elsewhere.example/voice", body=body)
+
+
+def test_only_the_demo_policy_opens_the_demo_web_apps() -> None:
+    """The demo's apps sit behind an allow-list; the default policy refuses their address."""
+    policy = demo_probe_policy(demo_scenario())
+    assert policy.check(SHARED_IVR_URL) == DEMO_WEB_ADDRESS
+    plain = OutboundPolicy(resolver=demo_resolver)
+    with pytest.raises(OutboundRefused, match="loopback"):
+        plain.check(SHARED_IVR_URL)
+    with pytest.raises(OutboundRefused):  # the demo's allow-list opens the demo's address only
+        policy.check("http://127.0.0.2/voice")
 
 
 # --------------------------------------------------------------------------- end to end

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import requests
-
 from auditor.collect.credentials import Credentials
+from auditor.collect.probe import MAX_BODY_BYTES, PROBE_PHASE_DEADLINE, PROBE_TIMEOUT
+from auditor.outbound import IPNetwork, OutboundPolicy
 from auditor.regions import RegionChoice
 
 # Chosen with benchmarks/collect_bench.py (see benchmarks/README.md).
@@ -38,4 +37,17 @@ class CollectConfig:
     now: datetime | None = None  # the clock for the alert window (tests); default: now, UTC
     # --probe-webhooks: POST a signed, Twilio-like request to each voice webhook (opt-in)
     probe_webhooks: bool = False
-    probe_session_factory: Callable[[], requests.Session] = requests.Session
+    probe_allow: tuple[IPNetwork, ...] = ()  # --probe-allow: networks opted in (none by default)
+    probe_timeout: float = PROBE_TIMEOUT  # per request: connect + TLS + headers + body
+    probe_deadline: float = PROBE_PHASE_DEADLINE  # --probe-deadline: the whole probe phase
+    # The demo's in-process web apps (a policy with its own allow-list, resolver and
+    # transport); None: the outbound policy built from probe_allow and probe_timeout.
+    probe_policy: OutboundPolicy | None = None
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """The policy every probe request goes through."""
+        if self.probe_policy is not None:
+            return self.probe_policy
+        return OutboundPolicy(
+            allow=self.probe_allow, deadline=self.probe_timeout, max_bytes=MAX_BODY_BYTES
+        )

@@ -10,8 +10,10 @@ nothing is pending.
 from __future__ import annotations
 
 import queue
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 Task = Callable[[], None]
@@ -28,8 +30,9 @@ class TaskPool:
             threading.Thread(target=self._work, name=f"collect-{i}", daemon=True)
             for i in range(max(1, workers))
         ]
-        for thread in self._threads:
-            thread.start()
+        with signals_to_main_thread():
+            for thread in self._threads:
+                thread.start()
 
     def submit(self, fn: Callable[..., None], *args: Any) -> None:
         """Queue `fn(*args)`; ignored once cancelled."""
@@ -74,3 +77,24 @@ class TaskPool:
         """Stop the workers (queued tasks are dropped when cancelled)."""
         for _ in self._threads:
             self._queue.put(None)
+
+
+@contextmanager
+def signals_to_main_thread() -> Iterator[None]:
+    """Threads started inside block SIGINT, so the kernel gives Ctrl-C to the main thread.
+
+    Threads inherit the signal mask of the thread that starts them. Python runs
+    signal handlers in the main thread only, and notices a signal another thread
+    took only when the main thread next checks: with every worker busy that can
+    take seconds. Delivered to the main thread, it interrupts the wait at once.
+    """
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -7,31 +7,49 @@ computed with the account's auth token, so webhooks that validate signatures
 answer as they would for Twilio — once per account that points at the URL, and
 for TwiML apps also as a Voice SDK client leg (`From=client:…`).
 
-This is the one place the auditor sends anything but GET, and never to Twilio:
-it reaches the customer's webhooks only, only when asked, with no redirects,
-a short timeout and a size cap. A webhook that places calls or writes records
-when hit will do so for a probe too, which is why the probe is opt-in.
+This is the one place the auditor sends anything but GET, and never to Twilio.
+The URLs are written by subaccount owners, so every request goes through the
+outbound policy (auditor.outbound): public addresses only unless `--probe-allow`
+opts a network in, GET or POST (the number's `voice_method`, nothing else), no
+redirects, no credentials but the signature, a deadline per request and one for
+the whole phase. Each target is its own failure domain: a refused, failing or
+bizarre webhook becomes an `error` on its own result and the run goes on.
+
+A webhook that places calls or writes records when hit will do so for a probe
+too, which is why the probe is opt-in.
 """
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-import requests
 from twilio.request_validator import RequestValidator
 
+from auditor.collect.pool import TaskPool
 from auditor.model import PROBE_CALLER, PROBE_CLIENT, Snapshot, WebhookResponse
+from auditor.outbound import (
+    METHODS,
+    OutboundFailed,
+    OutboundPolicy,
+    OutboundRefused,
+    parse_target,
+    shown_url,
+)
 from auditor.redact import redact_url
 from auditor.regions import canonical_host
 
 MAX_BODY_BYTES = 256 * 1024
+PROBE_TIMEOUT = 10.0  # seconds per request: connect, TLS, headers and body
+PROBE_PHASE_DEADLINE = 300.0  # seconds for the whole probe phase
 # Twilio-hosted handlers the API already shows us (Studio flows, Functions): no probe needed.
 SKIP_HOST_SUFFIXES = ("webhooks.twilio.com", ".twil.io", "api.twilio.com")
+REFUSED = "refused: "
+NOT_PROBED = "not probed: "
 
 
 @dataclass(frozen=True)
@@ -58,9 +76,9 @@ def probe_targets(snapshot: Snapshot) -> list[ProbeTarget]:
         sid: str,
         client_leg: bool = False,
     ) -> None:
-        if not url or not _probe_allowed(url):
+        if not url or _twilio_hosted(url):
             return
-        key = (url, (method or "POST").upper(), account, client_leg)
+        key = (url, _method(method), account, client_leg)
         _, sids = found.setdefault(key, (called, []))
         sids.append(sid)
 
@@ -98,13 +116,22 @@ def probe_targets(snapshot: Snapshot) -> list[ProbeTarget]:
     ]
 
 
-def _probe_allowed(url: str) -> bool:
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
-        return False
+def _method(method: object) -> str:
+    """The verb as Twilio would use it; anything else is kept (escaped) to be refused."""
+    if method is None or method == "":
+        return "POST"  # Twilio's default voice_method
+    if isinstance(method, str) and method.upper() in METHODS:
+        return method.upper()
+    return shown_url(method)[:40]
+
+
+def _twilio_hosted(url: str) -> bool:
+    try:
+        host = parse_target(url).host
+    except OutboundRefused:
+        return False  # not skipped: probed, and refused there with the reason
     host = canonical_host(host)  # webhooks.dublin.ie1.twilio.com is Twilio's too
-    return not any(host == s.lstrip(".") or host.endswith(s) for s in SKIP_HOST_SUFFIXES)
+    return any(host == s.lstrip(".") or host.endswith(s) for s in SKIP_HOST_SUFFIXES)
 
 
 def probe_params(target: ProbeTarget) -> dict[str, str]:
@@ -129,93 +156,116 @@ def probe_params(target: ProbeTarget) -> dict[str, str]:
     }
 
 
-def probe_one(
-    target: ProbeTarget,
-    auth_token: str,
-    *,
-    session: requests.Session,
-    timeout: float = 10.0,
-    max_bytes: int = MAX_BODY_BYTES,
-) -> WebhookResponse:
-    """Send one signed request; every failure becomes an `error` on the result."""
-    params = probe_params(target)
-    result = WebhookResponse(
-        url=target.url,
+def _result(target: ProbeTarget) -> WebhookResponse:
+    # The URL is stored without its userinfo: the policy never sends it anyway.
+    return WebhookResponse(
+        url=redact_url(target.url),
         method=target.method,
         http_status=None,
         served_accounts=[target.account_sid],
         reached_from=list(target.reached_from),
         client_leg=target.client_leg,
     )
+
+
+def probe_one(
+    target: ProbeTarget,
+    auth_token: str,
+    *,
+    policy: OutboundPolicy,
+    deadline: float | None = None,
+) -> WebhookResponse:
+    """Send one signed request through the policy; every failure becomes `error`."""
+    result = _result(target)
+    if target.method not in METHODS:
+        result.error = f"{REFUSED}voice method {target.method!r} is not GET or POST"
+        return result
+    params = probe_params(target)
+    validator = RequestValidator(auth_token)
+    headers = {"User-Agent": "TwilioProxy/1.1 (twilio-audit webhook probe)", "Accept": "*/*"}
+    body: bytes | None = None
     if target.method == "GET":
-        sep = "&" if urlsplit(target.url).query else "?"
-        signed_url = f"{target.url}{sep}{urlencode(params)}"
-        signature = RequestValidator(auth_token).compute_signature(signed_url, {})
-        request_kwargs: dict[str, object] = {}
+        sep = "&" if "?" in target.url else "?"
+        url = f"{target.url}{sep}{urlencode(params)}"
+        headers["X-Twilio-Signature"] = validator.compute_signature(url, {})
     else:
-        signed_url = target.url
-        signature = RequestValidator(auth_token).compute_signature(signed_url, params)
-        request_kwargs = {"data": params}
-    headers = {
-        "X-Twilio-Signature": signature,
-        "User-Agent": "TwilioProxy/1.1 (twilio-audit webhook probe)",
-        "Accept": "*/*",
-    }
+        url = target.url
+        headers["X-Twilio-Signature"] = validator.compute_signature(url, params)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        body = urlencode(params).encode()
     try:
-        with session.request(
-            target.method,
-            signed_url,
-            headers=headers,
-            timeout=timeout,
-            allow_redirects=False,
-            stream=True,
-            **request_kwargs,  # type: ignore[arg-type]
-        ) as resp:
-            result.http_status = resp.status_code
-            result.content_type = resp.headers.get("Content-Type")
-            body = _read_capped(resp, max_bytes)
-            if body is None:
-                result.error = f"response larger than {max_bytes} bytes; not read"
-            else:
-                result.body = body
-    except requests.RequestException as exc:
-        result.error = f"{type(exc).__name__}: could not reach {redact_url(target.url)}"
+        response = policy.send(target.method, url, headers=headers, body=body, deadline=deadline)
+        result.http_status = response.status
+        result.content_type = response.content_type
+        result.body = response.text()
+    except OutboundRefused as exc:
+        result.error = f"{REFUSED}{exc.reason}"
+    except OutboundFailed as exc:
+        result.error = exc.reason
+    except Exception as exc:  # one strange webhook must not end the probe of the others
+        result.error = f"unexpected {type(exc).__name__} while probing"
     return result
-
-
-def _read_capped(resp: requests.Response, max_bytes: int) -> str | None:
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in resp.iter_content(chunk_size=16384):
-        size += len(chunk)
-        if size > max_bytes:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks).decode(resp.encoding or "utf-8", errors="replace")
 
 
 def probe_webhooks(
     snapshot: Snapshot,
     tokens: Mapping[str, str],
     *,
+    policy: OutboundPolicy | None = None,
     concurrency: int = 8,
-    timeout: float = 10.0,
+    phase_deadline: float = PROBE_PHASE_DEADLINE,
     on_done: Callable[[WebhookResponse], None] | None = None,
-    session_factory: Callable[[], requests.Session] = requests.Session,
+    cancel: threading.Event | None = None,
 ) -> list[WebhookResponse]:
-    """Probe every target whose account's token we hold; results in target order."""
-    targets: Sequence[ProbeTarget] = [t for t in probe_targets(snapshot) if t.account_sid in tokens]
-    local = threading.local()
+    """Probe every target whose account's token we hold; results in target order.
 
-    def run(target: ProbeTarget) -> WebhookResponse:
-        if not hasattr(local, "session"):
-            local.session = session_factory()
-        result = probe_one(
-            target, tokens[target.account_sid], session=local.session, timeout=timeout
-        )
+    No request outlives `phase_deadline`: each gets what is left of the phase (at
+    most the policy's own deadline), and targets not started by then are returned
+    as not probed. Ctrl-C returns at once (the workers are daemon threads).
+    """
+    policy = policy or OutboundPolicy(deadline=PROBE_TIMEOUT, max_bytes=MAX_BODY_BYTES)
+    targets: Sequence[ProbeTarget] = [t for t in probe_targets(snapshot) if t.account_sid in tokens]
+    results: list[WebhookResponse | None] = [None] * len(targets)
+    end = time.monotonic() + phase_deadline
+    pool = TaskPool(max(1, min(concurrency, len(targets) or 1)), cancel)
+
+    def run(index: int, target: ProbeTarget) -> None:
+        left = end - time.monotonic()
+        if left <= 0:
+            result = _result(target)
+            result.error = (
+                f"{NOT_PROBED}the probe phase deadline ({phase_deadline:g} s) passed first"
+            )
+        else:
+            result = probe_one(
+                target,
+                tokens[target.account_sid],
+                policy=policy,
+                deadline=min(policy.deadline, left),
+            )
+        results[index] = result
         if on_done:
             on_done(result)
-        return result
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return list(pool.map(run, targets))
+    for index, target in enumerate(targets):
+        pool.submit(run, index, target)
+    pool.wait()
+    pool.close()
+    done: list[WebhookResponse] = []
+    for target, found in zip(targets, results, strict=True):
+        if found is None:  # cancelled before it ran
+            found = _result(target)
+            found.error = f"{NOT_PROBED}interrupted"
+        done.append(found)
+    return done
+
+
+def failure_line(result: WebhookResponse) -> str | None:
+    """One line naming the URL (redacted) and why it gave no TwiML, or None if it did."""
+    if result.error:
+        reason = result.error
+    elif result.http_status is None or result.http_status >= 400:
+        reason = f"answered HTTP {result.http_status}"
+    else:
+        return None
+    return f"{result.method} {shown_url(result.url)}: {reason}"

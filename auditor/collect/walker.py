@@ -38,7 +38,7 @@ from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
-from auditor.collect.probe import probe_webhooks
+from auditor.collect.probe import REFUSED, failure_line, probe_webhooks
 from auditor.collect.records import RecordError, admit, describe
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
 from auditor.extract.alerts import CALLER_ID_ERROR_CODES
@@ -56,6 +56,8 @@ from auditor.redact import redact_in_place, redact_url
 from auditor.regions import FEATURE_NAMES, SOURCE_FEATURES, availability, lacks
 
 PAGE_SIZE = 1000
+PROBE_NOTES_MAX = 50  # one note per webhook that gave no TwiML, up to this many
+REFUSED_MARK = f": {REFUSED}"
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
 GEO_SOURCE = "geo_permissions"  # voice.twilio.com DialingPermissions/Countries + Settings
 PRODUCT_SOURCES = ("flows", "functions", "alerts", "flex", GEO_SOURCE)
@@ -639,8 +641,17 @@ def _odd_note(where: str, odd: list[str]) -> list[str]:
     ]
 
 
-def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot:
-    """Read the hierarchy into a Snapshot (raises CredentialsError/ApiUnreachableError early)."""
+def collect(
+    config: CollectConfig,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Snapshot:
+    """Read the hierarchy into a Snapshot (raises CredentialsError/ApiUnreachableError early).
+
+    `cancel` set (the CLI's Ctrl-C handler sets it before raising KeyboardInterrupt)
+    stops every request and ends the collection with KeyboardInterrupt, even if the
+    interrupt itself was lost: Python drops an exception raised inside a finalizer.
+    """
     progress = progress or NullProgress()
     creds = config.credentials
     http = ReadOnlyHttpClient(
@@ -649,6 +660,7 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         pool_size=max(config.concurrency, config.per_account_limit) + 8,
         on_event=progress.http_event,
         per_account_limit=config.per_account_limit,
+        cancel=cancel,
     )
     root = make_client(creds, config.api_url, http_client=http, region=config.region)
     listed = _first_request(root, creds, config)
@@ -709,33 +721,51 @@ def collect(config: CollectConfig, progress: Progress | None = None) -> Snapshot
         raise
     walk.pool.close()
     progress.finish()
+    _raise_if_cancelled(http.cancel)
     _assemble(snapshot, walk, config)
     if config.probe_webhooks:
         try:
-            _probe(snapshot, probe_tokens, config)
+            _probe(snapshot, probe_tokens, config, http.cancel)
         finally:
             probe_tokens.clear()
         snapshot.webhooks = _admitted_webhooks(snapshot)
-    redact_in_place(snapshot)  # after the probe (it needs the URLs as written), before use
+        _raise_if_cancelled(http.cancel)
+    redact_in_place(snapshot)  # after the probe, before use
     return snapshot
 
 
-def _probe(snapshot: Snapshot, tokens: dict[str, str], config: CollectConfig) -> None:
-    """Ask each voice webhook for its TwiML, signed with its account's token (opt-in)."""
+def _raise_if_cancelled(cancel: threading.Event) -> None:
+    if cancel.is_set():
+        raise KeyboardInterrupt
+
+
+def _probe(
+    snapshot: Snapshot, tokens: dict[str, str], config: CollectConfig, cancel: threading.Event
+) -> None:
+    """Ask each voice webhook for its TwiML, signed with its account's token (opt-in).
+
+    Each refused or failed target is one note naming the URL (redacted) and the
+    reason; each account's coverage line says how many of its webhooks gave no TwiML.
+    """
     snapshot.webhooks = probe_webhooks(
         snapshot,
         tokens,
+        policy=config.outbound_policy(),
         concurrency=min(8, config.concurrency),
-        timeout=min(10.0, config.timeout),
-        session_factory=config.probe_session_factory,
+        phase_deadline=config.probe_deadline,
+        cancel=cancel,
     )
-    failed: dict[str, int] = {}
+    failed: dict[str, list[str]] = {}
     probed: set[str] = set()
+    lines: list[str] = []
     for result in snapshot.webhooks:
+        line = failure_line(result)
+        if line is not None:
+            lines.append(line)
         for sid in result.served_accounts:
             probed.add(sid)
-            if result.error or not result.http_status or result.http_status >= 400:
-                failed[sid] = failed.get(sid, 0) + 1
+            if line is not None:
+                failed.setdefault(sid, []).append(line)
     for account in snapshot.accounts:
         cov = snapshot.coverage.setdefault(account.sid, {})
         if account.sid not in tokens:
@@ -746,9 +776,24 @@ def _probe(snapshot: Snapshot, tokens: dict[str, str], config: CollectConfig) ->
                 else "skipped"
             )
         elif failed.get(account.sid):
-            cov["webhooks"] = f"error: {failed[account.sid]} webhook(s) did not answer TwiML"
+            first = failed[account.sid]
+            more = f" (and {len(first) - 1} more: see notes)" if len(first) > 1 else ""
+            cov["webhooks"] = f"error: {len(first)} webhook(s) gave no TwiML; {first[0]}{more}"
         else:
             cov["webhooks"] = "ok" if account.sid in probed else "skipped"
+    unique = list(dict.fromkeys(lines))
+    for line in unique[:PROBE_NOTES_MAX]:
+        snapshot.notes.append(f"Webhook probe: {line}")
+    if len(unique) > PROBE_NOTES_MAX:
+        snapshot.notes.append(
+            f"Webhook probe: {len(unique) - PROBE_NOTES_MAX} more webhook(s) gave no TwiML "
+            "(each is in snapshot.json under webhooks)."
+        )
+    if any(REFUSED_MARK in line for line in unique):
+        snapshot.notes.append(
+            "Webhook probe: only publicly routable addresses are contacted; "
+            "--probe-allow CIDR opts in a network of your own (e.g. an internal webhook server)."
+        )
 
 
 def _admitted_webhooks(snapshot: Snapshot) -> list[Any]:

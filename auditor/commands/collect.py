@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -13,8 +15,11 @@ import typer
 from auditor.collect import CollectConfig, collect
 from auditor.collect.config import DEFAULT_CONCURRENCY
 from auditor.collect.credentials import credentials_from_env
+from auditor.collect.probe import PROBE_PHASE_DEADLINE
 from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, Verbose
+from auditor.errors import AuditorError
 from auditor.files import prepare_out_dir
+from auditor.outbound import parse_cidr
 from auditor.progress import make_progress
 from auditor.redact import redact_url
 from auditor.regions import resolve_region
@@ -71,6 +76,34 @@ def request_log(enabled: bool) -> Iterator[None]:
         logger.setLevel(level)
 
 
+@contextmanager
+def cancel_on_sigint(cancel: threading.Event) -> Iterator[None]:
+    """Ctrl-C sets `cancel` before it raises KeyboardInterrupt, so it cannot be lost.
+
+    Python drops an exception raised inside a finalizer (`__del__`, a weakref
+    callback), and a KeyboardInterrupt that lands there would let the collection
+    finish and exit 0; the event stops it regardless. An ignored SIGINT (a
+    background job) stays ignored.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        yield
+        return
+
+    def interrupted(signum: int, frame: object) -> None:
+        cancel.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+
+
 def run(
     out: OutDir,
     api_url: ApiUrl = None,
@@ -110,15 +143,41 @@ def run(
         bool,
         typer.Option(
             "--probe-webhooks",
-            help="Also POST a signed, Twilio-like test call to each voice webhook of your own "
+            help="Also send a signed, Twilio-like test call to each voice webhook of your own "
             "(numbers, TwiML apps, SIP domains) to read the TwiML it returns. Opt-in: a webhook "
-            "that acts on calls will act on the probe too. Never sent to Twilio.",
+            "that acts on calls will act on the probe too. Never sent to Twilio. Only public "
+            "addresses are contacted (see --probe-allow), with the number's voice method if it "
+            "is GET or POST, no redirects, no credentials, 10 s per webhook.",
         ),
     ] = False,
+    probe_allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--probe-allow",
+            metavar="CIDR",
+            help="Let --probe-webhooks contact this network too (repeatable), e.g. "
+            "10.20.0.0/16 for an internal webhook server of your own. Default: none; "
+            "loopback, private, link-local (cloud metadata) and other non-public addresses "
+            "are refused.",
+        ),
+    ] = None,
+    probe_deadline: Annotated[
+        float,
+        typer.Option(
+            "--probe-deadline",
+            metavar="SECONDS",
+            min=1,
+            help="Stop probing webhooks after this many seconds in all; the webhooks not "
+            "probed by then are listed in the coverage notes.",
+        ),
+    ] = PROBE_PHASE_DEADLINE,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
     choice = resolve_region(region, edge)  # a bad pair fails before the credentials are read
+    allow = tuple(parse_cidr(text) for text in probe_allow or [])
+    if allow and not probe_webhooks:
+        raise AuditorError("--probe-allow applies to --probe-webhooks only; add --probe-webhooks")
     creds = credentials_from_env()
     prepare_out_dir(out)  # a bad --out fails now, not after the collection
     config = CollectConfig(
@@ -134,13 +193,18 @@ def run(
         flex=not no_flex,
         concurrency=concurrency,
         probe_webhooks=probe_webhooks,
+        probe_allow=allow,
+        probe_deadline=probe_deadline,
     )
     progress = make_progress(quiet)
+    cancel = threading.Event()
     try:
-        with request_log(verbose):
-            snapshot = collect(config, progress)
+        with request_log(verbose), cancel_on_sigint(cancel):
+            snapshot = collect(config, progress, cancel)
     except KeyboardInterrupt:
         raise typer.Abort() from None
+    if cancel.is_set():  # Ctrl-C came after the last check, or its exception was lost
+        raise typer.Abort()
     (path,) = save_snapshots([snapshot], out)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")

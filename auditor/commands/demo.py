@@ -12,11 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Annotated
 
-import requests
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -32,10 +30,10 @@ from auditor.emulator.demo import (
     IE1,
     IE1_EDGE,
     PARENT,
-    DemoWebApps,
     Scenario,
     demo_baseline_scenario,
     demo_policy_toml,
+    demo_probe_policy,
     demo_scenario,
 )
 from auditor.emulator.scenario import regional_token
@@ -93,22 +91,12 @@ def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> list
                 region=choice,
                 now=now,
                 probe_webhooks=True,
-                probe_session_factory=partial(demo_web_session, scenario, choice.region),
+                probe_policy=demo_probe_policy(scenario, choice.region),
             )
             snapshot = collect(config, progress if choice.region == "us1" else NullProgress())
             snapshot.api_url = DEMO_API_LABEL
             snapshots.append(snapshot)
     return snapshots
-
-
-def demo_web_session(scenario: Scenario, region: str = "us1") -> requests.Session:
-    """A session whose every URL is answered by the demo's simulated web apps (no socket);
-    they check signatures against the region's tokens, as Twilio signs with them."""
-    tokens = {str(a["sid"]): regional_token(a, region) for a in scenario["accounts"]}
-    session = requests.Session()
-    session.mount("https://", DemoWebApps(tokens))
-    session.mount("http://", DemoWebApps(tokens))
-    return session
 
 
 def _iso(t: datetime) -> str:

@@ -18,19 +18,23 @@ only: the tests search every output file for them.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import requests
-import requests.adapters
 from twilio.request_validator import RequestValidator
 
 from auditor.emulator.scenario import regional_token, scenario_regions
+from auditor.outbound import (
+    OutboundFailed,
+    OutboundPolicy,
+    OutboundRequest,
+    OutboundResponse,
+    parse_cidr,
+)
 
 Scenario = dict[str, Any]
 
@@ -222,49 +226,65 @@ DEMO_WEBHOOKS: dict[str, str] = {
 }
 
 
-class DemoWebApps(requests.adapters.BaseAdapter):
-    """The customer's web apps of the demo, in process: a `requests` adapter, no socket.
+# The demo's web apps answer in process; their host names resolve to this address, which
+# only the demo's allow-list opens (the mechanism of --probe-allow): the probe's policy
+# runs in full, and nothing else ever gets an allow-list by default.
+DEMO_WEB_DOMAIN = "northwind-health.example"
+DEMO_WEB_ADDRESS = "127.0.0.1"
 
-    Mount it on a session for `https://` and the webhook probe's signed POSTs get
-    `DEMO_WEBHOOKS` answers; a request whose X-Twilio-Signature does not match
-    the auth token of the AccountSid it claims gets 403, as a careful app does.
+
+class DemoWebApps:
+    """The customer's web apps of the demo, in process: an outbound transport, no socket.
+
+    The webhook probe's signed requests get `DEMO_WEBHOOKS` answers; a request whose
+    X-Twilio-Signature does not match the auth token of the AccountSid it claims
+    gets 403, as a careful app does.
     """
 
-    def __init__(self, tokens: dict[str, str]) -> None:
-        super().__init__()
-        self._tokens = tokens
+    def __init__(self, tokens: Mapping[str, str]) -> None:
+        self._tokens = dict(tokens)
 
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
-        verify: bool | str = True,
-        cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-        proxies: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        url = request.url or ""
-        base = url.split("?")[0]
-        if base not in DEMO_WEBHOOKS:
-            raise requests.ConnectionError(f"demo: no web app at {base}")
-        body = request.body or ""
-        text = body.decode() if isinstance(body, bytes) else body
-        params = dict(parse_qsl(text))
+    def __call__(self, request: OutboundRequest) -> OutboundResponse:
+        base = request.url.split("?")[0]
+        if base not in DEMO_WEBHOOKS or request.addresses != (DEMO_WEB_ADDRESS,):
+            raise OutboundFailed(request.url, "connection refused (no demo web app there)")
+        if request.method == "POST":
+            params = dict(parse_qsl((request.body or b"").decode()))
+            signed = params
+        else:
+            params = dict(parse_qsl(urlsplit(request.url).query))
+            signed = {}
         token = self._tokens.get(params.get("AccountSid", ""), "")
-        signature = request.headers.get("X-Twilio-Signature", "")
-        valid = bool(token) and RequestValidator(token).validate(url, params, signature)
-        response = requests.Response()
-        response.status_code = 200 if valid else 403
-        response.headers["Content-Type"] = "text/xml" if valid else "text/plain"
+        signature = dict(request.headers).get("X-Twilio-Signature", "")
+        valid = bool(token) and RequestValidator(token).validate(request.url, signed, signature)
+        content_type = "text/xml" if valid else "text/plain"
         content = DEMO_WEBHOOKS[base] if valid else "invalid signature"
-        response.raw = io.BytesIO(content.encode())
-        response.encoding = "utf-8"
-        response.url = url
-        response.request = request
-        return response
+        return OutboundResponse(
+            status=200 if valid else 403,
+            headers={"content-type": content_type},
+            body=content.encode(),
+            content_type=content_type,
+        )
 
-    def close(self) -> None:
-        """Nothing to release."""
+
+def demo_resolver(host: str, port: int) -> list[str]:
+    """The demo's DNS: its web apps' names, nothing else."""
+    if host == DEMO_WEB_DOMAIN or host.endswith(f".{DEMO_WEB_DOMAIN}"):
+        return [DEMO_WEB_ADDRESS]
+    raise OSError(f"demo: {host} is not one of the demo's web apps")
+
+
+def demo_probe_policy(scenario: Scenario, region: str = "us1") -> OutboundPolicy:
+    """The outbound policy the demo probes with: in-process web apps, opted in by address.
+
+    The apps check signatures against the region's tokens, as Twilio signs with them.
+    """
+    tokens = {str(a["sid"]): regional_token(a, region) for a in scenario["accounts"]}
+    return OutboundPolicy(
+        allow=(parse_cidr(f"{DEMO_WEB_ADDRESS}/32"),),
+        resolver=demo_resolver,
+        transport=DemoWebApps(tokens),
+    )
 
 
 # --------------------------------------------------------------------------- builders

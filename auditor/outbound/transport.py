@@ -186,7 +186,7 @@ def socket_transport(request: OutboundRequest) -> OutboundResponse:
 
 
 def _late(request: OutboundRequest) -> str:
-    return f"no complete answer within {request.seconds:g} s (the deadline)"
+    return f"no complete answer within {round(request.seconds, 1):g} s (the deadline)"
 
 
 def _describe(exc: BaseException) -> str:
