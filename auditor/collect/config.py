@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.collect.credentials import Credentials
+from auditor.collect.http import DEFAULT_MAX_RESPONSE_BYTES
 from auditor.collect.probe import MAX_BODY_BYTES, PROBE_PHASE_DEADLINE, PROBE_TIMEOUT
 from auditor.outbound import IPNetwork, OutboundPolicy
 from auditor.regions import RegionChoice
@@ -15,6 +16,7 @@ DEFAULT_CONCURRENCY = 32
 # Requests in flight per authenticating account: below Twilio's concurrency limit.
 DEFAULT_PER_ACCOUNT_LIMIT = 24
 MAX_ALERT_WINDOW_DAYS = 30  # Monitor does not answer queries older than 30 days
+MAX_PAGES = 5000  # pages per list: 5 million records at the collector's page size
 
 
 @dataclass
@@ -33,7 +35,9 @@ class CollectConfig:
     flex: bool = True  # Flex Configuration (outbound caller ID), per account
     concurrency: int = DEFAULT_CONCURRENCY
     per_account_limit: int = DEFAULT_PER_ACCOUNT_LIMIT
-    timeout: float = 30.0
+    timeout: float = 30.0  # per request attempt: connect, headers and body
+    max_pages: int = MAX_PAGES  # per list; a next-page chain beyond it is a coverage error
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # larger answers are refused
     now: datetime | None = None  # the clock for the alert window (tests); default: now, UTC
     # --probe-webhooks: POST a signed, Twilio-like request to each voice webhook (opt-in)
     probe_webhooks: bool = False

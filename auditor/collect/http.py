@@ -8,9 +8,16 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
    regional host keeps its labels (`api.dublin.ie1` → `{api_url}/api.dublin.ie1`);
 3. retries 429, 5xx, connection errors and timeouts with capped exponential
    backoff and full jitter, bounded in attempts and in time;
-4. counts requests, retries and errors for the progress display, and logs
+4. sends nothing (credentials least of all) anywhere but the API's own origin:
+   `--api-url`'s scheme, host and port, or https on a *.twilio.com host; a
+   next-page link elsewhere ends that list with a coverage error, and no
+   redirect is ever followed;
+5. ends each attempt at one deadline (`timeout`: connect, headers and body, a
+   slow drip included) and refuses answers larger than `max_response_bytes`
+   without reading them whole (auditor.collect.bounded);
+6. counts requests, retries and errors for the progress display, and logs
    method + URL only (never headers, never credentials);
-5. keeps at most `per_account_limit` requests in flight per authenticating
+7. keeps at most `per_account_limit` requests in flight per authenticating
    account (Twilio answers 429 past its own limit), and stops sending once
    `cancel` is set (Ctrl-C), even in the middle of a backoff.
 """
@@ -26,6 +33,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import certifi
@@ -35,11 +43,16 @@ from requests.adapters import HTTPAdapter
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
+from auditor.collect.bounded import ApiRefusedError, read_capped, request_deadline, watch_pools
+from auditor.errors import AuditorError
+from auditor.outbound import shown_url
 from auditor.redact import redact_url
 
 log = logging.getLogger("auditor.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024**2  # a page of 1000 records is a few MiB at most
+_CHUNK = 64 * 1024
 _TARGET_ACCOUNT = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\b")
 
 
@@ -84,6 +97,43 @@ def rewrite_url(url: str, api_url: str | None) -> str:
     )
 
 
+def api_origin(api_url: str | None) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of --api-url, or None for Twilio itself; AuditorError if malformed."""
+    if not api_url:
+        return None
+    origin = _origin_of(api_url)
+    if origin is None or origin[0] not in ("http", "https"):
+        raise AuditorError(
+            f"--api-url {redact_url(api_url)}: not an http(s) URL with a host and a valid "
+            "port; write it like http://127.0.0.1:8080"
+        )
+    return origin
+
+
+def _origin_of(url: str) -> tuple[str, str, int] | None:
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return parts.scheme, host, port or (443 if parts.scheme == "https" else 80)
+
+
+class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter (the proxy path) with connections the deadline can cut."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        watch_pools(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> urllib3.ProxyManager:
+        manager = super().proxy_manager_for(proxy, **kwargs)
+        watch_pools(manager)
+        return manager
+
+
 class ReadOnlyHttpClient(HttpClient):
     """A thread-safe `twilio` HttpClient that only ever sends GET (see module docstring)."""
 
@@ -98,11 +148,13 @@ class ReadOnlyHttpClient(HttpClient):
         sleep: Callable[[float], None] | None = None,
         per_account_limit: int = 0,
         cancel: threading.Event | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         super().__init__(logger=log, is_async=False, timeout=timeout)
-        self.api_url = api_url.rstrip("/") if api_url else None
+        self.api_url = api_url
         self.retry = retry or RetryPolicy()
         self.stats = HttpStats()
+        self.max_response_bytes = max_response_bytes
         self._lock = threading.Lock()
         self._on_event = on_event
         self.cancel = cancel or threading.Event()
@@ -110,7 +162,7 @@ class ReadOnlyHttpClient(HttpClient):
         self.per_account_limit = per_account_limit
         self._slots: dict[str, threading.BoundedSemaphore] = {}
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
+        adapter = _WatchedAdapter(pool_connections=8, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # requests costs ~0.6 ms of CPU per request (it re-reads the environment
@@ -120,12 +172,42 @@ class ReadOnlyHttpClient(HttpClient):
         self._pool: urllib3.PoolManager | None = None
         if not urllib.request.getproxies():
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            self._pool = urllib3.PoolManager(
-                num_pools=8,
-                maxsize=pool_size,
-                retries=False,
-                cert_reqs="CERT_REQUIRED",
-                ca_certs=bundle or certifi.where(),
+            self._pool = watch_pools(
+                urllib3.PoolManager(
+                    num_pools=8,
+                    maxsize=pool_size,
+                    retries=False,
+                    cert_reqs="CERT_REQUIRED",
+                    ca_certs=bundle or certifi.where(),
+                )
+            )
+
+    @property
+    def api_url(self) -> str | None:
+        return self._api_url
+
+    @api_url.setter
+    def api_url(self, value: str | None) -> None:
+        self._origin = api_origin(value)  # AuditorError for a malformed --api-url
+        self._api_url = value.rstrip("/") if value else None
+
+    def _check_origin(self, url: str) -> None:
+        """Credentials go to the API's own origin only, whatever a next-page link says."""
+        origin = _origin_of(url)
+        if self._origin is not None:
+            allowed = origin == self._origin
+            where = redact_url(self._api_url or "")
+        else:
+            allowed = (
+                origin is not None
+                and origin[0] == "https"
+                and (origin[1] == "twilio.com" or origin[1].endswith(".twilio.com"))
+            )
+            where = "https://*.twilio.com"
+        if not allowed:
+            raise ApiRefusedError(
+                f"refused to follow a link to {shown_url(url)}: requests (and credentials) "
+                f"go to {where} only"
             )
 
     def _send(
@@ -135,39 +217,82 @@ class ReadOnlyHttpClient(HttpClient):
         headers: dict[str, str] | None,
         auth: tuple[str, str] | None,
         timeout: float,
-        allow_redirects: bool,
     ) -> tuple[int, str, Mapping[str, str]]:
-        """One GET; connection problems raise requests.ConnectionError / requests.Timeout."""
-        if self._pool is None:
-            resp = self.session.get(
-                url,
-                params=params,  # type: ignore[arg-type]
-                headers=headers,
-                auth=auth,
-                timeout=timeout,
-                allow_redirects=allow_redirects,
+        """One GET under one deadline: network problems raise requests.ConnectionError or
+        requests.Timeout (retried), an answer too large ApiRefusedError (not retried)."""
+        with request_deadline(timeout) as watchdog:
+            try:
+                if self._pool is None:
+                    return self._send_via_requests(url, params, headers, auth, timeout)
+                return self._send_via_urllib3(url, params, headers, auth, timeout)
+            except ApiRefusedError:
+                raise  # an OSError too (as every RequestException): not a network failure
+            except (urllib3.exceptions.TimeoutError, requests.Timeout):
+                raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
+            except (urllib3.exceptions.HTTPError, requests.ConnectionError, OSError) as exc:
+                if watchdog.fired:
+                    raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
+                raise requests.ConnectionError(f"connection failed: {type(exc).__name__}") from None
+
+    def _send_via_requests(
+        self,
+        url: str,
+        params: dict[str, object] | None,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        timeout: float,
+    ) -> tuple[int, str, Mapping[str, str]]:
+        resp = self.session.get(
+            url,
+            params=params,  # type: ignore[arg-type]
+            headers=headers,
+            auth=auth,
+            timeout=timeout,
+            allow_redirects=False,
+            stream=True,
+        )
+        try:
+            raw = resp.raw
+            data = read_capped(
+                raw, self.max_response_bytes, raw.stream(_CHUNK, decode_content=True)
             )
-            return int(resp.status_code), resp.text, resp.headers
+        finally:
+            resp.close()
+        return int(resp.status_code), data.decode("utf-8", errors="replace"), resp.headers
+
+    def _send_via_urllib3(
+        self,
+        url: str,
+        params: dict[str, object] | None,
+        headers: dict[str, str] | None,
+        auth: tuple[str, str] | None,
+        timeout: float,
+    ) -> tuple[int, str, Mapping[str, str]]:
+        assert self._pool is not None
         if params:
             query = urlencode(params, doseq=True)
             url = f"{url}{'&' if '?' in url else '?'}{query}"
         all_headers = dict(headers or {})
         if auth:
             all_headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        r = self._pool.request(
+            "GET",
+            url,
+            headers=all_headers,
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            redirect=False,
+            retries=False,
+            preload_content=False,
+        )
+        done = False
         try:
-            r = self._pool.request(
-                "GET",
-                url,
-                headers=all_headers,
-                timeout=urllib3.Timeout(connect=timeout, read=timeout),
-                redirect=allow_redirects,
-                retries=False,
-            )
-        except urllib3.exceptions.TimeoutError as exc:
-            raise requests.Timeout(f"timed out: {type(exc).__name__}") from None
-        except urllib3.exceptions.HTTPError as exc:
-            raise requests.ConnectionError(f"connection failed: {type(exc).__name__}") from None
-        return int(r.status), r.data.decode("utf-8", errors="replace"), r.headers
+            data = read_capped(r, self.max_response_bytes, r.stream(_CHUNK))
+            done = True
+        finally:
+            if not done:
+                r.close()  # a broken or refused answer: the connection is not reused
+            r.release_conn()
+        return int(r.status), data.decode("utf-8", errors="replace"), r.headers
 
     def _interruptible_sleep(self, delay: float) -> None:
         self.cancel.wait(delay)
@@ -213,7 +338,7 @@ class ReadOnlyHttpClient(HttpClient):
         headers: dict[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         timeout: float | None = None,
-        allow_redirects: bool = False,
+        allow_redirects: bool = False,  # ignored: a redirect is never followed
     ) -> Response:
         if method.upper() != "GET":
             log.warning("refused %s %s: the auditor is read-only", method.upper(), redact_url(url))
@@ -221,6 +346,7 @@ class ReadOnlyHttpClient(HttpClient):
                 f"refused {method.upper()} {redact_url(url)}: twilio-audit only sends GET requests"
             )
         target = rewrite_url(url, self.api_url)
+        self._check_origin(target)
         started = time.monotonic()
         attempt = 0
         slots = self._slots_for(url, auth)
@@ -235,7 +361,7 @@ class ReadOnlyHttpClient(HttpClient):
                 slot.acquire()
             try:
                 status, text, resp_headers = self._send(
-                    target, params, headers, auth, timeout or self.timeout, allow_redirects
+                    target, params, headers, auth, timeout or self.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure: Exception | None = exc

@@ -33,8 +33,9 @@ from twilio.rest import Client
 from auditor import __version__
 from auditor.codec import MAX_RECORD_DEPTH
 from auditor.collect import records
+from auditor.collect.bounded import ApiRefusedError
 from auditor.collect.client import make_client
-from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, CollectConfig
+from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, MAX_PAGES, CollectConfig
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
@@ -113,6 +114,10 @@ def garbled_answer(exc: BaseException) -> str | None:
     return None
 
 
+class PagingError(ApiRefusedError):
+    """A list whose next-page links do not end; str() is the coverage line."""
+
+
 def describe_error(exc: BaseException) -> str:
     """A one-line coverage entry for a failed read: status and Twilio's message, no secrets."""
     garbled = garbled_answer(exc)
@@ -127,6 +132,8 @@ def describe_error(exc: BaseException) -> str:
         message, twilio_code = _twilio_message(getattr(resp, "text", ""))
         suffix = f" (Twilio {twilio_code})" if twilio_code else ""
         return f"error: {status} {_short(message)}{suffix}".rstrip()
+    if isinstance(exc, ApiRefusedError):
+        return f"error: {exc}"
     if isinstance(exc, requests.Timeout):
         return "error: timed out after retries"
     if isinstance(exc, requests.ConnectionError):
@@ -157,20 +164,30 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def read_pages(first: Callable[[], Any]) -> Iterator[Any]:
+def read_pages(first: Callable[[], Any], max_pages: int = MAX_PAGES) -> Iterator[Any]:
     """Every record of a list: the first page, then its next-page links, in order.
 
-    A next-page link already followed ends the list (a server that loops would
-    otherwise keep us paging forever).
+    A server that loops (a link already followed, or ever new links) would keep
+    us paging forever: past `max_pages` pages, or on a repeated link, the list
+    ends with PagingError, which its coverage line reports.
     """
     page = first()
     seen: set[str] = set()
+    pages = 1
     while page is not None:
         yield from page
         url = page.next_page_url
-        if not url or url in seen:
+        if not url:
             return
+        if url in seen:
+            raise PagingError("a next-page link repeats an earlier page; the list was cut there")
+        if pages >= max_pages:
+            raise PagingError(
+                f"more than {max_pages} pages in one list; stopped there "
+                "(a next-page link that never ends?)"
+            )
         seen.add(url)
+        pages += 1
         page = page.next_page()
 
 
@@ -213,6 +230,9 @@ class _Walk:
         self.alert_start = now - timedelta(days=self.alert_days)
 
     # ---------------------------------------------------------------- task plumbing
+
+    def read_pages(self, first: Callable[[], Any]) -> Iterator[Any]:
+        return read_pages(first, self.config.max_pages)
 
     def spawn(self, w: _AccountWork, source: str, fn: Callable[..., None], *args: Any) -> None:
         with self.lock:
@@ -340,7 +360,7 @@ class _Walk:
         resource: Any,
         mapper: Callable[[Any, str, list[str]], Any],
     ) -> None:
-        recs = read_pages(lambda: resource.page(page_size=PAGE_SIZE))
+        recs = self.read_pages(lambda: resource.page(page_size=PAGE_SIZE))
         items = list(self.each(w, source, recs, lambda rec: mapper(rec, w.account.sid, w.notes)))
         with self.lock:
             w.items[source].extend(items)
@@ -351,7 +371,7 @@ class _Walk:
     def _flows(self, w: _AccountWork) -> None:
         assert w.client is not None
         flows = w.client.studio.v2.flows
-        recs = read_pages(lambda: flows.page(page_size=PAGE_SIZE))
+        recs = self.read_pages(lambda: flows.page(page_size=PAGE_SIZE))
         for flow in self.each(w, "flows", recs, lambda r: records.flow(r, w.account.sid, w.notes)):
             self.add(w, "flows", flow)
             self.spawn(w, "flows", self._flow_fetch, flow)
@@ -379,7 +399,7 @@ class _Walk:
         assert w.client is not None
         services = w.client.serverless.v1.services
         for svc in self.each(
-            w, "functions", read_pages(lambda: services.page(page_size=PAGE_SIZE)), _service
+            w, "functions", self.read_pages(lambda: services.page(page_size=PAGE_SIZE)), _service
         ):
             self.spawn(w, "functions", self._environments, *svc)
         self.mark(w, "functions", "ok")
@@ -387,7 +407,7 @@ class _Walk:
     def _environments(self, w: _AccountWork, service_sid: str, service_name: str) -> None:
         assert w.client is not None
         service = w.client.serverless.v1.services(service_sid)
-        envs = read_pages(lambda: service.environments.page(page_size=PAGE_SIZE))
+        envs = self.read_pages(lambda: service.environments.page(page_size=PAGE_SIZE))
         for env_sid, domain_name, build_sid in self.each(w, "functions", envs, _environment):
             if not build_sid:
                 continue  # nothing deployed: nothing Twilio executes
@@ -402,7 +422,7 @@ class _Walk:
         variables = w.client.serverless.v1.services(service_sid).environments(env_sid).variables
         found = {
             str(v.key): str(v.value or "")
-            for v in read_pages(lambda: variables.page(page_size=PAGE_SIZE))
+            for v in self.read_pages(lambda: variables.page(page_size=PAGE_SIZE))
             if isinstance(v.key, str) and isinstance(v.value, str | None)
         }
         with self.lock:
@@ -452,7 +472,7 @@ class _Walk:
         countries = w.client.voice.v1.dialing_permissions.countries
         found = [
             records.dialing_country(rec, w.notes)
-            for rec in read_pages(lambda: countries.page(page_size=PAGE_SIZE))
+            for rec in self.read_pages(lambda: countries.page(page_size=PAGE_SIZE))
         ]
         with self.lock:
             w.geo.countries = found
@@ -476,7 +496,7 @@ class _Walk:
         start = self.alert_start
         recs = (
             rec
-            for rec in read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE))
+            for rec in self.read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE))
             if str(rec.error_code) in CALLER_ID_ERROR_CODES
         )
         for alert in self.each(
@@ -541,7 +561,7 @@ def _first_request(root: Client, creds: Credentials, config: CollectConfig) -> l
     accounts = root.api.v2010.accounts
     try:
         try:
-            listed = list(read_pages(lambda: accounts.page(page_size=PAGE_SIZE)))
+            listed = list(read_pages(lambda: accounts.page(page_size=PAGE_SIZE), config.max_pages))
         except TwilioException as exc:
             if creds.uses_api_key and _status(exc) == 403:
                 # Some keys may not list accounts: fall back to the key's own account.
@@ -585,6 +605,8 @@ def _first_request_error(
             f"{where} answered {describe_error(exc).removeprefix('error: ')} to the first "
             "request; try again later or check --api-url"
         )
+    if isinstance(exc, ApiRefusedError):
+        return ApiUnreachableError(f"{where}: {exc} (in the account list); check --api-url")
     if isinstance(exc, requests.RequestException):
         return ApiUnreachableError(
             f"cannot reach {where} ({type(exc).__name__}); check the network or --api-url"
@@ -661,6 +683,7 @@ def collect(
         on_event=progress.http_event,
         per_account_limit=config.per_account_limit,
         cancel=cancel,
+        max_response_bytes=config.max_response_bytes,
     )
     root = make_client(creds, config.api_url, http_client=http, region=config.region)
     listed = _first_request(root, creds, config)

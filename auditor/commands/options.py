@@ -19,7 +19,8 @@ ApiUrl = Annotated[
         "--api-url",
         envvar="TWILIO_AUDIT_API_URL",
         help="Send requests for https://{product}.twilio.com{path} to {URL}/{product}{path} "
-        "(an emulator or a mock). Default: Twilio itself.",
+        "(an emulator or a mock); nothing is sent to any other host. A password in the URL "
+        "is never stored or printed. Default: Twilio itself.",
     ),
 ]
 RegionOpt = Annotated[

@@ -57,6 +57,7 @@ from auditor.outbound.transport import (
     system_resolver,
 )
 from auditor.outbound.urls import Target, parse_target
+from auditor.outbound.watchdog import Watchdog
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -73,6 +74,7 @@ __all__ = [
     "Resolver",
     "Target",
     "Transport",
+    "Watchdog",
     "address_refusal",
     "parse_cidr",
     "parse_target",

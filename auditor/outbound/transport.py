@@ -6,7 +6,6 @@ timeouts cannot stop a server that drips one byte just before each would expire.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import http.client
 import re
@@ -21,6 +20,7 @@ import certifi
 
 from auditor.outbound.errors import OutboundFailed
 from auditor.outbound.urls import Target
+from auditor.outbound.watchdog import Watchdog
 
 _READ_CHUNK = 64 * 1024
 _CHARSET = re.compile(r"[A-Za-z0-9._:+-]{1,40}")
@@ -112,40 +112,6 @@ class _Deadline(Exception):
     pass
 
 
-class _Watchdog:
-    """Shuts the socket down at the deadline: per-read timeouts cannot stop a slow drip."""
-
-    def __init__(self, deadline: float) -> None:
-        self.fired = False
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(max(0.0, deadline - time.monotonic()), self._fire)
-        self._timer.daemon = True  # never keeps the process alive (Ctrl-C exits at once)
-        self._timer.start()
-
-    def watch(self, sock: socket.socket) -> None:
-        with self._lock:
-            self._sock = sock
-            if self.fired:
-                _shutdown(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            if self._sock is not None:
-                _shutdown(self._sock)
-
-    def stop(self) -> None:
-        self._timer.cancel()
-
-
-def _shutdown(sock: socket.socket) -> None:
-    # The plain socket's shutdown, also for an SSLSocket: it wakes a blocked read
-    # in another thread without touching the TLS object that thread is using.
-    with contextlib.suppress(OSError):
-        socket.socket.shutdown(sock, socket.SHUT_RDWR)
-
-
 def _remaining(deadline: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
@@ -162,7 +128,7 @@ def _tls_context(ca_certs: str | None) -> ssl.SSLContext:
 
 def socket_transport(request: OutboundRequest) -> OutboundResponse:
     """Send over a socket to a checked address; every failure becomes OutboundFailed."""
-    watchdog = _Watchdog(request.deadline)
+    watchdog = Watchdog(request.deadline)
     sock: socket.socket | None = None
     try:
         sock = _connect(request, watchdog)
@@ -201,7 +167,7 @@ def _describe(exc: BaseException) -> str:
     return f"network error ({type(exc).__name__})"
 
 
-def _connect(request: OutboundRequest, watchdog: _Watchdog) -> socket.socket:
+def _connect(request: OutboundRequest, watchdog: Watchdog) -> socket.socket:
     """A connected (and for https, verified) socket to the first checked address that answers."""
     target = request.target
     failure: OSError | None = None
