@@ -2,18 +2,24 @@
 
 A refusal test binds one of these and asserts it saw nothing; a deadline test
 makes it drip; a TLS test makes it present tests/fixtures/tls/hook.pem.
+`TamperProxy` sits between the collector and the emulator and rewrites chosen
+answers (tests/test_api_client.py, benchmarks/hostile_api_bench.py).
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import http.client
 import socket
 import ssl
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 TLS_DIR = Path(__file__).parent / "fixtures" / "tls"
 CA = str(TLS_DIR / "ca.pem")
@@ -213,3 +219,93 @@ class Silent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+# ------------------------------------------------------------- a hostile API in the middle
+
+Tamper = Callable[["TamperHandler", str], bool]  # True: it answered the request itself
+
+
+class TamperProxy:
+    """Forwards every GET to the emulator unless `tamper` answers it first."""
+
+    def __init__(self, upstream: str, tamper: Tamper) -> None:
+        self.upstream = urlsplit(upstream)
+        self.tamper = tamper
+        self.paths: list[str] = []
+        self.lock = threading.Lock()
+        handler = type("Handler", (TamperHandler,), {"proxy": self})
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class TamperHandler(BaseHTTPRequestHandler):
+    proxy: TamperProxy
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        with self.proxy.lock:
+            self.proxy.paths.append(self.path)
+        try:
+            if not self.proxy.tamper(self, self.path):
+                status, body = self.fetch()
+                self.reply(status, body)
+        except OSError:
+            pass  # the client hung up on a refused answer: what the tests want
+
+    def account(self) -> str:
+        user = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
+        return user.split(":")[0]
+
+    def fetch(self, path: str | None = None) -> tuple[int, bytes]:
+        upstream = self.proxy.upstream
+        conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=10)
+        conn.request(
+            "GET", path or self.path, headers={"Authorization": self.headers["Authorization"]}
+        )
+        response = conn.getresponse()
+        return response.status, response.read()
+
+    def drip(self, count: int, every: float, length: int = 100_000) -> None:
+        """Promise `length` bytes, then send one every `every` seconds, `count` times."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        for _ in range(count):
+            self.wfile.write(b" ")
+            self.wfile.flush()
+            time.sleep(every)
+
+    def huge(self, size: int, declare: bool) -> None:
+        """`size` bytes of a page that starts like JSON, with Content-Length or chunked."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if declare:
+            self.send_header("Content-Length", str(size))
+        else:
+            self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunk = b'{"incoming_phone_numbers": [' + b" " * (1024**2 - 29)
+        for _ in range(size // len(chunk)):
+            self.wfile.write(chunk if declare else b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        if not declare:
+            self.wfile.write(b"0\r\n\r\n")
+
+    def reply(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

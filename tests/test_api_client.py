@@ -9,20 +9,15 @@ may reach anything but the API's own origin.
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
 import re
-import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from loopback import Listener
+from loopback import Listener, Tamper, TamperHandler, TamperProxy
 
 from auditor.cli import main
 from auditor.collect import CollectConfig, collect
@@ -31,69 +26,10 @@ from auditor.collect.credentials import Credentials
 from auditor.collect.http import ReadOnlyHttpClient, RetryPolicy
 from auditor.emulator import EmulatorServer, generate_hierarchy
 from auditor.errors import AuditorError
+from auditor.model import Snapshot
 from auditor.snapshot import save_snapshot
 
 SECRET = "api-url-PASSWORD-42"
-Tamper = Callable[["_Handler", str], bool]  # True: it answered the request itself
-
-
-class TamperProxy:
-    """Forwards every GET to the emulator unless `tamper` answers it first."""
-
-    def __init__(self, upstream: str, tamper: Tamper) -> None:
-        self.upstream = urlsplit(upstream)
-        self.tamper = tamper
-        self.paths: list[str] = []
-        self.lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"proxy": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    proxy: TamperProxy
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        with self.proxy.lock:
-            self.proxy.paths.append(self.path)
-        try:
-            if not self.proxy.tamper(self, self.path):
-                status, body = self.fetch()
-                self.reply(status, body)
-        except OSError:
-            pass  # the client hung up on a refused answer: what the tests want
-
-    def account(self) -> str:
-        user = base64.b64decode(self.headers["Authorization"].split()[1]).decode()
-        return user.split(":")[0]
-
-    def fetch(self, path: str | None = None) -> tuple[int, bytes]:
-        upstream = self.proxy.upstream
-        conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=10)
-        conn.request(
-            "GET", path or self.path, headers={"Authorization": self.headers["Authorization"]}
-        )
-        response = conn.getresponse()
-        return response.status, response.read()
-
-    def reply(self, status: int, body: bytes, extra: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (extra or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
 
 
 @pytest.fixture(scope="module")
@@ -110,6 +46,21 @@ def emulator(hierarchy: dict[str, Any]) -> Iterator[EmulatorServer]:
 def parent(hierarchy: dict[str, Any]) -> Credentials:
     p = hierarchy["accounts"][0]
     return Credentials(account_sid=p["sid"], auth_token=p["auth_token"])
+
+
+def collect_through(
+    tamper: Tamper, hierarchy: dict[str, Any], emulator: EmulatorServer, **config: Any
+) -> tuple[Snapshot, float, str]:
+    """Collect the hierarchy through a tampering proxy: (snapshot, seconds, proxy URL)."""
+    proxy = TamperProxy(emulator.url, tamper)
+    try:
+        started = time.monotonic()
+        snapshot = collect(
+            CollectConfig(credentials=parent(hierarchy), api_url=proxy.url, **config)
+        )
+        return snapshot, time.monotonic() - started, proxy.url
+    finally:
+        proxy.close()
 
 
 def tokens(hierarchy: dict[str, Any]) -> list[str]:
@@ -130,7 +81,7 @@ def test_a_next_page_link_to_a_foreign_host_is_never_followed(
 ) -> None:
     with Listener() as foreign:
 
-        def tamper(handler: _Handler, path: str) -> bool:
+        def tamper(handler: TamperHandler, path: str) -> bool:
             if not path.startswith("/studio/v2/Flows?"):
                 return False
             status, body = handler.fetch()
@@ -139,18 +90,14 @@ def test_a_next_page_link_to_a_foreign_host_is_never_followed(
             handler.reply(status, json.dumps(page).encode())
             return True
 
-        proxy = TamperProxy(emulator.url, tamper)
-        try:
-            snapshot = collect(CollectConfig(credentials=parent(hierarchy), api_url=proxy.url))
-        finally:
-            proxy.close()
+        snapshot, _, proxy_url = collect_through(tamper, hierarchy, emulator)
         time.sleep(0.1)
         assert foreign.connections == 0  # no SID, no token, not even a connection
     for account in hierarchy["accounts"]:
         line = snapshot.coverage[account["sid"]]["flows"]
         assert line == (
             f"error: refused to follow a link to {foreign.url('/v2/Flows?Page=1&PageToken=steal')}"
-            f": requests (and credentials) go to {proxy.url} only"
+            f": requests (and credentials) go to {proxy_url} only"
         )
         assert snapshot.coverage[account["sid"]]["phone_numbers"] == "ok"
     text = save_snapshot(snapshot, tmp_path).read_text()
@@ -175,7 +122,7 @@ def test_a_next_page_chain_that_never_ends_stops_at_the_page_cap(
 ) -> None:
     pages: dict[str, int] = {}
 
-    def tamper(handler: _Handler, path: str) -> bool:
+    def tamper(handler: TamperHandler, path: str) -> bool:
         if not path.startswith("/monitor/v1/Alerts?"):
             return False
         account = handler.account()
@@ -193,15 +140,7 @@ def test_a_next_page_chain_that_never_ends_stops_at_the_page_cap(
         handler.reply(200, json.dumps(body).encode())
         return True
 
-    proxy = TamperProxy(emulator.url, tamper)
-    try:
-        started = time.monotonic()
-        snapshot = collect(
-            CollectConfig(credentials=parent(hierarchy), api_url=proxy.url, max_pages=7)
-        )
-        elapsed = time.monotonic() - started
-    finally:
-        proxy.close()
+    snapshot, elapsed, _ = collect_through(tamper, hierarchy, emulator, max_pages=7)
     assert set(pages.values()) == {7}
     for account in hierarchy["accounts"]:
         assert snapshot.coverage[account["sid"]]["alerts"] == (
@@ -215,7 +154,7 @@ def test_a_next_page_chain_that_never_ends_stops_at_the_page_cap(
 def test_a_next_page_link_back_to_an_earlier_page_ends_the_list_with_an_error(
     hierarchy: dict[str, Any], emulator: EmulatorServer
 ) -> None:
-    def tamper(handler: _Handler, path: str) -> bool:
+    def tamper(handler: TamperHandler, path: str) -> bool:
         if not path.startswith("/serverless/v1/Services?"):
             return False
         status, body = handler.fetch()
@@ -224,32 +163,11 @@ def test_a_next_page_link_back_to_an_earlier_page_ends_the_list_with_an_error(
         handler.reply(status, json.dumps(page).encode())
         return True
 
-    proxy = TamperProxy(emulator.url, tamper)
-    try:
-        snapshot = collect(CollectConfig(credentials=parent(hierarchy), api_url=proxy.url))
-    finally:
-        proxy.close()
+    snapshot, _, _ = collect_through(tamper, hierarchy, emulator)
     sub = hierarchy["accounts"][1]["sid"]
     assert snapshot.coverage[sub]["functions"] == (
         "error: a next-page link repeats an earlier page; the list was cut there"
     )
-
-
-def huge(declare: bool, size: int = 50 * 1024**2) -> Callable[[_Handler], None]:
-    def send(handler: _Handler) -> None:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        if declare:
-            handler.send_header("Content-Length", str(size))
-        else:
-            handler.send_header("Transfer-Encoding", "chunked")
-        handler.end_headers()
-        chunk = b'{"incoming_phone_numbers": [' + b" " * (1024**2 - 29)
-        for _ in range(size // len(chunk)):
-            data = chunk if declare else f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n"
-            handler.wfile.write(data)
-
-    return send
 
 
 def test_two_huge_pages_are_refused_without_reading_them(
@@ -257,24 +175,16 @@ def test_two_huge_pages_are_refused_without_reading_them(
 ) -> None:
     """50 MB answers, one declared, one chunked: each list gets a coverage error."""
     subs = [a["sid"] for a in hierarchy["accounts"][1:3]]
-    sent = {subs[0]: huge(declare=True), subs[1]: huge(declare=False)}
+    declared = {subs[0]: True, subs[1]: False}
 
-    def tamper(handler: _Handler, path: str) -> bool:
-        for sid, send in sent.items():
+    def tamper(handler: TamperHandler, path: str) -> bool:
+        for sid, declare in declared.items():
             if path.startswith(f"/api/2010-04-01/Accounts/{sid}/IncomingPhoneNumbers.json"):
-                send(handler)
+                handler.huge(50 * 1024**2, declare)
                 return True
         return False
 
-    proxy = TamperProxy(emulator.url, tamper)
-    try:
-        snapshot = collect(
-            CollectConfig(
-                credentials=parent(hierarchy), api_url=proxy.url, max_response_bytes=4 * 1024**2
-            )
-        )
-    finally:
-        proxy.close()
+    snapshot, _, _ = collect_through(tamper, hierarchy, emulator, max_response_bytes=4 * 1024**2)
     assert snapshot.coverage[subs[0]]["phone_numbers"] == (
         "error: answer larger than 4 MiB (50 MiB); not read"
     )
@@ -288,15 +198,8 @@ def test_two_huge_pages_are_refused_without_reading_them(
 def test_a_dripping_answer_is_cut_at_the_request_deadline(
     emulator: EmulatorServer, hierarchy: dict[str, Any], transport: str
 ) -> None:
-    def tamper(handler: _Handler, path: str) -> bool:
-        handler.send_response(200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", "100000")
-        handler.end_headers()
-        for _ in range(100):
-            handler.wfile.write(b" ")
-            handler.wfile.flush()
-            time.sleep(0.2)
+    def tamper(handler: TamperHandler, path: str) -> bool:
+        handler.drip(100, 0.2)
         return True
 
     proxy = TamperProxy(emulator.url, tamper)
@@ -318,28 +221,14 @@ def test_a_drip_is_retried_and_the_collection_completes(
 ) -> None:
     dripped: list[str] = []
 
-    def tamper(handler: _Handler, path: str) -> bool:
+    def tamper(handler: TamperHandler, path: str) -> bool:
         if "/IncomingPhoneNumbers.json" not in path or dripped:
             return False
         dripped.append(path)
-        handler.send_response(200)
-        handler.send_header("Content-Length", "100000")
-        handler.end_headers()
-        for _ in range(50):
-            handler.wfile.write(b" ")
-            handler.wfile.flush()
-            time.sleep(0.1)
+        handler.drip(50, 0.1)
         return True
 
-    proxy = TamperProxy(emulator.url, tamper)
-    try:
-        started = time.monotonic()
-        snapshot = collect(
-            CollectConfig(credentials=parent(hierarchy), api_url=proxy.url, timeout=0.8)
-        )
-        elapsed = time.monotonic() - started
-    finally:
-        proxy.close()
+    snapshot, elapsed, _ = collect_through(tamper, hierarchy, emulator, timeout=0.8)
     assert len(dripped) == 1 and elapsed < 5
     assert all(cov["phone_numbers"] == "ok" for cov in snapshot.coverage.values())
     assert len(snapshot.phone_numbers) == 3 * 3
