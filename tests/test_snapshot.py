@@ -131,4 +131,7 @@ def test_redact_url_hides_userinfo_even_in_malformed_urls_and_text() -> None:
         "could not reach HTTP://***@b.example:99999/"
     )
     assert redact_url("https://host.example/a@b") == "https://host.example/a@b"
+    assert redact_url("https://u:p#x@host.example/") == "https://***@host.example/"
+    assert redact_url("https://u:p/x?y@host.example/v") == "https://***@host.example/v"
+    assert redact_url("https://host.example:8080/a@b") == "https://host.example:8080/a@b"
     assert redact_url("mailto:x@y.example") == "mailto:x@y.example"
