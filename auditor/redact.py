@@ -21,7 +21,9 @@ REDACTED = "***"
 # or `user:password@` whose password holds such a delimiter (`https://u:p#x@host/`): not a
 # valid URL, but a person typing a password may write it, and it must not be shown (a
 # port, `host:8080/a@b`, is not taken for a password).
-_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^/?#@\s]*|[^/?#@\s:]*:(?![0-9]*[/?#])[^@\s]*)@")
+_USERINFO = re.compile(
+    r"(?i)\b([a-z][a-z0-9+.\-]*://)(?:[^/?#@\s]*|[^/?#@\s:]*:(?![0-9]*[/?#])[^@\s]*)@"
+)
 
 
 def redact_url(text: str) -> str:
