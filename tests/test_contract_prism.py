@@ -162,9 +162,12 @@ def test_collector_requests_fit_twilio_openapi(prism_router: tuple[str, list[Pat
     ]
     assert request_violations == []
     assert snapshot.root_account_sid == SID
-    assert all(v == "ok" for cov in snapshot.coverage.values() for v in cov.values()), (
-        snapshot.coverage
-    )
+    # Prism answers every page of a list with the spec's one example, and some examples
+    # carry a next_page_uri: the collector follows it, sees the link repeat and stops that
+    # list with a coverage error (a loop with real Twilio would be a fault too).
+    looped = "error: a next-page link repeats an earlier page"
+    states = [v for cov in snapshot.coverage.values() for v in cov.values()]
+    assert all(v == "ok" or v.startswith(looped) for v in states), snapshot.coverage
     assert snapshot.phone_numbers and snapshot.flows
     (geo,) = snapshot.dialing_permissions  # Twilio's examples: US, and inheritance true
     assert geo.countries_read and [c.iso_code for c in geo.countries] == ["US"]
