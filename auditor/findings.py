@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -129,8 +130,8 @@ def exceeds(findings: Iterable[Finding], fail_on: str) -> bool:
 
 
 def finding_dict(finding: Finding) -> dict[str, Any]:
-    """One entry of findings.json."""
-    return {
+    """One entry of findings.json (an accepted finding has status "accepted" and its entry)."""
+    entry = {
         "rule": finding.rule,
         "severity": finding.severity,
         "account_sid": finding.account_sid,
@@ -154,6 +155,14 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         **destination_fields(finding),
         "region": finding.region,
     }
+    if finding.acceptance is not None:
+        entry["status"] = "accepted"
+        entry["acceptance"] = asdict(finding.acceptance)
+    if finding.acceptance_expired is not None:
+        entry["acceptance_expired"] = asdict(finding.acceptance_expired)
+    if finding.history is not None:
+        entry["history"] = asdict(finding.history)
+    return entry
 
 
 def destination_fields(finding: Finding) -> dict[str, str | None]:
@@ -175,11 +184,18 @@ def _jsonable(value: Any) -> Any:
 
 
 def findings_document(
-    snapshot: Snapshot, analysis: Analysis, *, generated_at: str | None = None
+    snapshot: Snapshot,
+    analysis: Analysis,
+    *,
+    generated_at: str | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The findings.json document, exactly as the design defines it (plus per-finding extras)."""
+    """The findings.json document, exactly as the design defines it (plus per-finding extras).
+
+    `extra` adds top-level sections (`accepted_risks`, `history`) when the run has them.
+    """
     when = generated_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
+    document = {
         "schema_version": SCHEMA_VERSION,
         "generated_at": when,
         "root_account_sid": snapshot.root_account_sid,
@@ -203,3 +219,5 @@ def findings_document(
         },
         "regions_not_audited": list(analysis.regions_not_audited),
     }
+    document.update(extra or {})
+    return document

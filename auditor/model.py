@@ -377,6 +377,35 @@ class Snapshot:
 
 
 @dataclass
+class Acceptance:
+    """An accepted risk (an `[[accept]]` entry of `--accept FILE`) that matched a finding.
+
+    The finding stays in every report, marked; while the entry has not expired it does not
+    count toward `--fail-on`.
+    """
+
+    reason: str
+    accepted_by: str
+    expires: str  # YYYY-MM-DD: the last day the acceptance applies
+    entry: int  # position of the entry in the file (1-based), for the reader to find it
+    fingerprint: str | None = None  # the entry matched by fingerprint …
+    rule: str | None = None  # … or by rule + account + caller ID
+    account: str | None = None
+    caller_id: str | None = None
+
+
+@dataclass
+class FindingHistory:
+    """A finding's life in the history database (`--history`), as of the run reported."""
+
+    first_seen: str  # collected_at of the first run that had it
+    open_since: str  # start of the current stretch (first_seen unless it was fixed and came back)
+    days_open: int  # days from open_since to this run
+    state: str  # "new" (first run with it), "reopened" (back after a fix), "open" (carried over)
+    runs_seen: int = 1
+
+
+@dataclass
 class Finding:
     """One rule firing on one reference or inventory item (see findings.json)."""
 
@@ -401,6 +430,14 @@ class Finding:
     # a <Dial>, a Calls API request, a Studio widget, Flex outbound …
     via: str | None = None
     region: str | None = None  # the Twilio Region the judged reference runs in
+
+    acceptance: Acceptance | None = None  # an --accept entry in force: shown, not failed on
+    acceptance_expired: Acceptance | None = None  # an entry that matched but has expired
+    history: FindingHistory | None = None  # first seen / days open, with --history
+
+    @property
+    def accepted(self) -> bool:
+        return self.acceptance is not None
 
 
 @dataclass

@@ -14,6 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from auditor.accept import (
+    AcceptanceReport,
+    AcceptFile,
+    apply_acceptances,
+    as_of_date,
+    load_accept_file,
+    open_findings,
+)
 from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
 from auditor.diff import Comparison, compare_with_baseline
@@ -21,6 +29,7 @@ from auditor.errors import AuditorError
 from auditor.extract.code import scan_paths
 from auditor.files import prepare_out_dir
 from auditor.findings import FailOn, exceeds, severity_counts
+from auditor.history import HistoryReport, HistoryStore, record_and_review
 from auditor.model import Analysis, PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress
@@ -55,6 +64,8 @@ class AuditOptions:
     report: ReportOptions = field(default_factory=ReportOptions)
     fail_on: FailOn | str = FailOn.HIGH
     strict: bool = False
+    accept: Path | None = None  # --accept FILE: accepted risks
+    history: str | None = None  # --history TARGET: SQLite path or database URL
 
 
 @dataclass
@@ -69,10 +80,17 @@ class AuditResult:
     exit_code: int
     incomplete: list[str]  # "ACxxx: source: error: …" lines, empty when coverage is complete
     comparison: Comparison | None = None  # against --baseline: new / resolved / unchanged
+    acceptance: AcceptanceReport | None = None  # with --accept: what each entry did
+    history: HistoryReport | None = None  # with --history: trend, new / reopened
 
     @property
     def counts(self) -> dict[str, int]:
         return severity_counts(self.analysis.findings)
+
+    @property
+    def open_counts(self) -> dict[str, int]:
+        """Counts of the findings no acceptance in force covers."""
+        return severity_counts(open_findings(self.analysis.findings))
 
 
 # --------------------------------------------------------------------------- entry points
@@ -88,21 +106,25 @@ def run_audit(options: AuditOptions) -> AuditResult:
     # prove --out writable: bad input leaves no folder behind, a bad --out loses nothing.
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
-    check_out_dir(options.out_dir)
-    if options.collector is not None:
-        collected = options.collector()
-    else:
-        assert options.collect is not None
-        collected = collect(options.collect, options.progress or NullProgress())
-    scope = RegionalInput.of(collected)
-    scan_code(
-        scope.snapshots[0],
-        code_paths,
-        exclude=options.code_exclude,
-        include_tests=options.code_include_tests,
-    )
-    snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
-    return _analyse_and_render(scope, snapshot_path, options, baseline, policy)
+    review = Review.load(options)
+    try:
+        check_out_dir(options.out_dir)
+        if options.collector is not None:
+            collected = options.collector()
+        else:
+            assert options.collect is not None
+            collected = collect(options.collect, options.progress or NullProgress())
+        scope = RegionalInput.of(collected)
+        scan_code(
+            scope.snapshots[0],
+            code_paths,
+            exclude=options.code_exclude,
+            include_tests=options.code_include_tests,
+        )
+        snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
+        return _analyse_and_render(scope, snapshot_path, options, baseline, policy, review)
+    finally:
+        review.close()
 
 
 def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> AuditResult:
@@ -114,15 +136,50 @@ def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> 
     scope = RegionalInput.of(load_snapshots(paths))
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
-    check_out_dir(options.out_dir)  # after the inputs: a bad input leaves no folder behind
-    sources = {p.resolve() for path in paths for p in resolve_snapshot_paths(path)}
-    out = options.out_dir
-    here = set(resolve_snapshot_paths(out)) if (out / "snapshot.json").exists() else set()
-    if {p.resolve() for p in here} != sources:
-        written = save_snapshots(scope.snapshots, out)
-    else:
-        written = resolve_snapshot_paths(out)
-    return _analyse_and_render(scope, written[0], options, baseline, policy)
+    review = Review.load(options)
+    try:
+        check_out_dir(options.out_dir)  # after the inputs: a bad input leaves no folder behind
+        sources = {p.resolve() for path in paths for p in resolve_snapshot_paths(path)}
+        out = options.out_dir
+        here = set(resolve_snapshot_paths(out)) if (out / "snapshot.json").exists() else set()
+        if {p.resolve() for p in here} != sources:
+            written = save_snapshots(scope.snapshots, out)
+        else:
+            written = resolve_snapshot_paths(out)
+        return _analyse_and_render(scope, written[0], options, baseline, policy, review)
+    finally:
+        review.close()
+
+
+@dataclass
+class Review:
+    """--accept and --history, opened before the (slow) collection so a typo fails at once."""
+
+    accept: AcceptFile | None = None
+    store: HistoryStore | None = None
+
+    @classmethod
+    def load(cls, options: AuditOptions) -> Review:
+        accept = load_accept_file(options.accept) if options.accept is not None else None
+        store = HistoryStore.open(options.history) if options.history else None
+        return cls(accept, store)
+
+    def apply(
+        self, snapshot: Snapshot, analysis: Analysis
+    ) -> tuple[AcceptanceReport | None, HistoryReport | None]:
+        """Mark accepted findings, then record the run and each finding's history."""
+        acceptance = None
+        if self.accept is not None:
+            as_of = as_of_date(snapshot.collected_at)
+            acceptance = apply_acceptances(analysis.findings, self.accept, as_of)
+        history = None
+        if self.store is not None:
+            history = record_and_review(self.store, snapshot, analysis.findings)
+        return acceptance, history
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def _analyse_and_render(
@@ -131,14 +188,25 @@ def _analyse_and_render(
     options: AuditOptions,
     baseline: Snapshot | None,
     policy: list[PolicyEntry] | None,
+    review: Review | None = None,
 ) -> AuditResult:
     snapshot = scope.merged
     analysis = analyse(scope, baseline=baseline, policy=policy)
     comparison = None
     if baseline is not None:  # marks each finding new or unchanged, in every format
         comparison = compare_with_baseline(baseline, snapshot, analysis.findings, policy=policy)
+    acceptance, history = (review or Review()).apply(snapshot, analysis)
     formats = normalise_formats(options.formats)
-    files = render(snapshot, analysis, options.out_dir, formats, options.report, comparison)
+    files = render(
+        snapshot,
+        analysis,
+        options.out_dir,
+        formats,
+        options.report,
+        comparison,
+        acceptance=acceptance,
+        history=history,
+    )
     incomplete = coverage_errors(snapshot)
     return AuditResult(
         snapshot=snapshot,
@@ -149,6 +217,8 @@ def _analyse_and_render(
         exit_code=exit_code(analysis, incomplete, options.fail_on, options.strict),
         incomplete=incomplete,
         comparison=comparison,
+        acceptance=acceptance,
+        history=history,
     )
 
 
@@ -162,9 +232,23 @@ def render(
     formats: list[str],
     report: ReportOptions,
     comparison: Comparison | None = None,
+    *,
+    acceptance: AcceptanceReport | None = None,
+    history: HistoryReport | None = None,
 ) -> list[Path]:
     """Every format goes through the renderers' one entry point."""
-    return list(render_reports(snapshot, analysis, out_dir, formats, report, comparison))
+    return list(
+        render_reports(
+            snapshot,
+            analysis,
+            out_dir,
+            formats,
+            report,
+            comparison,
+            acceptance=acceptance,
+            history=history,
+        )
+    )
 
 
 def load_policy_file(path: Path | None) -> list[PolicyEntry] | None:
@@ -251,8 +335,9 @@ def coverage_errors(snapshot: Snapshot) -> list[str]:
 def exit_code(
     analysis: Analysis, incomplete: Sequence[str], fail_on: FailOn | str, strict: bool
 ) -> int:
-    """3 when --strict and coverage has errors; else 1 for a finding at or above --fail-on."""
+    """3 when --strict and coverage has errors; else 1 for a finding at or above --fail-on
+    that no acceptance in force covers (an accepted finding never fails a run)."""
     if strict and incomplete:
         return EXIT_INCOMPLETE
     threshold = fail_on.value if isinstance(fail_on, FailOn) else fail_on
-    return EXIT_FINDINGS if exceeds(analysis.findings, threshold) else EXIT_CLEAN
+    return EXIT_FINDINGS if exceeds(open_findings(analysis.findings), threshold) else EXIT_CLEAN

@@ -7,13 +7,16 @@ atomically, so an interrupted run never leaves half a report behind.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from auditor.errors import AuditorError
 
 if TYPE_CHECKING:
+    from auditor.accept import AcceptanceReport
     from auditor.diff import Comparison
+    from auditor.history import HistoryReport
 from auditor.files import write_atomic
 from auditor.model import Analysis, Snapshot
 from auditor.redact import redact_data
@@ -41,12 +44,17 @@ def render_reports(
     formats: Sequence[str],
     options: ReportOptions,
     comparison: Comparison | None = None,
+    *,
+    acceptance: AcceptanceReport | None = None,
+    history: HistoryReport | None = None,
 ) -> list[Path]:
     """Write one file per requested format into `out_dir`; return their paths in a fixed order.
 
     With a `comparison` (audit --baseline), the HTML, PDF and Markdown reports get a
     "changes since the previous run" section; findings carry their new/unchanged status
-    in every format.
+    in every format. With `acceptance` (--accept) and `history` (--history) every format
+    marks accepted findings and each finding's first-seen date, and the reports gain the
+    accepted risks and a Trend section.
     """
     wanted = []
     for fmt in formats:
@@ -59,16 +67,18 @@ def render_reports(
             wanted.append(name)
     options.checked_paper()
     if options.generated_at is None:
-        options = ReportOptions(
-            options.client_name, options.prepared_by, options.paper, options.resolved_generated_at()
-        )
+        options = replace(options, generated_at=options.resolved_generated_at())
     view_cache: dict[str, ReportView] = {}
+    extra = review_sections(acceptance, history)
 
     def view() -> ReportView:
         if "view" not in view_cache:
             from auditor.render.diagram import hierarchy_svg
+            from auditor.render.review import review_view
 
             v = build_view(snapshot, analysis, options)
+            assert v.directory is not None
+            v.review = review_view(analysis.findings, v.directory, acceptance, history)
             if "html" in wanted or "pdf" in wanted:
                 v.diagram_svg, v.diagram_note = hierarchy_svg(snapshot, analysis)
             if comparison is not None:
@@ -82,7 +92,7 @@ def render_reports(
     writers: dict[str, Callable[[Path], None]] = {
         "html": lambda p: _html(p, view()),
         "pdf": lambda p: _pdf(p, view(), options.checked_paper()),
-        "json": lambda p: _json(p, snapshot, analysis, options),
+        "json": lambda p: _json(p, snapshot, analysis, options, extra),
         "csv": lambda p: _csv(p, snapshot, analysis),
         "sarif": lambda p: write_atomic(p, _sarif(snapshot, analysis)),
         "md": lambda p: _md(p, view()),
@@ -109,10 +119,28 @@ def _pdf(path: Path, view: ReportView, paper: str) -> None:
     write_atomic(path, render_pdf(render_html(view, pdf=True), paper))
 
 
-def _json(path: Path, snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -> None:
+def review_sections(
+    acceptance: AcceptanceReport | None, history: HistoryReport | None
+) -> dict[str, Any]:
+    """findings.json's top-level `accepted_risks` and `history`, when the run has them."""
+    extra: dict[str, Any] = {}
+    if acceptance is not None:
+        extra["accepted_risks"] = acceptance.to_dict()
+    if history is not None:
+        extra["history"] = history.to_dict()
+    return extra
+
+
+def _json(
+    path: Path,
+    snapshot: Snapshot,
+    analysis: Analysis,
+    options: ReportOptions,
+    extra: dict[str, Any] | None = None,
+) -> None:
     from auditor.findings import findings_document
 
-    document = findings_document(snapshot, analysis, generated_at=options.generated_at)
+    document = findings_document(snapshot, analysis, generated_at=options.generated_at, extra=extra)
     write_atomic(path, dump_json(redact_data(document)))
 
 

@@ -64,6 +64,7 @@ def environment() -> jinja2.Environment:
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["clip"] = clip
     env.filters["source_label"] = _source_label
+    env.filters["day"] = _day
     return env
 
 
@@ -74,6 +75,12 @@ def _source_label(source: str) -> str:
     from auditor.render.view import source_label
 
     return source_label(source)
+
+
+def _day(value: str | None) -> str:
+    from auditor.render.review import display_day
+
+    return display_day(value)
 
 
 def clip(value: object, limit: int = 160) -> str:

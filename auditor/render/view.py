@@ -11,7 +11,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
+from auditor.accept import open_findings
 from auditor.extract.numberinfo import country_label
 from auditor.findings import sort_findings
 from auditor.graph import flow_url, normalize_url
@@ -21,6 +23,9 @@ from auditor.render.geo_view import destination_risk_sentences, geo_method_sente
 from auditor.render.options import ReportOptions
 from auditor.render.rulemeta import RuleInfo, rule_info
 from auditor.rules import RULE_ORDER
+
+if TYPE_CHECKING:
+    from auditor.render.review import ReviewView
 
 SEVERITIES = [s.value for s in sorted(Severity, key=lambda s: -s.rank)]
 SEVERITY_WEIGHT = {"critical": 8, "high": 4, "medium": 2, "low": 1, "info": 0}
@@ -711,6 +716,8 @@ class ReportView:
     diagram_note: str = ""
     snapshot: Snapshot | None = None
     geo_method: list[str] = field(default_factory=list)  # how destinations were judged
+    directory: Directory | None = None
+    review: ReviewView | None = None  # --accept / --history: accepted risks, trend
 
 
 def _risk_key(a: AccountView) -> tuple[int, int, str]:
@@ -724,6 +731,7 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
     counts = Counter(f.severity for f in analysis.findings)
     generated = options.resolved_generated_at()
     accounts = account_views(snapshot, analysis, d, refs)
+    unaccepted = open_findings(analysis.findings)  # the summary speaks of what is still open
     with_findings = sorted(
         {f.account_sid for f in analysis.findings if f.account_sid}, key=lambda s: (d.name(s), s)
     )
@@ -741,8 +749,8 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         tool_version=snapshot.tool_version,
         counts=[(s, counts[s]) for s in SEVERITIES],
         total_findings=len(analysis.findings),
-        risk=risk_sentences(snapshot, analysis.findings, d),
-        actions=top_actions(analysis.findings, d),
+        risk=risk_sentences(snapshot, unaccepted, d),
+        actions=top_actions(unaccepted, d),
         groups=group_findings(
             analysis.findings,
             d,
@@ -755,4 +763,5 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         coverage=coverage_view(snapshot, analysis, d),
         snapshot=snapshot,
         geo_method=geo_method_sentences(snapshot),
+        directory=d,
     )

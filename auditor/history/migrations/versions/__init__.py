@@ -1,0 +1,1 @@
+"""History schema revisions, oldest first (see ../__init__.py)."""
