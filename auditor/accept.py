@@ -149,6 +149,20 @@ class AcceptanceReport:
     def stale(self) -> list[EntryOutcome]:
         return self.in_state(STALE)
 
+    def warnings(self) -> list[str]:
+        """One line per entry that needs the reader's attention: expired, or stale."""
+        lines = [
+            f"accept: entry {o.entry.index} ({o.entry.describe()}) expired on "
+            f"{o.entry.expires.isoformat()}; its findings count again"
+            for o in self.expired
+        ]
+        lines += [
+            f"accept: entry {o.entry.index} ({o.entry.describe()}) matches no finding (stale); "
+            "remove it or check what it names"
+            for o in self.stale
+        ]
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "file": self.source,

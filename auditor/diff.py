@@ -92,8 +92,9 @@ class Comparison:
     account_names: dict[str, str] = field(default_factory=dict)  # SID → friendly name
 
     def new_at_or_above(self, severity: str) -> list[Finding]:
-        """New findings at or above `severity` ("never" matches none): what fails a pipeline."""
-        return [f for f in self.new if exceeds([f], severity)]
+        """New findings at or above `severity` ("never" matches none) that no acceptance in
+        force covers: what fails a pipeline."""
+        return [f for f in self.new if f.acceptance is None and exceeds([f], severity)]
 
     def account_label(self, sid: str | None) -> str:
         if not sid:

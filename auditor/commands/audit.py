@@ -17,7 +17,7 @@ from typing import Annotated, Any
 import typer
 
 from auditor.commands import collect as collect_command
-from auditor.commands.options import FailOn, FailOnOpt, Formats, Strict
+from auditor.commands.options import Accept, FailOn, FailOnOpt, Formats, History, Strict
 from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
 from auditor.render.options import ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
@@ -93,6 +93,8 @@ def _own_params() -> list[inspect.Parameter]:
         p("paper", Paper, "a4"),
         p("fail_on", FailOnOpt, FailOn.HIGH),
         p("strict", Strict, False),
+        p("accept", Accept, None),
+        p("history", History, None),
     ]
 
 
@@ -124,10 +126,12 @@ def run(**kwargs: Any) -> int:
         report=report,
         fail_on=kwargs.get("fail_on", FailOn.HIGH),
         strict=bool(kwargs.get("strict", False)),
+        accept=kwargs.get("accept"),
+        history=kwargs.get("history"),
     )
     with interruptible():
         result = run_audit(options)
-    print_outcome(result)
+    print_outcome(result, quiet=bool(kwargs.get("quiet", False)))
     return result.exit_code
 
 
@@ -140,26 +144,45 @@ def interruptible() -> Iterator[None]:
         raise typer.Abort() from None
 
 
-def print_outcome(result: AuditResult) -> None:
-    """One line per file written, the counts, and what could not be audited."""
-    for path in result.files:
-        typer.echo(visible(f"wrote {path}"))
-    counts = result.counts
-    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
-    typer.echo(f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else ""))
-    if result.comparison is not None:
-        comp = result.comparison
-        typer.echo(
-            visible(
-                f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
-                f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
-            )
-        )
+def print_outcome(result: AuditResult, *, quiet: bool = False) -> None:
+    """One line per file written, the counts, the top findings, and what could not be audited.
+
+    With `quiet` only problems are printed (on stderr): a scheduled run logs nothing else.
+    """
+    if not quiet:
+        _print_summary(result)
+    if result.acceptance is not None:
+        for line in result.acceptance.warnings():
+            typer.echo(line, err=True)
     if result.incomplete:
         typer.echo(
             f"incomplete: {len(result.incomplete)} source(s) could not be read "
             "(see the coverage section); --strict makes this exit 3",
             err=True,
+        )
+
+
+def _print_summary(result: AuditResult) -> None:
+    for path in result.files:
+        typer.echo(f"wrote {path}")
+    counts = result.counts
+    summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
+    line = f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else "")
+    accepted = sum(counts.values()) - sum(result.open_counts.values())
+    if result.acceptance is not None:
+        line += f"; {accepted} accepted (not counted toward --fail-on)"
+    typer.echo(line)
+    if result.history is not None:
+        h = result.history
+        typer.echo(
+            f"history {h.target}: run {h.runs} of this hierarchy; {h.new} new, "
+            f"{h.reopened} reopened, {h.fixed_since_previous} fixed since the previous run"
+        )
+    if result.comparison is not None:
+        comp = result.comparison
+        typer.echo(
+            f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
+            f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
         )
 
 

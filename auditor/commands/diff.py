@@ -9,8 +9,9 @@ from typing import Annotated
 
 import typer
 
+from auditor.accept import apply_acceptances, as_of_date, load_accept_file
 from auditor.analysis import analyse
-from auditor.commands.options import FailOn
+from auditor.commands.options import Accept, FailOn
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.model import PolicyEntry, Snapshot
@@ -87,9 +88,11 @@ def run(
             help="The policy file the audits used, so policy-callerid-missing is compared too.",
         ),
     ] = None,
+    accept: Accept = None,
 ) -> int:
     """Exit 0 when no new finding reaches --fail-on, 1 when one does, 2 on bad input."""
     entries = load_policy(policy) if policy is not None else None
+    accepted = load_accept_file(accept) if accept is not None else None
     old_run = RegionalInput.of(load_snapshots([old]))
     new_run = RegionalInput.of(load_snapshots([new]))
     before, after = old_run.merged, new_run.merged
@@ -114,6 +117,12 @@ def run(
             file=sys.stderr,
         )
     comp = compare_snapshots(old_run, new_run, entries)
+    if accepted is not None:  # judged on the day NEW was collected, as `audit` does
+        outcome = apply_acceptances(
+            [*comp.new, *comp.unchanged], accepted, as_of_date(after.collected_at)
+        )
+        for line in outcome.warnings():
+            print(f"twilio-audit: {line}", file=sys.stderr)
     text = render(comp, fmt.value)
     if out is None:
         sys.stdout.write(text)

@@ -65,7 +65,31 @@ Strict = Annotated[
     bool,
     typer.Option("--strict", help="Exit 3 when part of the hierarchy could not be audited."),
 ]
-Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+Quiet = Annotated[
+    bool,
+    typer.Option("--quiet", "-q", help="No progress display and no summary: only problems."),
+]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log each request (never with secrets).")
+]
+History = Annotated[
+    str | None,
+    typer.Option(
+        "--history",
+        envvar="TWILIO_AUDIT_HISTORY",
+        metavar="TARGET",
+        help="Record this run in a history database and show in the reports each finding's "
+        "first-seen date, days open and the trend: a file path (SQLite, created if missing) or "
+        "a postgresql://USER:PASSWORD@HOST:PORT/DB URL (the password is never shown).",
+    ),
+]
+Accept = Annotated[
+    Path | None,
+    typer.Option(
+        "--accept",
+        metavar="FILE",
+        help="TOML file of accepted risks ([[accept]]: fingerprint, or rule + account + "
+        "caller_id; reason, accepted_by, expires). Accepted findings stay in every report, "
+        "marked, and do not count toward --fail-on.",
+    ),
 ]

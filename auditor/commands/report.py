@@ -16,7 +16,15 @@ from auditor.commands.audit import (
     interruptible,
     print_outcome,
 )
-from auditor.commands.options import FailOn, FailOnOpt, Formats, OutDir, Strict
+from auditor.commands.options import (
+    Accept,
+    FailOn,
+    FailOnOpt,
+    Formats,
+    History,
+    OutDir,
+    Strict,
+)
 from auditor.pipeline import AuditOptions, run_report
 from auditor.render.options import ReportOptions
 
@@ -47,6 +55,11 @@ def run(
     paper: Paper = "a4",
     fail_on: FailOnOpt = FailOn.HIGH,
     strict: Strict = False,
+    accept: Accept = None,
+    history: History = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing but problems (on stderr).")
+    ] = False,
 ) -> int:
     report = ReportOptions(client_name=client_name, prepared_by=prepared_by, paper=paper)
     report.checked_paper()
@@ -58,8 +71,10 @@ def run(
         report=report,
         fail_on=fail_on,
         strict=strict,
+        accept=accept,
+        history=history,
     )
     with interruptible():
         result = run_report(snapshot, options)
-    print_outcome(result)
+    print_outcome(result, quiet=quiet)
     return result.exit_code
