@@ -21,7 +21,6 @@ from auditor.commands.options import Accept, FailOn, FailOnOpt, Formats, History
 from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
 from auditor.render.options import ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
-from auditor.text import visible
 
 NAME = "audit"
 HELP = (

@@ -17,6 +17,7 @@ from auditor.model import Finding
 from auditor.redact import redact_data, redact_url
 from auditor.render.markdown import md_text
 from auditor.render.templating import environment
+from auditor.render.view import name_accounts, split_sentence
 from auditor.text import dump_json, visible_lines
 
 TEMPLATE_NAME = "diff.html"
@@ -63,9 +64,23 @@ def render_json(comp: Comparison) -> str:
     return dump_json(redact_data(to_json_data(comp)))
 
 
+def message(comp: Comparison, f: Finding) -> str:
+    """The finding's message as prose: accounts by name (their SIDs are in the tables)."""
+    return name_accounts(f.message, comp.account_names, None)
+
+
+def accepted_note(f: Finding) -> str:
+    """' (accepted until 2027-03-31: reason)' for an accepted finding, else ''."""
+    a = f.acceptance
+    return f" (accepted until {a.expires}: {a.reason})" if a is not None else ""
+
+
 def _finding_line(comp: Comparison, f: Finding) -> str:
     value = f.caller_id or f.raw_value or "-"
-    return f"[{f.severity}] {f.rule}  {value}  in {comp.account_label(f.account_sid)}: {f.message}"
+    return (
+        f"[{f.severity}] {f.rule}  {value}  in {comp.account_label(f.account_sid)}: "
+        f"{message(comp, f)}{accepted_note(f)}"
+    )
 
 
 @dataclass
@@ -196,7 +211,8 @@ def render_markdown(comp: Comparison) -> str:
         for f in items:
             out.append(
                 f"| {_md(f.severity)} | `{f.rule}` | {_md(f.caller_id or f.raw_value or '-')} | "
-                f"{_md(comp.account_label(f.account_sid))} | {_md(f.message)} |"
+                f"{_md(comp.account_label(f.account_sid))} | "
+                f"{_md(message(comp, f) + accepted_note(f))} |"
             )
     sections = inventory_sections(comp)
     if sections:
@@ -210,7 +226,17 @@ def render_markdown(comp: Comparison) -> str:
 
 
 def render_html(comp: Comparison, *, standalone: bool = False) -> str:
-    """The diff as an HTML section (a whole page with `standalone`); everything is escaped."""
+    """The diff as an HTML section (a whole page with `standalone`); everything is escaped.
+
+    In a report (not standalone) each finding is one row of facts and a full-width line of
+    its first sentence, pointing to the rule's section for the rest: a long message in a
+    narrow column made one finding per page in the PDF.
+    """
+
+    def prose(f: Finding) -> str:
+        text = message(comp, f)
+        return text if standalone else split_sentence(text)[0]
+
     return (
         environment()
         .get_template(TEMPLATE_NAME)
@@ -219,6 +245,7 @@ def render_html(comp: Comparison, *, standalone: bool = False) -> str:
             summary=_summary(comp),
             inventory=inventory_sections(comp),
             standalone=standalone,
+            prose=prose,
         )
     )
 

@@ -29,6 +29,8 @@ COLUMNS = [
     "incoming_calls_go_to",
     "used_as_caller_id_by",
     "findings",
+    "accepted",  # findings on this number an --accept entry covers: "rule until YYYY-MM-DD"
+    "first_seen",  # with --history: when its oldest open finding was first seen
 ]
 FORMULA_START = "=+-@"
 _E164 = re.compile(r"^\+[0-9]{1,15}$")  # a plain number to a spreadsheet, not a formula
@@ -66,10 +68,17 @@ def render_csv(snapshot: Snapshot, analysis: Analysis) -> str:
     d = Directory.build(snapshot)
     refs = reference_index(analysis.references)
     rules: dict[str, set[str]] = {}
+    accepted: dict[str, set[str]] = {}
+    first_seen: dict[str, str] = {}
     for f in analysis.findings:
         if f.caller_id:  # a destination rule names its country: callerid-geo-restricted:TR
             rule = f"{f.rule}:{f.destination_country}" if f.destination_country else f.rule
             rules.setdefault(f.caller_id, set()).add(rule)
+            if f.acceptance is not None:
+                accepted.setdefault(f.caller_id, set()).add(f"{rule} until {f.acceptance.expires}")
+            elif f.history is not None:
+                seen = first_seen.get(f.caller_id)
+                first_seen[f.caller_id] = min(seen or f.history.first_seen, f.history.first_seen)
     status = {a.sid: a.status for a in snapshot.accounts}
     out = [row(COLUMNS)]
 
@@ -79,7 +88,10 @@ def render_csv(snapshot: Snapshot, analysis: Analysis) -> str:
         referrers = "; ".join(reference_text(r, d) for r in refs.get(number, []))
         findings = " ".join(sorted(rules.get(number, ())))
         values = (kind, number, account, d.names.get(account, ""), status.get(account, ""))
-        out.append(row([cell(v) for v in (*values, sid, name, state, route, referrers, findings)]))
+        review = ("; ".join(sorted(accepted.get(number, ()))), first_seen.get(number, ""))
+        out.append(
+            row([cell(v) for v in (*values, sid, name, state, route, referrers, findings, *review)])
+        )
 
     for pn in sorted(snapshot.phone_numbers, key=lambda p: (p.account_sid, p.phone_number, p.sid)):
         route = number_route(pn.voice_url, pn.voice_application_sid, pn.trunk_sid, d)

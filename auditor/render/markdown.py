@@ -1,12 +1,18 @@
-"""report.md: summary and findings, short enough for a ticket or a pull request."""
+"""report.md: summary and findings for a ticket or a pull request, in full detail.
+
+Markdown is a full-detail format: nothing is shortened (the HTML and PDF clip long values
+for layout; here every value and finding is written whole), only escaped.
+"""
 
 from __future__ import annotations
 
 import re
 
+from auditor.accept import open_findings
+from auditor.model import Finding
 from auditor.redact import redact_url
-from auditor.render.templating import clip
-from auditor.render.view import ReportView
+from auditor.render.review import ReviewView, display_day
+from auditor.render.view import Directory, ReportView, source_text, top_actions
 from auditor.text import visible
 
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|~#])")
@@ -18,7 +24,6 @@ _LINKISH = re.compile(
 )
 _BACKTICKS = re.compile(r"`+")
 _TRAILING = ".,:;!?'\")]}"
-MAX_FINDINGS = 500
 
 
 def code_span(text: str) -> str:
@@ -48,16 +53,91 @@ def md_text(value: object) -> str:
     return "".join(out)
 
 
-def md(value: object, limit: int = 200) -> str:
-    """`md_text` of account data clipped to `limit` characters for a table or a line."""
-    return md_text(clip(" ".join(("" if value is None else str(value)).split()), limit))
+def md(value: object) -> str:
+    """`md_text` of account data, whole: Markdown never clips (see the module docstring)."""
+    return md_text(value)
+
+
+def _marks(f: Finding) -> str:
+    """' (new)', ' (accepted until 31 March 2027: reason, by)' … after the severity."""
+    marks = []
+    if f.history is not None and f.history.state in ("new", "reopened"):
+        marks.append(f.history.state)
+    elif f.history is None and f.status == "new":
+        marks.append("new")
+    if f.acceptance is not None:
+        a = f.acceptance
+        marks.append(
+            f"accepted until {display_day(a.expires)}: {md(a.reason)}, {md(a.accepted_by)}"
+        )
+    elif f.acceptance_expired is not None:
+        marks.append(f"acceptance expired {display_day(f.acceptance_expired.expires)}")
+    return "".join(f" ({m})" for m in marks)
+
+
+def _review(review: ReviewView) -> list[str]:
+    lines: list[str] = []
+    h = review.history
+    if h is not None:
+        lines.append("\n## Trend\n")
+        if h.previous_run:
+            lines.append(
+                f"Since the previous run ({h.previous_run}): {h.new} new, {h.reopened} reopened, "
+                f"{h.fixed_since_previous} fixed. {h.time_to_fix}\n"
+            )
+        else:
+            lines.append(f"The first run recorded: every finding is new. {h.time_to_fix}\n")
+        lines.append(
+            f"Open findings by severity in the last {h.window} run(s) "
+            f"({h.runs} recorded since {h.first_run}); accepted findings are not open.\n"
+        )
+        severities = [s for s, _ in h.rows[0].counts]
+        lines.append("| run | " + " | ".join(severities) + " | open | accepted |")
+        lines.append("|---|" + "---:|" * (len(severities) + 2))
+        for row in h.rows:
+            counts = " | ".join(str(n) for _, n in row.counts)
+            lines.append(f"| {row.date} | {counts} | **{row.open_total}** | {row.accepted} |")
+    if review.has_acceptance:
+        lines.append("\n## Accepted risks\n")
+        lines.append(
+            f"Entries of {md(review.accept_file)}, judged on {review.as_of}. An accepted finding "
+            "stays in this report, marked, and does not count toward `--fail-on`.\n"
+        )
+        if review.active:
+            lines.append("| entry | accepted finding | reason | accepted by | until | findings |")
+            lines.append("|---:|---|---|---|---|---:|")
+            for e in review.active:
+                lines.append(
+                    f"| {e.entry} | {md(e.names)} | {md(e.reason)} | {md(e.accepted_by)} | "
+                    f"{e.expires} | {e.matched} |"
+                )
+        else:
+            lines.append("No entry is in force.")
+        if review.expired:
+            lines.append("\n**Expired: these findings count again**\n")
+            lines += [
+                f"- entry {e.entry}, {md(e.names)}: expired on {e.expires} ({md(e.reason)}; "
+                f"{md(e.accepted_by)}), {e.matched} finding(s)"
+                for e in review.expired
+            ]
+        if review.stale:
+            lines.append("\n**Stale: these entries match no finding**\n")
+            lines += [
+                f"- entry {e.entry}, {md(e.names)} ({md(e.reason)}; {md(e.accepted_by)}, "
+                f"until {e.expires})"
+                for e in review.stale
+            ]
+    return lines
 
 
 def render_markdown(view: ReportView) -> str:
+    # Names and labels whole: the HTML's directory shortens them for its layout.
+    d = Directory.build(view.snapshot, limit=None) if view.snapshot else view.directory
+    assert d is not None
     lines = ["# Caller ID audit"]
     if view.options.client_name:
-        lines.append(f"\nPrepared for **{md(view.options.client_name, 120)}**")
-    meta = [f"Parent account {md(view.root_name)} ({code_span(visible(view.root_sid))})"]
+        lines.append(f"\nPrepared for **{md(view.options.client_name)}**")
+    meta = [f"Parent account {md(d.name(view.root_sid))} ({code_span(visible(view.root_sid))})"]
     meta.append(f"{view.account_count:,} accounts, {view.number_count:,} numbers")
     regions = ", ".join(r.label for r in view.coverage.regions)
     missing = ", ".join(view.coverage.regions_not_audited)
@@ -66,45 +146,63 @@ def render_markdown(view: ReportView) -> str:
     lines.append("\n" + " · ".join(meta))
     lines.append("\n## Summary\n")
     lines.extend(f"{s}\n" for s in view.risk)
-    lines.append("| " + " | ".join(s for s, _ in view.counts) + " | total |")
-    lines.append("|" + "---:|" * (len(view.counts) + 1))
-    lines.append("| " + " | ".join(str(n) for _, n in view.counts) + f" | {view.total_findings} |")
-    if view.actions:
+    review = view.review
+    if review is not None and review.has_acceptance:
+        lines.append(
+            f"{review.open_total} finding(s) open; {review.accepted_total} accepted "
+            "(listed under Accepted risks, not counted toward `--fail-on`).\n"
+        )
+        lines.append("| | " + " | ".join(s for s, _ in view.counts) + " | total |")
+        lines.append("|---|" + "---:|" * (len(view.counts) + 1))
+        for label, counts, total in (
+            ("open", review.open_counts, review.open_total),
+            ("accepted", review.accepted_counts, review.accepted_total),
+        ):
+            lines.append(f"| {label} | " + " | ".join(str(n) for _, n in counts) + f" | {total} |")
+    else:
+        lines.append("| " + " | ".join(s for s, _ in view.counts) + " | total |")
+        lines.append("|" + "---:|" * (len(view.counts) + 1))
+        lines.append(
+            "| " + " | ".join(str(n) for _, n in view.counts) + f" | {view.total_findings} |"
+        )
+    actions = top_actions(open_findings(f.finding for g in view.groups for f in g.findings), d)
+    if actions:
         lines.append("\n### Actions that fix the most\n")
-        for i, a in enumerate(view.actions, 1):
+        for i, a in enumerate(actions, 1):
             sev = ", ".join(f"{n} {s}" for s, n in a.by_severity)
-            cid = md(a.caller_id or "(empty)", 60)
+            cid = md(a.caller_id or "(empty)")
             lines.append(
-                f"{i}. **{md(a.headline, 300)}** {md(a.detail, 600)} "
+                f"{i}. **{md(a.headline)}** {md(a.detail)} "
                 f"(caller ID {cid} in {md(a.account_name)}; fixes {a.fixes}: {sev})"
             )
+    if review is not None:
+        lines.extend(_review(review))
     if view.changes_md:
         lines.append("\n" + view.changes_md.replace("\n# ", "\n## ").strip() + "\n")
     lines.append("\n## Findings\n")
     if not view.groups:
         lines.append("No finding.")
-    written = 0
+    history = review is not None and review.history is not None
     for g in view.groups:
         lines.append(f"\n### {md(g.info.title)} ({g.severity}, {g.count:,})\n")
-        lines.append(f"Rule `{g.info.id}`" + (f": {md(g.info.risk, 600)}" if g.info.risk else ""))
+        lines.append(f"Rule `{g.info.id}`" + (f": {md(g.info.risk)}" if g.info.risk else ""))
         lines.append("")
-        lines.append("| severity | account | caller ID | source | fix |")
-        lines.append("|---|---|---|---|---|")
+        since = " first seen | days open |" if history else ""
+        lines.append(f"| severity | account | caller ID | source |{since} fix |")
+        lines.append("|---|---|---|---|" + ("---|---:|" if history else "") + "---|")
         for fv in g.findings:
-            if written >= MAX_FINDINGS:
-                break
-            written += 1
             f = fv.finding
+            seen = ""
+            if history:
+                h = f.history
+                seen = f" {display_day(h.first_seen)} | {h.days_open} |" if h else " | |"
+            source = source_text(f.source.kind, f.source.sid, f.source.location, d)
             via = f" ({md(fv.via_label)})" if fv.via_label else ""
             lines.append(
-                f"| {md(f.severity)}{' (new)' if f.status == 'new' else ''} | "
-                f"{md(fv.account_name, 60)} | "
-                f"{md(f.caller_id or f.raw_value or '(empty)', 40)}"
-                f"{' → ' + md(fv.destination_short, 30) if fv.destination_short else ''} | "
-                f"{md(fv.source, 80)}{via} | "
-                f"{md(fv.remediation, 300)} |"
+                f"| {md(f.severity)}{_marks(f)} | {md(d.name(f.account_sid))} | "
+                f"{md(f.caller_id or f.raw_value or '(empty)')}"
+                f"{' → ' + md(fv.destination_short) if fv.destination_short else ''} | "
+                f"{md(source)}{via} |{seen} "
+                f"{md(d.humanise(f.remediation))} |"
             )
-    total = sum(g.count for g in view.groups)
-    if total > written:
-        lines.append(f"\n{total - written:,} more findings are in findings.json.")
     return "\n".join(lines) + "\n"

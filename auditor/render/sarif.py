@@ -50,6 +50,19 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         result["properties"]["destinationCountry"] = f.destination_country
     if f.status in ("new", "unchanged"):
         result["baselineState"] = f.status  # compared with audit --baseline
+    if f.acceptance is not None:  # --accept: a code-scanning tool shows it as dismissed
+        a = f.acceptance
+        result["suppressions"] = [
+            {
+                "kind": "external",
+                "status": "accepted",
+                "justification": f"{a.reason} (accepted by {a.accepted_by} until {a.expires})",
+            }
+        ]
+    if f.history is not None:  # --history
+        result["provenance"] = {"firstDetectionTimeUtc": f.history.first_seen}
+        result["properties"]["daysOpen"] = f.history.days_open
+        result["properties"]["historyState"] = f.history.state
     return result
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -85,9 +85,10 @@ def sev_rank(severity: str) -> int:
         return -1
 
 
-def short(text: str | None, limit: int = NAME_LIMIT) -> str:
+def short(text: str | None, limit: int | None = NAME_LIMIT) -> str:
+    """`text` cut to `limit` characters with an ellipsis (`None`: never cut)."""
     text = text or ""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 
 
 def display_date(iso: str | None) -> str:
@@ -102,6 +103,21 @@ def display_date(iso: str | None) -> str:
 
 
 _BARE_ACCOUNT_SID = re.compile(r"(?<![/=(\w])AC[0-9a-fA-F]{32}(?![/\w)])")
+_NAMED_SID = re.compile(r" \((AC[0-9a-fA-F]{32})\)")
+
+
+def name_accounts(text: str, names: Mapping[str, str], limit: int | None = NAME_LIMIT) -> str:
+    """Prose names accounts, tables and evidence rows show SIDs: "Clinic (AC7f…) owns it, not
+    ACab…" → "Clinic owns it, not Riverside". SIDs inside API paths or parameters stay."""
+    if "AC" not in text:
+        return text
+
+    def drop(m: re.Match[str]) -> str:
+        name = names.get(m.group(1))
+        return "" if name and text[: m.start()].endswith(name) else m.group(0)
+
+    text = _NAMED_SID.sub(drop, text)
+    return _BARE_ACCOUNT_SID.sub(lambda m: short(names.get(m.group(0), m.group(0)), limit), text)
 
 
 @dataclass
@@ -109,25 +125,27 @@ class Directory:
     """SID → human label lookups over one snapshot, built once (O(n) for 100,000 numbers)."""
 
     snapshot: Snapshot
+    limit: int | None = NAME_LIMIT  # None: names and labels whole (report.md)
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)  # normalised webhook URL -> label
 
     @classmethod
-    def build(cls, snapshot: Snapshot) -> Directory:
-        d = cls(snapshot)
+    def build(cls, snapshot: Snapshot, limit: int | None = NAME_LIMIT) -> Directory:
+        d = cls(snapshot, limit)
+        label_limit = None if limit is None else 40
         for acc in snapshot.accounts:
             d.names[acc.sid] = acc.friendly_name or acc.sid
         for pn in snapshot.phone_numbers:
-            d.labels[pn.sid] = f"{pn.phone_number} ({short(pn.friendly_name, 40)})".replace(
-                " ()", ""
+            d.labels[pn.sid] = (
+                f"{pn.phone_number} ({short(pn.friendly_name, label_limit)})".replace(" ()", "")
             )
         for vc in snapshot.verified_caller_ids:
             d.labels[vc.sid] = f"verified {vc.phone_number}"
         for app in snapshot.applications:
-            d.labels[app.sid] = f"app {short(app.friendly_name, 40) or app.sid}"
+            d.labels[app.sid] = f"app {short(app.friendly_name, label_limit) or app.sid}"
         for flow in snapshot.flows:
-            d.labels[flow.sid] = f"Studio flow {short(flow.friendly_name, 40)}"
+            d.labels[flow.sid] = f"Studio flow {short(flow.friendly_name, label_limit)}"
             d.routes[normalize_url(flow_url(flow)) or ""] = d.labels[flow.sid]
         for fn in snapshot.functions:
             d.labels[fn.sid] = f"Function {fn.service_name}{fn.path}"
@@ -140,14 +158,11 @@ class Directory:
     def name(self, sid: str | None) -> str:
         if not sid:
             return "unknown account"
-        return short(self.names.get(sid, sid))
+        return short(self.names.get(sid, sid), self.limit)
 
     def humanise(self, text: str) -> str:
-        """Name the accounts a message mentions by bare SID ("in AC7f…" → "in Clinic");
-        SIDs inside API paths, parentheses or parameters stay as they are."""
-        if "AC" not in text:
-            return text
-        return _BARE_ACCOUNT_SID.sub(lambda m: short(self.names.get(m.group(0), m.group(0))), text)
+        """Name the accounts a message mentions (see `name_accounts`)."""
+        return name_accounts(text, self.names, self.limit)
 
     def label(self, sid: str) -> str:
         return self.labels.get(sid) or self.names.get(sid) or sid
