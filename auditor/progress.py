@@ -77,9 +77,14 @@ class PlainProgress:
         self.stream = stream or sys.stderr
         self.counts = _Counts()
         self._next_mark = 0
+        self._write_lock = threading.Lock()
 
     def _print(self, text: str) -> None:
-        print(f"collect: {text}", file=self.stream, flush=True)
+        # One write per whole line, under a lock: print() writes the text and the newline
+        # separately, so lines from worker threads ran together in a pipe ("0.2scollect:").
+        with self._write_lock:
+            self.stream.write(f"collect: {text}\n")
+            self.stream.flush()
 
     def start(self, accounts: int) -> None:
         self.counts.accounts_total = accounts

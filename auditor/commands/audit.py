@@ -69,6 +69,41 @@ IncludeTests = Annotated[
 ClientName = Annotated[str, typer.Option("--client-name", help="Client named on the report.")]
 PreparedBy = Annotated[str, typer.Option("--prepared-by", help="Author named on the report.")]
 Paper = Annotated[str, typer.Option("--paper", help="PDF paper size: a4 or letter.")]
+Logo = Annotated[
+    Path | None,
+    typer.Option(
+        "--logo",
+        metavar="FILE",
+        help="Client logo on the cover: PNG or SVG, at most 256 KiB, embedded (never fetched; "
+        "scripts and external references are removed from an SVG).",
+    ),
+]
+Accent = Annotated[
+    str | None,
+    typer.Option(
+        "--accent",
+        metavar="COLOR",
+        help="Accent colour of the cover and headings, as hex (#1f3a5f); must read on white.",
+    ),
+]
+
+
+def report_options(
+    client_name: str, prepared_by: str, paper: str, logo: Path | None, accent: str | None
+) -> ReportOptions:
+    """The report's options, every one checked now (before a slow collection)."""
+    from auditor.render.branding import load_logo, parse_accent
+
+    report = ReportOptions(
+        client_name=client_name,
+        prepared_by=prepared_by,
+        paper=paper,
+        logo=load_logo(logo) if logo is not None else None,
+        accent=parse_accent(accent) if accent is not None else None,
+    )
+    report.checked_paper()
+    return report
+
 
 _COLLECT_PARAMS = list(inspect.signature(collect_command.run, eval_str=True).parameters.values())
 _COLLECT_NAMES = [p.name for p in _COLLECT_PARAMS]
@@ -90,6 +125,8 @@ def _own_params() -> list[inspect.Parameter]:
         p("client_name", ClientName, ""),
         p("prepared_by", PreparedBy, ""),
         p("paper", Paper, "a4"),
+        p("logo", Logo, None),
+        p("accent", Accent, None),
         p("fail_on", FailOnOpt, FailOn.HIGH),
         p("strict", Strict, False),
         p("accept", Accept, None),
@@ -100,12 +137,13 @@ def _own_params() -> list[inspect.Parameter]:
 def run(**kwargs: Any) -> int:
     collect_kwargs = {k: kwargs[k] for k in _COLLECT_NAMES if k in kwargs}
     out: Path = collect_kwargs["out"]
-    report = ReportOptions(
-        client_name=kwargs.get("client_name", ""),
-        prepared_by=kwargs.get("prepared_by", ""),
-        paper=kwargs.get("paper", "a4"),
+    report = report_options(
+        kwargs.get("client_name", ""),
+        kwargs.get("prepared_by", ""),
+        kwargs.get("paper", "a4"),
+        kwargs.get("logo"),
+        kwargs.get("accent"),
     )
-    report.checked_paper()
     code = list(kwargs.get("code") or [])
     parse_code_args(code)  # a typo in --code fails before the collection starts
 
@@ -146,10 +184,10 @@ def interruptible() -> Iterator[None]:
 def print_outcome(result: AuditResult, *, quiet: bool = False) -> None:
     """One line per file written, the counts, the top findings, and what could not be audited.
 
-    With `quiet` only problems are printed (on stderr): a scheduled run logs nothing else.
+    With `quiet` the findings table and history lines are left out: a scheduled run logs the
+    files and one line of counts (and problems, on stderr).
     """
-    if not quiet:
-        _print_summary(result)
+    _print_summary(result, quiet)
     if result.acceptance is not None:
         for line in result.acceptance.warnings():
             typer.echo(line, err=True)
@@ -161,7 +199,7 @@ def print_outcome(result: AuditResult, *, quiet: bool = False) -> None:
         )
 
 
-def _print_summary(result: AuditResult) -> None:
+def _print_summary(result: AuditResult, quiet: bool) -> None:
     for path in result.files:
         typer.echo(f"wrote {path}")
     counts = result.counts
@@ -171,6 +209,8 @@ def _print_summary(result: AuditResult) -> None:
     if result.acceptance is not None:
         line += f"; {accepted} accepted (not counted toward --fail-on)"
     typer.echo(line)
+    if quiet:
+        return
     if result.history is not None:
         h = result.history
         typer.echo(
@@ -183,6 +223,12 @@ def _print_summary(result: AuditResult) -> None:
             f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
             f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
         )
+    if result.analysis.findings:
+        from rich.console import Console
+
+        from auditor.commands.summary import findings_table
+
+        Console(highlight=False).print(findings_table(result))
 
 
 run.__signature__ = inspect.Signature(  # type: ignore[attr-defined]

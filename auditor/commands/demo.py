@@ -18,12 +18,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
-from rich.text import Text
 
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
 from auditor.commands.audit import interruptible
 from auditor.commands.options import FailOn, Format, Formats, Quiet
+from auditor.commands.summary import findings_table
 from auditor.emulator import EmulatorServer
 from auditor.emulator.demo import (
     BASELINE_WEEKS_EARLIER,
@@ -37,7 +37,6 @@ from auditor.emulator.demo import (
     demo_scenario,
 )
 from auditor.emulator.scenario import regional_token
-from auditor.findings import sort_findings
 from auditor.model import Snapshot
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.progress import NullProgress, Progress, make_progress
@@ -45,7 +44,6 @@ from auditor.regional import RegionalInput
 from auditor.regions import RegionChoice, resolve_region
 from auditor.render.options import ReportOptions
 from auditor.snapshot import save_snapshots, write_atomic
-from auditor.text import visible
 
 NAME = "demo"
 HELP = (
@@ -60,7 +58,6 @@ POLICY_NAME = "demo-policy.toml"
 BASELINE_DIR = "baseline"
 # The emulator's port changes on every run: the snapshot names the emulator instead.
 DEMO_API_LABEL = "twilio-audit demo emulator (loopback)"
-TOP_FINDINGS = 8
 
 
 @dataclass
@@ -156,21 +153,8 @@ def run_demo(
 
 
 def summary_table(result: AuditResult) -> Table:
-    """Counts by severity and the most severe findings, for the terminal.
-
-    Cells are rich Text, never markup: an account name like "[red]…" or one holding
-    escape sequences is printed as the (visible) text it is.
-    """
-    names = {a.sid: a.friendly_name for a in result.snapshot.accounts}
-    table = Table(title=f"{len(result.analysis.findings)} findings", title_justify="left")
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("account")
-    table.add_column("caller ID", overflow="fold")
-    for f in sort_findings(result.analysis.findings)[:TOP_FINDINGS]:
-        name = names.get(f.account_sid or "", f.account_sid or "?").removeprefix("Northwind ")
-        table.add_row(*(Text(visible(v)) for v in (f.severity, f.rule, name, f.caller_id or "")))
-    return table
+    """Counts by severity and the most severe findings, for the terminal."""
+    return findings_table(result, strip_prefix="Northwind ")
 
 
 def run(

@@ -8,13 +8,16 @@ from typing import Annotated
 import typer
 
 from auditor.commands.audit import (
+    Accent,
     Baseline,
     ClientName,
+    Logo,
     Paper,
     Policy,
     PreparedBy,
     interruptible,
     print_outcome,
+    report_options,
 )
 from auditor.commands.options import (
     Accept,
@@ -26,7 +29,6 @@ from auditor.commands.options import (
     Strict,
 )
 from auditor.pipeline import AuditOptions, run_report
-from auditor.render.options import ReportOptions
 
 NAME = "report"
 HELP = (
@@ -53,16 +55,22 @@ def run(
     client_name: ClientName = "",
     prepared_by: PreparedBy = "",
     paper: Paper = "a4",
+    logo: Logo = None,
+    accent: Accent = None,
     fail_on: FailOnOpt = FailOn.HIGH,
     strict: Strict = False,
     accept: Accept = None,
     history: History = None,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="Print nothing but problems (on stderr).")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No findings table: the files written, one line of counts, and problems.",
+        ),
     ] = False,
 ) -> int:
-    report = ReportOptions(client_name=client_name, prepared_by=prepared_by, paper=paper)
-    report.checked_paper()
+    report = report_options(client_name, prepared_by, paper, logo, accent)
     options = AuditOptions(
         out_dir=out,
         formats=format or [],

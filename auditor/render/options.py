@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from auditor.errors import AuditorError
+from auditor.render.branding import Logo
 
 PAPERS = ("a4", "letter")
 
@@ -33,6 +34,8 @@ class ReportOptions:
     prepared_by: str = ""
     paper: str = "a4"  # "a4" | "letter"
     generated_at: str | None = None  # ISO 8601; None means now (UTC)
+    logo: Logo | None = None  # --logo: embedded on the cover (already checked and sanitised)
+    accent: str | None = None  # --accent: '#rrggbb', checked (auditor.render.branding)
 
     def resolved_generated_at(self) -> str:
         if self.generated_at:
