@@ -21,3 +21,31 @@ def emulator(small_hierarchy: dict[str, Any]) -> Iterator[EmulatorServer]:
     """A running emulator serving `small_hierarchy`, fresh per test (its own faults and stats)."""
     with EmulatorServer(small_hierarchy) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def pg_server_session() -> Iterator[Any]:
+    """A real PostgreSQL server for the session (skipped only when it is not installed)."""
+    from pg_server import pg_bindir, pg_server
+
+    if pg_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (scripts/setup-tests.sh installs Debian's)")
+    with pg_server() as server:
+        yield server
+
+
+_DATABASES = iter(range(1, 10_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def history_target(request: pytest.FixtureRequest, tmp_path: Any) -> str:
+    """A fresh, empty history target: a SQLite file, or a new database on the real server."""
+    if request.param == "sqlite":
+        return str(tmp_path / "history.db")
+    import psycopg
+
+    server = request.getfixturevalue("pg_server_session")
+    name = f"history_{next(_DATABASES)}"
+    with psycopg.connect(server.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return str(server.url(name))
