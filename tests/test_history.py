@@ -51,9 +51,8 @@ def test_two_runs_then_resolved_then_reopened(history_target: str) -> None:
     assert back.history.first_seen == "2026-09-01T12:00:00Z"
     assert back.history.open_since == "2026-11-01T12:00:00Z" and back.history.days_open == 0
     assert h3.reopened == 1 and h3.fixed_since_previous == 0
-    assert [p.open_total for p in h3.trend] == [len(a1.findings), len(a1.findings) - 1] + [
-        len(a1.findings)
-    ]
+    n = len(a1.findings)
+    assert [p.open_total for p in h3.trend] == [n, n - 1, n]
     # Fixed once, after 30 days (1 Sep → 1 Oct): the mean time to fix over the window.
     assert h3.time_to_fix.fixed == 1 and h3.time_to_fix.mean_days == 30.0
 
