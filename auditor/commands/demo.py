@@ -19,6 +19,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from auditor.accept import apply_acceptances, as_of_date, load_accept_file
+from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
 from auditor.commands.audit import interruptible
@@ -31,14 +33,17 @@ from auditor.emulator.demo import (
     IE1_EDGE,
     PARENT,
     Scenario,
+    demo_accept_toml,
     demo_baseline_scenario,
     demo_policy_toml,
     demo_probe_policy,
     demo_scenario,
 )
 from auditor.emulator.scenario import regional_token
+from auditor.history import HistoryStore, record_and_review
 from auditor.model import Snapshot
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
+from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress, make_progress
 from auditor.regional import RegionalInput
 from auditor.regions import RegionChoice, resolve_region
@@ -55,6 +60,8 @@ HELP = (
 DEFAULT_OUT = Path("twilio-audit-demo")
 DEMO_FORMATS = [Format.HTML, Format.PDF, Format.JSON, Format.MD, Format.CSV]
 POLICY_NAME = "demo-policy.toml"
+ACCEPT_NAME = "demo-accept.toml"
+HISTORY_NAME = "history.db"
 BASELINE_DIR = "baseline"
 # The emulator's port changes on every run: the snapshot names the emulator instead.
 DEMO_API_LABEL = "twilio-audit demo emulator (loopback)"
@@ -65,6 +72,8 @@ class DemoRun:
     result: AuditResult
     policy_path: Path
     baseline_path: Path
+    accept_path: Path | None = None
+    history_path: Path | None = None
 
 
 # The regions the demo audits: US1, and IE1 where the call centre's EU overflow runs.
@@ -108,11 +117,14 @@ def run_demo(
     fail_on: FailOn | str = FailOn.NEVER,
     progress: Progress | None = None,
     report: ReportOptions | None = None,
+    review: bool = True,
 ) -> DemoRun:
     """Collect the baseline and today's demo hierarchy from emulators, then audit today's.
 
     With `now` the clock is fixed everywhere (alert dates, collected_at, the report's
     date), so two runs write the same files: that is how sample reports stay reproducible.
+    With `review` the demo is a periodic review: the baseline and today's run go into
+    OUT/history.db (the trend, first seen, days open) and OUT/demo-accept.toml accepts risks.
     """
     check_out_dir(out_dir)
     fixed = now is not None
@@ -125,6 +137,12 @@ def run_demo(
     baseline_path = save_snapshots(baseline, out_dir / BASELINE_DIR)[0]
     policy_path = out_dir / POLICY_NAME
     write_atomic(policy_path, demo_policy_toml())
+    accept_path = history_path = None
+    if review:
+        accept_path = out_dir / ACCEPT_NAME
+        write_atomic(accept_path, demo_accept_toml())
+        history_path = out_dir / HISTORY_NAME
+        record_baseline(baseline, policy_path, accept_path, history_path)
 
     scenario = demo_scenario(now)
 
@@ -148,8 +166,25 @@ def run_demo(
         policy=policy_path,
         report=report,
         fail_on=fail_on,
+        accept=accept_path,
+        history=str(history_path) if history_path else None,
     )
-    return DemoRun(run_audit(options), policy_path, baseline_path)
+    return DemoRun(run_audit(options), policy_path, baseline_path, accept_path, history_path)
+
+
+def record_baseline(
+    baseline: list[Snapshot], policy: Path, accept: Path, history: Path
+) -> None:
+    """The baseline as the first run of the demo's history, audited as `audit` would have."""
+    scope = RegionalInput.of(baseline)
+    merged = scope.merged
+    findings = analyse(scope, policy=load_policy(policy)).findings
+    apply_acceptances(findings, load_accept_file(accept), as_of_date(merged.collected_at))
+    store = HistoryStore.open(str(history))
+    try:
+        record_and_review(store, merged, findings)
+    finally:
+        store.close()
 
 
 def summary_table(result: AuditResult) -> Table:
@@ -206,4 +241,10 @@ def run(
     console.print(
         f"Try: twilio-audit diff {demo.baseline_path.parent} {out}", highlight=False, soft_wrap=True
     )
+    if demo.history_path is not None:
+        console.print(
+            f"     twilio-audit history --history {demo.history_path}",
+            highlight=False,
+            soft_wrap=True,
+        )
     return result.exit_code

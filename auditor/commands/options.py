@@ -67,8 +67,12 @@ Strict = Annotated[
 ]
 Quiet = Annotated[
     bool,
-    typer.Option("--quiet", "-q", help="No progress display and no findings table: the files written, one line of counts, "
-        "and problems."),
+    typer.Option(
+        "--quiet",
+        "-q",
+        help="No progress display and no findings table: the files written, one line of counts, "
+        "and problems.",
+    ),
 ]
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Log each request (never with secrets).")

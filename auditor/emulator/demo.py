@@ -1310,6 +1310,34 @@ def demo_policy_toml() -> str:
     )
 
 
+def demo_accept_toml() -> str:
+    """Accepted risks of the demo (for `--accept`): one in force, one expired, one stale."""
+    return (
+        "# Northwind Health accepted caller-ID risks (demo)\n\n"
+        "[[accept]]\n"
+        'rule = "callerid-cross-account"\n'
+        f'account = "{LAKESIDE}"\n'
+        f'caller_id = "{LEGACY_REFERRAL}"\n'
+        'reason = "Referral line moves from Legacy IVR to Lakeside in the Q1 migration"\n'
+        'accepted_by = "J. Doe, Northwind IT"\n'
+        "expires = 2027-03-31\n\n"
+        "[[accept]]\n"
+        'rule = "callerid-cross-account"\n'
+        f'account = "{BILLING}"\n'
+        f'caller_id = "{MAIN_LINE}"\n'
+        'reason = "Billing flow to be rebuilt by October"\n'
+        'accepted_by = "A. Smith, Billing"\n'
+        "expires = 2026-10-31\n\n"
+        "[[accept]]\n"
+        'rule = "callerid-not-e164"\n'
+        f'account = "{RIVERSIDE}"\n'
+        'caller_id = "9715550199"\n'
+        'reason = "Old kiosk number, fixed in the spring"\n'
+        'accepted_by = "J. Doe, Northwind IT"\n'
+        "expires = 2027-06-30\n"
+    )
+
+
 def demo_secrets(scenario: Scenario) -> list[str]:
     """Every secret in `scenario`: tokens (of every region), API secrets, env values that
     are not caller IDs."""
