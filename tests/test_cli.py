@@ -353,7 +353,18 @@ def test_demo_as_of_writes_the_same_files_every_run(
         args = ["demo", "-o", str(out), "-q", "-f", "json", "-f", "md", "-f", "csv"]
         code, _, _ = cli(capsys, *args, "--as-of", "2026-11-29T12:00:00Z")
         assert code == 0
-        runs.append({p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()})
-    assert runs[0] == runs[1] and len(runs[0]) == 8  # a snapshot per region, and the baseline's
+        files = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        # A SQLite file is not byte-reproducible (it stores when each run was recorded):
+        # its runs are compared as `history --format json` reads them instead.
+        del files[Path("history.db")]
+        code, listed, _ = cli(capsys, "history", "--history", str(out / "history.db"), "-f", "json")
+        recorded = json.loads(listed)["runs"]
+        assert code == 0 and len(recorded) == 2  # the baseline and today
+        files[Path("history.json")] = json.dumps(
+            [{k: v for k, v in r.items() if k != "recorded_at"} for r in recorded]
+        ).encode()
+        runs.append(files)
+    # a snapshot per region, the baseline's, demo-accept.toml and the history
+    assert runs[0] == runs[1] and len(runs[0]) == 10
     doc = json.loads(runs[0][Path("findings.json")])
     assert doc["generated_at"].startswith("2026-11-29T12:00")
