@@ -27,6 +27,7 @@ from typing import Any
 
 from auditor.errors import AuditorError
 from auditor.extract.values import normalize
+from auditor.files import FileRefused, read_text
 from auditor.findings import fingerprint
 from auditor.model import Acceptance, Finding
 from auditor.rules import RULES_BY_ID
@@ -178,19 +179,20 @@ def load_accept_file(path: Path | str) -> AcceptFile:
     """Read and validate an accept file; every problem is one line naming the entry and fix."""
     path = Path(path)
     try:
-        if not path.exists():
-            raise _fail(path, "not found", "check the --accept path")
-        if path.is_dir():
-            raise _fail(path, "is a folder", "pass the TOML file itself")
-        if path.stat().st_size > MAX_BYTES:
-            raise _fail(path, f"larger than {MAX_BYTES // 1024} KiB", "is it the right file?")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(path, f"cannot be read ({type(exc).__name__})", "check the file") from None
+        text = read_text(path, MAX_BYTES)
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            raise _fail(path, "not found", "check the --accept path") from None
+        if exc.reason == "folder":
+            raise _fail(path, "is a folder", "pass the TOML file itself") from None
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise _fail(path, f"cannot be read ({reason})", "pass the TOML file itself") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _fail(path, f"not valid TOML ({exc})", "fix the syntax") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise _fail(path, "nested too deeply to read", "entries are flat tables") from None
     return AcceptFile(path, tuple(parse_accept(data, path)))
 
 

@@ -21,6 +21,7 @@ from auditor.commands.options import Accept, FailOn, FailOnOpt, Formats, History
 from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
 from auditor.render.options import ReportOptions
 from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
+from auditor.text import visible
 
 NAME = "audit"
 HELP = (
@@ -190,7 +191,7 @@ def print_outcome(result: AuditResult, *, quiet: bool = False) -> None:
     _print_summary(result, quiet)
     if result.acceptance is not None:
         for line in result.acceptance.warnings():
-            typer.echo(line, err=True)
+            typer.echo(visible(line), err=True)
     if result.incomplete:
         typer.echo(
             f"incomplete: {len(result.incomplete)} source(s) could not be read "
@@ -201,7 +202,7 @@ def print_outcome(result: AuditResult, *, quiet: bool = False) -> None:
 
 def _print_summary(result: AuditResult, quiet: bool) -> None:
     for path in result.files:
-        typer.echo(f"wrote {path}")
+        typer.echo(visible(f"wrote {path}"))
     counts = result.counts
     summary = ", ".join(f"{n} {sev}" for sev, n in counts.items() if n)
     line = f"{len(result.analysis.findings)} finding(s)" + (f": {summary}" if summary else "")
@@ -214,14 +215,18 @@ def _print_summary(result: AuditResult, quiet: bool) -> None:
     if result.history is not None:
         h = result.history
         typer.echo(
-            f"history {h.target}: run {h.runs} of this hierarchy; {h.new} new, "
-            f"{h.reopened} reopened, {h.fixed_since_previous} fixed since the previous run"
+            visible(
+                f"history {h.target}: run {h.runs} of this hierarchy; {h.new} new, "
+                f"{h.reopened} reopened, {h.fixed_since_previous} fixed since the previous run"
+            )
         )
     if result.comparison is not None:
         comp = result.comparison
         typer.echo(
-            f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
-            f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
+            visible(
+                f"against the baseline of {comp.old_collected_at}: {len(comp.new)} new, "
+                f"{len(comp.resolved)} resolved, {len(comp.unchanged)} unchanged"
+            )
         )
     if result.analysis.findings:
         from rich.console import Console

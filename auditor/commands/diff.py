@@ -122,7 +122,7 @@ def run(
             [*comp.new, *comp.unchanged], accepted, as_of_date(after.collected_at)
         )
         for line in outcome.warnings():
-            print(f"twilio-audit: {line}", file=sys.stderr)
+            print(visible(f"twilio-audit: {line}"), file=sys.stderr)
     text = render(comp, fmt.value)
     if out is None:
         sys.stdout.write(text)

@@ -15,6 +15,7 @@ from auditor.commands.options import History
 from auditor.errors import AuditorError
 from auditor.history import ENV_VAR, HistoryStore, Life, StoredRun, build_timeline
 from auditor.history.store import SEVERITIES, iso
+from auditor.text import visible_lines
 
 NAME = "history"
 HELP = (
@@ -116,7 +117,7 @@ def render_life(life: Life, fmt: str) -> str:
         lines.append(f"  open {iso(e.start)} → {end}")
     lines.append(f"  reopened    {', '.join(data['reopened']) or 'never'}")
     lines.append(f"  now         {'open' if life.is_open else 'fixed'}")
-    return "\n".join(lines) + "\n"
+    return visible_lines("\n".join(lines)) + "\n"  # caller IDs come from customer data
 
 
 def run(

@@ -20,6 +20,7 @@ from defusedxml import ElementTree as SafeET
 from defusedxml.common import DefusedXmlException
 
 from auditor.errors import AuditorError
+from auditor.files import FileRefused, read_bytes
 
 MAX_LOGO_BYTES = 256 * 1024
 MAX_PNG_SIDE = 4096
@@ -58,17 +59,16 @@ def load_logo(path: Path | str) -> Logo:
     """Read, check and (for SVG) sanitise a logo file."""
     path = Path(path)
     try:
-        if not path.is_file():
-            raise _fail(path, "not found or not a file", "pass a PNG or SVG file")
-        if path.stat().st_size > MAX_LOGO_BYTES:
+        data = read_bytes(path, MAX_LOGO_BYTES)
+    except FileRefused as exc:
+        if exc.reason == "too-large":
             raise _fail(
                 path,
                 f"larger than {MAX_LOGO_BYTES // 1024} KiB",
                 "export a smaller logo (a cover logo needs a few KiB)",
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise _fail(path, f"cannot be read ({type(exc).__name__})", "check the file") from None
+            ) from None
+        reason = str(exc).removeprefix(f"{path}: ")
+        raise _fail(path, reason, "pass a PNG or SVG file") from None
     if data.startswith(PNG_MAGIC):
         _check_png(path, data)
         return Logo("image/png", data)
