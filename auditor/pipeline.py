@@ -174,7 +174,8 @@ class Review:
             acceptance = apply_acceptances(analysis.findings, self.accept, as_of)
         history = None
         if self.store is not None:
-            history = record_and_review(self.store, snapshot, analysis.findings)
+            regions = [scope.region for scope in analysis.regions]
+            history = record_and_review(self.store, snapshot, analysis.findings, regions)
         return acceptance, history
 
     def close(self) -> None:

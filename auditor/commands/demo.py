@@ -172,17 +172,16 @@ def run_demo(
     return DemoRun(run_audit(options), policy_path, baseline_path, accept_path, history_path)
 
 
-def record_baseline(
-    baseline: list[Snapshot], policy: Path, accept: Path, history: Path
-) -> None:
+def record_baseline(baseline: list[Snapshot], policy: Path, accept: Path, history: Path) -> None:
     """The baseline as the first run of the demo's history, audited as `audit` would have."""
     scope = RegionalInput.of(baseline)
     merged = scope.merged
-    findings = analyse(scope, policy=load_policy(policy)).findings
+    analysis = analyse(scope, policy=load_policy(policy))
+    findings = analysis.findings
     apply_acceptances(findings, load_accept_file(accept), as_of_date(merged.collected_at))
     store = HistoryStore.open(str(history))
     try:
-        record_and_review(store, merged, findings)
+        record_and_review(store, merged, findings, [r.region for r in analysis.regions])
     finally:
         store.close()
 

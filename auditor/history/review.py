@@ -35,13 +35,10 @@ from auditor.model import Finding, Snapshot
 DEFAULT_REGION = "us1"
 
 
-def regions_of(snapshot: Snapshot) -> tuple[str, ...]:
-    """The snapshot's region(s) (a `region` field when the collector wrote one), else us1."""
-    value = getattr(snapshot, "region", None) or getattr(snapshot, "regions", None)
-    if isinstance(value, str):
-        value = [value]
-    regions = sorted({str(r).lower() for r in value or [] if r})
-    return tuple(regions) or (DEFAULT_REGION,)
+def regions_of(snapshot: Snapshot, regions: Sequence[str] = ()) -> tuple[str, ...]:
+    """The regions a run covers (an analysis's `regions`), else the snapshot's, else us1."""
+    chosen = sorted({r.lower() for r in regions if r}) or [snapshot.region or DEFAULT_REGION]
+    return tuple(chosen)
 
 
 def coverage_summary(snapshot: Snapshot) -> dict[str, Any]:
@@ -61,11 +58,13 @@ def coverage_summary(snapshot: Snapshot) -> dict[str, Any]:
     }
 
 
-def run_record(snapshot: Snapshot, findings: Sequence[Finding]) -> RunRecord:
+def run_record(
+    snapshot: Snapshot, findings: Sequence[Finding], regions: Sequence[str] = ()
+) -> RunRecord:
     return RunRecord(
         root_account_sid=snapshot.root_account_sid,
         collected_at=parse_time(snapshot.collected_at),
-        regions=regions_of(snapshot),
+        regions=regions_of(snapshot, regions),
         tool_version=snapshot.tool_version,
         coverage=coverage_summary(snapshot),
         findings=tuple(
@@ -124,10 +123,16 @@ class HistoryReport:
 
 
 def record_and_review(
-    store: HistoryStore, snapshot: Snapshot, findings: Sequence[Finding]
+    store: HistoryStore,
+    snapshot: Snapshot,
+    findings: Sequence[Finding],
+    regions: Sequence[str] = (),
 ) -> HistoryReport:
-    """Record the run (once per snapshot), then set each finding's `history` as of this run."""
-    record = run_record(snapshot, findings)
+    """Record the run (once per snapshot), then set each finding's `history` as of this run.
+
+    `regions`: the regions the run covers (one snapshot per region merged into `snapshot`).
+    """
+    record = run_record(snapshot, findings, regions)
     store.record(record)
     runs = store.runs(root=record.root_account_sid, until=record.collected_at)
     timeline = build_timeline(runs, store.finding_rows([r.id for r in runs]))
