@@ -273,3 +273,12 @@ def test_a_built_wheel_carries_the_migrations_and_creates_the_schema(tmp_path: P
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"audit_runs", "audit_run_findings", VERSION_TABLE} <= tables
+
+
+def test_a_run_records_the_regions_it_covers(tmp_path: Path) -> None:
+    store = HistoryStore.open(str(tmp_path / "h.db"))
+    snapshot, a = run("2026-09-01")
+    record_and_review(store, snapshot, a.findings)  # one region: the snapshot's (us1)
+    record_and_review(store, snapshot, a.findings, ["us1", "IE1"])  # the same time, two regions
+    assert [r.regions for r in store.runs()] == [["us1"], ["ie1", "us1"]]
+    store.close()
