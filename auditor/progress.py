@@ -47,6 +47,7 @@ class _Counts:
                 self.errors += 1
 
     def line(self) -> str:
+        """The counts; call it holding `lock` (or from one thread) for a consistent line."""
         return (
             f"accounts {self.accounts_done}/{self.accounts_total} · requests {self.requests} · "
             f"retries {self.retries} · errors {self.errors} · "
@@ -98,8 +99,9 @@ class PlainProgress:
             due = done >= self._next_mark and done < self.counts.accounts_total
             if due:
                 self._next_mark += max(1, self.counts.accounts_total // 10)
+            line = self.counts.line()  # taken under the lock: lines come out in order
         if due:
-            self._print(self.counts.line())
+            self._print(line)
 
     def http_event(self, kind: str, detail: str) -> None:
         self.counts.add(kind)

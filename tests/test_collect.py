@@ -378,6 +378,7 @@ class _Recorder:
         self.total = 0
         self.done: list[str] = []
         self.requests = 0
+        self.errors: list[str] = []
 
     def start(self, accounts: int) -> None:
         self.total = accounts
@@ -387,9 +388,24 @@ class _Recorder:
 
     def http_event(self, kind: str, detail: str) -> None:
         self.requests += kind == "request"
+        if kind == "error":
+            self.errors.append(detail)
 
     def finish(self) -> None:
         pass
+
+
+def test_progress_errors_are_sources_the_report_calls_incomplete() -> None:
+    """A 404 that means "no Flex" is an answer, not an error; a 403 on Studio is one."""
+    s = scenario()
+    sub = s["accounts"][1]["sid"]
+    s["faults"] = {"product_errors": {sub: {"studio": 403}}}
+    rec = _Recorder()
+    with EmulatorServer(s) as server:
+        snap = collect(config(s, server.url), rec)
+    assert all("flex_configuration" not in a for a in s["accounts"])  # every Flex read is a 404
+    assert snap.coverage[sub]["flows"].startswith("error")
+    assert rec.errors == ["flows"]
 
 
 def test_progress_counts_each_account_once() -> None:

@@ -286,6 +286,10 @@ class _Walk:
                     w.coverage[source] = "ok"
             elif not current.startswith("error"):
                 w.coverage[source] = status
+                if status.startswith("error"):
+                    # 'errors' on the progress line are sources the report will call
+                    # incomplete (a 404 that means "no Flex" is not one).
+                    self.progress.http_event("error", source)
 
     def add(self, w: _AccountWork, source: str, item: Any) -> None:
         with self.lock:
@@ -543,6 +547,17 @@ def _environment(env: Any) -> tuple[str, str | None, str | None]:
 # -------------------------------------------------------------------- entry point
 
 
+def _requests_and_retries(progress: Progress) -> Callable[[str, str], None]:
+    """The HTTP layer's events for the progress line, but its 4xx/5xx answers: whether one
+    is an error is the walker's call (see _Walk.mark)."""
+
+    def on_event(kind: str, detail: str) -> None:
+        if kind != "error":
+            progress.http_event(kind, detail)
+
+    return on_event
+
+
 def _where(config: CollectConfig) -> str:
     """How messages name the API: the --api-url (redacted), or Twilio's host in the region."""
     if config.api_url:
@@ -680,7 +695,7 @@ def collect(
         config.api_url,
         timeout=config.timeout,
         pool_size=max(config.concurrency, config.per_account_limit) + 8,
-        on_event=progress.http_event,
+        on_event=_requests_and_retries(progress),
         per_account_limit=config.per_account_limit,
         cancel=cancel,
         max_response_bytes=config.max_response_bytes,
