@@ -15,7 +15,18 @@ import sys
 import typer
 
 from auditor import __version__
-from auditor.commands import audit, check, collect, demo, diff, history, report, rules, scan
+from auditor.commands import (
+    audit,
+    check,
+    collect,
+    demo,
+    diff,
+    history,
+    report,
+    rules,
+    scan,
+    watch,
+)
 from auditor.crash import scrub, write_crash_report
 from auditor.errors import AuditorError
 from auditor.files import FileRefused
@@ -61,7 +72,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for _module in (audit, collect, report, diff, history, check, scan, rules, demo):
+for _module in (audit, collect, report, diff, history, check, scan, rules, demo, watch):
     app.command(name=_module.NAME, help=_module.HELP)(_module.run)
 
 

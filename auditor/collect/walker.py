@@ -678,6 +678,44 @@ def _odd_note(where: str, odd: list[str]) -> list[str]:
     ]
 
 
+def list_accounts(
+    root: Client, config: CollectConfig
+) -> tuple[list[Account], dict[str, str], list[str]]:
+    """The hierarchy's usable accounts (root first), each one's auth token (memory only),
+    and notes on records that could not be used.
+
+    Twilio returns every subaccount's token in the parent's account list; the caller
+    holds them in memory to read that subaccount's own products, and never writes them.
+    Raises CredentialsError / ApiUnreachableError on the first request.
+    """
+    creds = config.credentials
+    listed = _first_request(root, creds, config)
+    accounts, tokens, notes = _accounts(listed, creds.account_sid, _where(config))
+    del listed  # the records hold auth tokens: keep them in `tokens` only
+    return accounts, tokens, notes
+
+
+def account_client(
+    account_sid: str,
+    root: Client,
+    config: CollectConfig,
+    tokens: dict[str, str],
+    http: ReadOnlyHttpClient,
+) -> Client | None:
+    """A client authenticated as `account_sid` (for its own products), None if unavailable.
+
+    The root reuses the parent's client; a subaccount needs its own token, which an
+    API key never gets from Twilio.
+    """
+    creds = config.credentials
+    if account_sid == creds.account_sid:
+        return root
+    if account_sid in tokens and not creds.uses_api_key:
+        sub = Credentials(account_sid=account_sid, auth_token=tokens[account_sid])
+        return make_client(sub, config.api_url, http_client=http, region=config.region)
+    return None
+
+
 def collect(
     config: CollectConfig,
     progress: Progress | None = None,
@@ -701,11 +739,8 @@ def collect(
         max_response_bytes=config.max_response_bytes,
     )
     root = make_client(creds, config.api_url, http_client=http, region=config.region)
-    listed = _first_request(root, creds, config)
+    accounts, tokens, account_notes = list_accounts(root, config)
     root_sid = creds.account_sid
-    where = _where(config)
-    accounts, tokens, account_notes = _accounts(listed, root_sid, where)
-    del listed  # the records hold auth tokens: keep them in `tokens` only
 
     known = {a.sid for a in accounts}
     unknown = [sid for sid in config.accounts if sid not in known]
@@ -729,13 +764,7 @@ def collect(
     walk = _Walk(config, http, root, progress)
     snapshot.alert_window_days = walk.alert_days if config.alerts else None
     for account in accounts:
-        if account.sid == root_sid:
-            client: Client | None = root
-        elif account.sid in tokens and not creds.uses_api_key:
-            sub = Credentials(account_sid=account.sid, auth_token=tokens[account.sid])
-            client = make_client(sub, config.api_url, http_client=http, region=config.region)
-        else:
-            client = None
+        client = account_client(account.sid, root, config, tokens, http)
         walk.work[account.sid] = _AccountWork(account=account, client=client)
     probe_tokens: dict[str, str] = {}
     if config.probe_webhooks and not creds.uses_api_key:

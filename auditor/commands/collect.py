@@ -54,26 +54,30 @@ class _SafeFormatter(logging.Formatter):
 
 
 @contextmanager
-def request_log(enabled: bool) -> Iterator[None]:
-    """--verbose: log every request's method and URL (never headers or credentials).
-
-    Scoped to one command run, so a library caller (or the next test) gets the
-    logger back as it was.
-    """
-    if not enabled:
-        yield
-        return
-    logger = logging.getLogger("auditor.http")
+def stderr_log(name: str, fmt: str, level: int, datefmt: str | None = None) -> Iterator[None]:
+    """Logger `name`'s lines on stderr at `level` (redacted, escape codes shown), for one
+    command run only, so a library caller (or the next test) gets the logger back as it was."""
+    logger = logging.getLogger(name)
     handler = _StderrHandler()
-    handler.setFormatter(_SafeFormatter("http: %(message)s"))
-    level = logger.level
+    handler.setFormatter(_SafeFormatter(fmt, datefmt))
+    previous = logger.level
     logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
+    logger.setLevel(level)
     try:
         yield
     finally:
         logger.removeHandler(handler)
-        logger.setLevel(level)
+        logger.setLevel(previous)
+
+
+@contextmanager
+def request_log(enabled: bool) -> Iterator[None]:
+    """--verbose: log every request's method and URL (never headers or credentials)."""
+    if not enabled:
+        yield
+        return
+    with stderr_log("auditor.http", "http: %(message)s", logging.DEBUG):
+        yield
 
 
 @contextmanager

@@ -93,6 +93,25 @@ def build_index(scenario: Mapping[str, Any]) -> ScenarioIndex:
     return ScenarioIndex(accounts, keys, parent)
 
 
+def add_alerts(index: ScenarioIndex, account_sid: str, alerts: list[Mapping[str, Any]]) -> None:
+    """Serve more Monitor alerts for one account from now on (alerts over time, for polling).
+
+    The account's routes are rebuilt from a copy of its scenario entry (the caller's
+    scenario is never changed) and swapped in whole, so a request sees either.
+    """
+    entry = index.accounts[account_sid]
+    known = {a.get("sid") for a in entry.raw.get("alerts", [])}
+    for item in alerts:
+        sid = item.get("sid")
+        if not isinstance(sid, str) or not sid.startswith("NO") or len(sid) != 34 or sid in known:
+            raise ValueError(f"alert sid {sid!r}: give a new NO… SID (NO + 32 hex)")
+        known.add(sid)
+    raw = dict(entry.raw)
+    raw["alerts"] = [*entry.raw.get("alerts", []), *alerts]
+    entry.raw = raw
+    entry.routes = _account_routes(raw)
+
+
 def _collection(
     routes: dict[str, Route],
     path: str,

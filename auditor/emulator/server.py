@@ -25,7 +25,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from auditor.emulator import shapes
+from auditor.emulator import debugger, shapes
 from auditor.emulator.auth import authenticate
 from auditor.emulator.dispatch import (
     Reply,
@@ -36,7 +36,7 @@ from auditor.emulator.dispatch import (
     target_account,
     unauthorized,
 )
-from auditor.emulator.index import ScenarioIndex, build_index
+from auditor.emulator.index import ScenarioIndex, add_alerts, build_index
 from auditor.emulator.paging import dumps
 from auditor.emulator.scenario import (
     PRODUCTS,
@@ -268,6 +268,43 @@ class EmulatorServer:
         with self._lock:
             self._stats = EmulatorStats()
             self._served = 0
+
+    # --- events over time (watch) -----------------------------------------------------
+
+    def add_alert(self, account_sid: str, alert: Mapping[str, Any]) -> None:
+        """Serve a new Monitor alert of `account_sid` from now on (it appears to polling)."""
+        if account_sid not in self.index.accounts:
+            raise AuditorError(f"emulator: no account {account_sid} in the scenario")
+        with self._lock:
+            add_alerts(self.index, account_sid, [dict(alert)])
+
+    def deliver_debugger_event(
+        self,
+        url: str,
+        account_sid: str,
+        alert: Mapping[str, Any],
+        *,
+        signed_by: str | None = "account",
+        sign_url: str | None = None,
+    ) -> int:
+        """POST `alert` to `url` as Twilio's Debugger webhook; the HTTP status answered.
+
+        `signed_by`: "account" (the alert's account token, as Twilio signs), "parent"
+        (the parent's token), "wrong" (a token of no account), None (no signature).
+        `sign_url`: the URL the signature covers when it is not `url` (behind a proxy).
+        """
+        entry = self.index.accounts[account_sid]
+        owner = entry.owner if entry.owner and entry.owner != account_sid else None
+        form = debugger.debugger_form(alert, account_sid, owner)
+        tokens = {
+            "account": entry.auth_token,
+            "parent": self.index.accounts[self.index.parent_sid].auth_token,
+            "wrong": "0" * 32,
+        }
+        signature = None
+        if signed_by is not None:
+            signature = debugger.sign(sign_url or url, form, tokens[signed_by])
+        return debugger.deliver(url, form, signature)
 
     # --- request handling (called from handler threads) -------------------------------
 
