@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import requests
 import watch_fixtures as W
 from watch_support import make_snapshot, read_lines, wait_for
 
@@ -104,6 +105,12 @@ def test_a_signal_stops_it_within_two_seconds_with_state_flushed(
             == 200
         )
         assert wait_for(lambda: read_lines(jsonl), timeout=10)
+        health = url.removesuffix("/debugger") + "/healthz"
+
+        def polled() -> bool:
+            return requests.get(health, timeout=5).json()["poll"]["last_poll_at"] is not None
+
+        assert wait_for(polled, timeout=10)  # a whole poll is done: every account has a cursor
         rc, elapsed = running.stop(sig)
     finally:
         running.kill()
