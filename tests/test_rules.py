@@ -491,6 +491,19 @@ _sources = st.sampled_from(
 )
 
 
+def test_an_empty_and_a_missing_callerid_in_one_alert_are_two_problems_in_any_order() -> None:
+    """Found by hypothesis: they were collapsed into one, and the survivor (so the
+    callerid-empty finding) depended on the order the references arrived in."""
+    alert = Source(kind="alert", sid="NO" + "1" * 32, location="response_body")
+    empty = make_ref("", A, source=alert, dialed="number")
+    missing = make_ref("", A, source=alert, dialed="number", missing=True)
+    snap = make_snapshot()
+    forward = run([empty, missing], snap)
+    backward = run([missing, empty], snap)
+    assert [f.fingerprint for f in forward] == [f.fingerprint for f in backward]
+    assert "callerid-empty" in {f.rule for f in forward}
+
+
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(

@@ -318,13 +318,21 @@ def representative_references(
             ref.dialed,
             alert_url(ref),
             ref.via,
+            ref.missing,  # no callerId at all is another problem than an empty one
+            ref.client_leg,
             *extra,
         )
         kept = alerts.get(key)
-        if kept is None or (ref.source.sid or "") < (kept.source.sid or ""):
+        if kept is None or _alert_order(ref) < _alert_order(kept):
             alerts[key] = ref
     out.extend(alerts.values())
     return out
+
+
+def _alert_order(ref: CallerIdReference) -> tuple[str, str, str]:
+    """Which of several alerts of one problem is kept: the smallest SID, then location and
+    kind, so the choice never depends on the order the references arrive in."""
+    return (ref.source.sid or "", ref.source.location or "", ref.kind)
 
 
 def _setting_key(ref: CallerIdReference) -> tuple[object, ...]:
