@@ -20,7 +20,7 @@ from auditor.collect.credentials import Credentials
 from auditor.collect.http import MethodRefusedError, ReadOnlyHttpClient, RetryPolicy
 from auditor.collect.walker import API_KEY_DENIED, SOURCES
 from auditor.emulator import EmulatorServer, generate_hierarchy
-from auditor.extract.alerts import CALLER_ID_ERROR_CODES
+from auditor.extract.alerts import AUDITED_ALERT_CODES
 from auditor.model import Snapshot
 
 NOW = datetime(2026, 11, 29, 12, tzinfo=UTC)
@@ -79,7 +79,7 @@ def expected_alerts(s: dict[str, Any]) -> set[str]:
         a["sid"]
         for acc in s["accounts"]
         for a in acc.get("alerts", [])
-        if a["error_code"] in CALLER_ID_ERROR_CODES
+        if a["error_code"] in AUDITED_ALERT_CODES
         and datetime.fromisoformat(a["date_created"].replace("Z", "+00:00")) >= start
     }
 

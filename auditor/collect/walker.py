@@ -42,7 +42,7 @@ from auditor.collect.pool import TaskPool
 from auditor.collect.probe import REFUSED, failure_line, probe_webhooks
 from auditor.collect.records import RecordError, admit, describe
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
-from auditor.extract.alerts import CALLER_ID_ERROR_CODES
+from auditor.extract.alerts import AUDITED_ALERT_CODES
 from auditor.extract.functions import referenced_env_names
 from auditor.model import (
     Account,
@@ -501,7 +501,7 @@ class _Walk:
         recs = (
             rec
             for rec in self.read_pages(lambda: alerts.page(start_date=start, page_size=PAGE_SIZE))
-            if str(rec.error_code) in CALLER_ID_ERROR_CODES
+            if str(rec.error_code) in AUDITED_ALERT_CODES
         )
         for alert in self.each(
             w, "alerts", recs, lambda r: records.alert(r, w.account.sid, w.notes)

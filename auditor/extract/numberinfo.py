@@ -14,7 +14,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from auditor.extract.values import classify, is_e164
-from auditor.model import RefKind
+from auditor.model import DialedKind, RefKind
 
 # phonenumbers' types under the names the country table uses (lower case, as in its docs).
 _TYPE_NAMES = {
@@ -68,6 +68,16 @@ def country_of(e164: str | None) -> str | None:
     """ISO 3166 alpha-2 of an E.164 number, or None."""
     info = number_info(e164) if e164 else None
     return info.country if info else None
+
+
+def dialed_for_to(to: object, default: str = DialedKind.NUMBER.value) -> str:
+    """What a call's `To` rings: a client, a SIP URI, or (anything else written) a number."""
+    text = to.strip().lower() if isinstance(to, str) else ""
+    if text.startswith("client:"):
+        return DialedKind.CLIENT.value
+    if text.startswith(("sip:", "sips:")):
+        return DialedKind.SIP.value
+    return DialedKind.NUMBER.value if text else default
 
 
 def fixed_destination(text: str | None) -> tuple[str | None, str | None]:

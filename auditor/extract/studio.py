@@ -10,6 +10,7 @@ reference with that fixed destination.
 
 from __future__ import annotations
 
+from auditor.extract.numberinfo import dialed_for_to
 from auditor.extract.twiml import per_destination
 from auditor.extract.values import classify
 from auditor.model import (
@@ -32,15 +33,6 @@ _NOUN_DIALED = {
 }
 # widget type -> the property that holds the caller ID
 _WIDGETS = {"connect-call-to": "caller_id", "make-outgoing-call-v2": "from"}
-
-
-def _dialed_for_to(to: object) -> str:
-    text = to.strip().lower() if isinstance(to, str) else ""
-    if text.startswith("client:"):
-        return DialedKind.CLIENT.value
-    if text.startswith(("sip:", "sips:")):
-        return DialedKind.SIP.value
-    return DialedKind.NUMBER.value
 
 
 def widget_targets(props: dict[str, object], dialed: str) -> list[str]:
@@ -78,7 +70,7 @@ def extract_flow(flow: StudioFlow) -> tuple[list[CallerIdReference], list[str]]:
             kind = _NOUN_DIALED.get(noun) if isinstance(noun, str) else None
             dialed = kind.value if kind else DialedKind.UNKNOWN.value
         else:
-            dialed = _dialed_for_to(props.get("to"))
+            dialed = dialed_for_to(props.get("to"))
         source = Source(kind=SourceKind.STUDIO_FLOW.value, sid=flow.sid, location=location)
         targets = widget_targets(props, dialed)
         if prop not in props or props[prop] is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from auditor.analysis import analyse_references
 from auditor.extract import references_from_snapshot
-from auditor.extract.alerts import CALLER_ID_ERROR_CODES, extract_alert
+from auditor.extract.alerts import AUDITED_ALERT_CODES, extract_alert
 from auditor.graph import alert_variables, build_index, normalize_url
 from auditor.lookup import Authorization
 from auditor.model import (
@@ -41,11 +41,9 @@ from auditor.rules import RULE_ORDER, alert_13214_observed
 from auditor.watch.events import WatchEvent
 from auditor.watch.live import LiveHolders, LiveOwnership
 
-# The error codes diagnosed; every other code is only counted (/healthz).
-# Hook for Voice Geo Permissions (issue #11): when `dial-destination-not-permitted`
-# exists, add 13227 here (or to CALLER_ID_ERROR_CODES, if the collector fetches
-# those alerts too); the rules do the rest, nothing else in watch changes.
-DIAGNOSED_CODES: frozenset[str] = CALLER_ID_ERROR_CODES
+# The error codes diagnosed (the ones `audit` fetches: caller-ID refusals and calls the
+# Geo Permissions blocked); every other code is only counted (/healthz).
+DIAGNOSED_CODES: frozenset[str] = AUDITED_ALERT_CODES
 
 CACHE_SIZE = 512  # distinct (account, references, entry, live answer) diagnoses kept
 CONFIRMED_SNAPSHOT = "snapshot"
