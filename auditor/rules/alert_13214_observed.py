@@ -14,7 +14,7 @@ from auditor.rules.base import (
     RuleContext,
     caller_id_of,
 )
-from auditor.rules.remedy import borrow_fixes, pick_owner, unowned_fixes
+from auditor.rules.remedy import Remedy, pick_owner
 
 UNKNOWN_CALLER_ID = "(not found in the alert)"
 MAX_LISTED = 20
@@ -64,15 +64,16 @@ def _advice(
             account,
             [account],
         )
+    remedy = Remedy.for_ref(ctx, ref)  # the alert was logged in the region it was read from
     picked = pick_owner(ctx, account, e164)
     if picked:
         owner, how = picked
         return (
-            borrow_fixes(ctx, account, e164, owner, how),
+            remedy.borrow(e164, owner, how),
             owner,
             hierarchy_path(ctx.index, account, owner),
         )
-    return unowned_fixes(ctx, account, e164), None, [account]
+    return remedy.unowned(e164), None, [account]
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:

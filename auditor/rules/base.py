@@ -159,6 +159,8 @@ class RuleContext:
     baseline: Snapshot | None = None
     baseline_index: GraphIndex | None = None
     policy: Sequence[PolicyEntry] | None = None
+    # The Twilio Regions the analysis covers (one snapshot each); empty: the snapshot's own.
+    regions: tuple[str, ...] = ()
     # Results that several rules share (e.g. which webhook refs are context mismatches).
     shared: dict[str, object] = field(default_factory=dict)
 
@@ -445,13 +447,6 @@ def own_numbers_text(ctx: RuleContext, account_sid: str, limit: int = 3) -> str:
 
 def _voice(capabilities: dict[str, bool]) -> bool:
     return capabilities.get("voice", True) if capabilities else True
-
-
-def verify_request(account_sid: str, e164: str) -> str:
-    return (
-        f"POST /2010-04-01/Accounts/{account_sid}/OutgoingCallerIds.json "
-        f"with PhoneNumber={e164} (Twilio calls the number; whoever answers enters the code)"
-    )
 
 
 def move_request(owner_sid: str, number_sid: str, gaining_sid: str) -> str:

@@ -20,6 +20,7 @@ from auditor.rules.base import (
     finding_for,
     own_numbers_text,
 )
+from auditor.rules.remedy import Remedy
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -37,7 +38,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{describe_source(ref, ctx)} {target} with {judge.field} {ref.raw_value!r}: a "
             f"client identity can only be shown to another client, so "
             f"{judge.refusal(judge.invalid)}.",
-            f"Use a phone number the executing account owns or verifies as {judge.field}"
+            f"Use {Remedy.for_ref(ctx, ref).usable()} as {judge.field}"
             + (f", e.g. {own}" if own else "")
             + "; keep client: identities for calls to clients.",
             error_codes=[judge.invalid],

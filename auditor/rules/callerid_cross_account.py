@@ -16,7 +16,7 @@ from auditor.rules.base import (
     finding_for,
     judgeable,
 )
-from auditor.rules.remedy import borrow_fixes, path_text, pick_owner
+from auditor.rules.remedy import Remedy, path_text, pick_owner
 from auditor.rules.webhook_context_mismatch import covered_by_mismatch
 
 
@@ -42,7 +42,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{judge.uses} {e164}, which {ctx.index.account_label(owner)} {verb}, not {x} "
             f"(path {path_text(ctx, path)}). Twilio checks only the executing account: "
             f"{judge.refusal(judge.not_authorized)}.",
-            borrow_fixes(ctx, x, e164, owner, how, ref.region),
+            Remedy.for_ref(ctx, ref).borrow(e164, owner, how),
             owner=owner,
             path=path,
             details={"owner_holds": how},

@@ -28,6 +28,7 @@ from auditor.rules.base import (
     is_missing,
     own_numbers_text,
 )
+from auditor.rules.remedy import Remedy
 
 _NULLISH = frozenset({"", "none", "null", "undefined", "nil", "nan"})
 
@@ -78,8 +79,8 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             ref,
             f"{message}, so {judge.refusal(code)}.",
             f"Make sure the value is set before the {judge.label} runs (check the environment "
-            f"variable, template or code that fills it in {where}), or write a number the "
-            f"executing account owns" + (f", e.g. {own}." if own else " or verifies."),
+            f"variable, template or code that fills it in {where}), or write "
+            f"{Remedy.for_ref(ctx, ref).usable()}" + (f", e.g. {own}." if own else "."),
             error_codes=[code],
         )
 

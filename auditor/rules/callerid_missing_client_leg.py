@@ -23,6 +23,7 @@ from auditor.rules.base import (
     is_missing,
     own_numbers_text,
 )
+from auditor.rules.remedy import Remedy
 
 
 def _client_leg_urls(ctx: RuleContext) -> set[str]:
@@ -66,7 +67,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{describe_source(ref, ctx)} dials a phone number without callerId on a Voice SDK "
             f"client leg: Twilio would present client:… as the caller, which the phone network "
             f"refuses (13214).",
-            f'Add callerId="{example}" (a number the executing account owns or verifies) to the '
+            f'Add callerId="{example}" ({Remedy.for_ref(ctx, ref).usable()}) to the '
             f"<Dial> in {describe_source(ref, ctx)}.",
         )
 

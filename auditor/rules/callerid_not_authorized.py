@@ -15,7 +15,7 @@ from auditor.rules.base import (
     finding_for,
     judgeable,
 )
-from auditor.rules.remedy import unowned_fixes
+from auditor.rules.remedy import Remedy
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -33,7 +33,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"{describe_source(ref, ctx)} {judge.uses} {ref.e164} in "
             f"{ctx.index.account_label(x)}, but no account of the hierarchy owns or verifies "
             f"that number: {judge.refusal(judge.not_authorized)} and the call never rings.",
-            unowned_fixes(ctx, x, ref.e164, ref.region),
+            Remedy.for_ref(ctx, ref).unowned(ref.e164),
             path=[x],
             error_codes=[judge.not_authorized],
         )

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from auditor.extract.values import is_e164
 from auditor.model import CallerIdReference, Finding, RefKind, Severity
+from auditor.regions import region_label
 from auditor.rules.base import (
     DOCS_DIAL_CALLERID,
     ERROR_13214,
@@ -17,7 +18,7 @@ from auditor.rules.base import (
     is_missing,
     own_numbers_text,
 )
-from auditor.rules.remedy import pick_owner
+from auditor.rules.remedy import Remedy, pick_owner
 
 
 def _would_be(ctx: RuleContext, ref: CallerIdReference) -> tuple[str, bool | None]:
@@ -32,7 +33,15 @@ def _would_be(ctx: RuleContext, ref: CallerIdReference) -> tuple[str, bool | Non
             None,
         )
     if ctx.index.authorized_for(ref.e164, x):
-        how = "owns" if ctx.index.authorized[ref.e164][x] == "owned" else "has verified"
+        owned = ctx.index.authorized[ref.e164][x] == "owned"
+        if not owned and not Remedy.for_ref(ctx, ref).verifiable:
+            return (
+                f"Even written as {ref.e164} it would still be refused: {x} holds it only as a "
+                f"Verified Caller ID, which {region_label(ref.region)} does not support (see "
+                "callerid-verified-unsupported-in-region).",
+                False,
+            )
+        how = "owns" if owned else "has verified"
         return f"Written as {ref.e164} it would be authorized ({x} {how} it).", True
     picked = pick_owner(ctx, x, ref.e164)
     if picked:
@@ -62,13 +71,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             x = ref.executing_account_sid
             own = own_numbers_text(ctx, x) if x else ""
             fix = (
-                f'Write the {judge.field} in E.164 ("{ref.e164}") and make it a number the '
-                f"executing account owns or verifies" + (f", e.g. {own}." if own else ".")
+                f'Write the {judge.field} in E.164 ("{ref.e164}") and make it '
+                f"{Remedy.for_ref(ctx, ref).usable()}" + (f", e.g. {own}." if own else ".")
             )
         else:
             fix = (
                 f"Replace {ref.raw_value!r} in {describe_source(ref, ctx)} with an E.164 number "
-                f"(+ and country code) that the executing account owns or verifies."
+                f"(+ and country code): {Remedy.for_ref(ctx, ref).usable()}."
             )
         yield finding_for(
             RULE,

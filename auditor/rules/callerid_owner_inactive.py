@@ -16,9 +16,8 @@ from auditor.rules.base import (
     finding_for,
     judgeable,
     move_request,
-    verify_request,
 )
-from auditor.rules.remedy import owned_number, pick_owner
+from auditor.rules.remedy import Remedy, owned_number, pick_owner
 
 _INACTIVE = frozenset({AccountStatus.SUSPENDED.value, AccountStatus.CLOSED.value})
 
@@ -50,7 +49,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f"Move {e164} ({number.sid}) out of {owner} into {x} before it is lost: "
             f"{move_request(owner, number.sid, x)}{first}."
             if number is not None
-            else f"Verify {e164} in {x}: {verify_request(x, e164)}."
+            else _verify_instead(Remedy.for_ref(ctx, ref), e164)
         )
         yield finding_for(
             RULE,
@@ -65,6 +64,13 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             details={"owner_status": account.status},
             error_codes=[judge.not_authorized],
         )
+
+
+def _verify_instead(remedy: Remedy, e164: str) -> str:
+    """The owner only verified the number (it cannot be moved): verify it here, where that helps."""
+    if remedy.verifiable:
+        return remedy.verify(e164)
+    return f"{remedy.verify(e164)} {remedy.own_numbers()}"
 
 
 RULE = Rule(

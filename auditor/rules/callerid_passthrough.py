@@ -22,6 +22,7 @@ from auditor.rules.base import (
     finding_for,
     own_numbers_text,
 )
+from auditor.rules.remedy import Remedy
 
 # The caller's side of the inbound call: event.From, request.values['From'], Studio's
 # {{trigger.call.From}} or {{contact.channel.address}} (not {{flow.channel.address}}).
@@ -56,7 +57,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"{judge.label} ({shown}). Unlike a <Dial>, a new call may only come from a "
                 f"number the account owns or verifies: unless the caller's number is one, "
                 f"{judge.refusal(judge.not_authorized)}.",
-                "Use a number the executing account owns or verifies as From"
+                f"Use {Remedy.for_ref(ctx, ref).usable()} as From"
                 + (f", e.g. {own}" if own else "")
                 + ", and pass the caller's number on as a parameter instead.",
                 error_codes=[judge.not_authorized],

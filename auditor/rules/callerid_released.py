@@ -15,9 +15,8 @@ from auditor.rules.base import (
     describe_source,
     finding_for,
     judgeable,
-    verify_request,
 )
-from auditor.rules.remedy import borrow_fixes, own_numbers_clause, pick_owner
+from auditor.rules.remedy import Remedy, pick_owner
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -39,20 +38,16 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             f" as {old_sid}" if old_sid else ""
         )
         picked = pick_owner(ctx, x, e164)
+        remedy = Remedy.for_ref(ctx, ref)
         if picked:
             owner, how = picked
             now = f"it now belongs to {ctx.index.account_label(owner)}"
-            fix = borrow_fixes(ctx, x, e164, owner, how)
+            fix = remedy.borrow(e164, owner, how)
             path = hierarchy_path(ctx.index, x, owner)
         else:
             owner, path = None, [x]
             now = "no account of the hierarchy holds it now"
-            fix = (
-                f"If Twilio still has {e164} available, buy it back into {x}: POST "
-                f"/2010-04-01/Accounts/{x}/IncomingPhoneNumbers.json with PhoneNumber={e164}; "
-                f"or, if the business still controls the line, verify it: "
-                f"{verify_request(x, e164)}. {own_numbers_clause(ctx, x)}"
-            )
+            fix = remedy.buy_back(e164)
         yield finding_for(
             RULE,
             ctx,

@@ -13,7 +13,7 @@ from auditor.rules.base import (
     Rule,
     RuleContext,
 )
-from auditor.rules.remedy import borrow_fixes, path_text, pick_owner, unowned_fixes
+from auditor.rules.remedy import Remedy, path_text, pick_owner
 
 
 def check(ctx: RuleContext) -> Iterator[Finding]:
@@ -35,14 +35,15 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             )
         else:
             picked = pick_owner(ctx, account, e164)
+            remedy = Remedy.for_account(ctx, account)  # where the account's calls run
             if picked:
                 owner, how = picked
                 path = hierarchy_path(ctx.index, account, owner)
                 where = f"{ctx.index.account_label(owner)} holds it (path {path_text(ctx, path)})"
-                remediation = borrow_fixes(ctx, account, e164, owner, how)
+                remediation = remedy.borrow(e164, owner, how)
             else:
                 where = "no account of the hierarchy holds it"
-                remediation = unowned_fixes(ctx, account, e164)
+                remediation = remedy.unowned(e164)
             message = (
                 f"The policy says {ctx.index.account_label(account)} uses caller ID {e164}, but "
                 f"it neither owns nor verifies it: {where}."

@@ -23,7 +23,7 @@ from auditor.rules.base import (
     finding_for,
     is_missing,
 )
-from auditor.rules.remedy import borrow_fixes, path_text, pick_owner
+from auditor.rules.remedy import Remedy, path_text, pick_owner
 
 _SHARED_KEY = "webhook-context-mismatch"
 
@@ -115,6 +115,9 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                     e164=t.e164,
                     dialed=t.dialed,
                     via=t.via,
+                    destination=t.destination,
+                    destination_country=t.destination_country,
+                    region=t.region,  # the answer ran in the region the probe asked
                 )
             if ref is None:
                 continue
@@ -133,7 +136,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"Make the callerId depend on the account that calls the webhook (the "
                 f"AccountSid request parameter) and answer with a number of that account, or "
                 f"point {account}'s numbers at their own webhook. "
-                + borrow_fixes(ctx, account, group.e164, owner, how),
+                + Remedy.for_ref(ctx, ref).borrow(group.e164, owner, how),
                 owner=owner,
                 path=path,
                 details={
