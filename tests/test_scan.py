@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -254,3 +255,81 @@ def test_prose_is_never_twiml_and_assertions_are_not_dials(
     )
     _, out, _ = _run(capsys, str(tmp_path / "tests"), "-f", "json", "--include-tests")
     assert json.loads(out)["references"] == []
+
+
+# --------------------------------------------------------------------------- regions
+
+
+@pytest.fixture(scope="module")
+def regional_folder(tmp_path_factory: pytest.TempPathFactory, snapshot_file: Path) -> Path:
+    """An audit folder of two regions: snapshot.json (US1) and snapshot-ie1.json."""
+    from dataclasses import replace
+
+    from auditor.snapshot import load_snapshot, save_snapshots
+
+    us1 = load_snapshot(snapshot_file)
+    ie1 = replace(us1, region="ie1", edge="dublin", verified_caller_ids=[])
+    folder = tmp_path_factory.mktemp("regions")
+    save_snapshots([us1, ie1], folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["snapshot-ie1.json", "snapshot.json"]
+    return folder
+
+
+def _scan_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, Any]:
+    rc, out, _ = _run(capsys, str(FIXTURE), *SKIP_PATTERNS, "-f", "json", *args)
+    return rc, json.loads(out)
+
+
+def test_code_is_judged_in_the_region_it_runs_in(
+    capsys: pytest.CaptureFixture[str], regional_folder: Path
+) -> None:
+    base = ("--snapshot", str(regional_folder), "--account", CHILD)
+    _, ie1 = _scan_json(capsys, *base, "--region", "ie1")
+    found = {(f["rule"], f["source"]["location"]): f for f in ie1["findings"]}
+    # CHILD's Verified Caller ID works in US1, not in IE1 (read from snapshot-ie1.json)
+    verified = found[("callerid-verified-unsupported-in-region", "twiml/forward.xml:4")]
+    assert verified["region"] == "ie1" and ie1["region"] == "ie1"
+    unowned = found[("callerid-not-authorized", "python/voice.py:58")]
+    assert "OutgoingCallerIds" not in unowned["remediation"]
+    assert "does not support Verified Caller IDs" in unowned["remediation"]
+    _, us1 = _scan_json(capsys, *base, "--region", "us1")
+    rules = {(f["rule"], f["source"]["location"]) for f in us1["findings"]}
+    assert not any(loc == "twiml/forward.xml:4" for _, loc in rules)
+    assert ("callerid-not-authorized", "python/voice.py:58") in rules
+    assert us1["region"] == "us1"
+
+
+def test_a_single_region_snapshot_judges_in_its_own_region(
+    capsys: pytest.CaptureFixture[str], regional_folder: Path
+) -> None:
+    only_ie1 = regional_folder / "snapshot-ie1.json"
+    _, doc = _scan_json(capsys, "--snapshot", str(only_ie1), "--account", CHILD)
+    assert doc["region"] == "ie1"
+    # IE1 has no Verified Caller IDs: the one CHILD verified in US1 is not there
+    (f,) = [f for f in doc["findings"] if f["source"]["location"] == "twiml/forward.xml:4"]
+    assert f["rule"] == "callerid-not-authorized" and f["region"] == "ie1"
+    assert "OutgoingCallerIds" not in f["remediation"]
+    rc, out, _ = _run(
+        capsys, str(FIXTURE / "twiml"), "--snapshot", str(only_ie1), "--account", CHILD
+    )
+    assert "judged as running in IE1" in out and rc == 1
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ((), "--snapshot holds audits of US1, IE1: pass --region us1 or --region ie1"),
+        (("--region", "au1"), "--region au1: the snapshot holds no AU1 audit"),
+        (("--region", "eu1"), "--region 'eu1' is not a Twilio Region"),
+    ],
+)
+def test_a_multi_region_snapshot_needs_the_code_region(
+    capsys: pytest.CaptureFixture[str],
+    regional_folder: Path,
+    extra: tuple[str, ...],
+    message: str,
+) -> None:
+    rc, _, err = _run(
+        capsys, str(FIXTURE), "--snapshot", str(regional_folder), "--account", CHILD, *extra
+    )
+    assert rc == 2 and message in err and "Traceback" not in err

@@ -4,7 +4,9 @@ Without a snapshot it lists every callerId / From the code sets (file:line),
 and judges what needs no hierarchy: empty or unrendered values, numbers not in
 E.164, `client:` identities on a PSTN leg. With `--snapshot S --account SID` it
 checks each literal against the hierarchy and reports the same rule IDs as
-`audit` (only findings whose source is code).
+`audit` (only findings whose source is code). A snapshot folder of a multi-region
+audit is read whole (every `snapshot-<region>.json`), and the code is judged in
+the region its Twilio client addresses (`--region`; see `code_region`).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from auditor.extract.code import ScanResult, scan_paths
 from auditor.files import write_atomic
 from auditor.model import Analysis, CallerIdReference, Finding, Snapshot, SourceKind
 from auditor.redact import redact_data, redact_url
+from auditor.regions import DEFAULT_REGION, REGIONS, region_label
 from auditor.text import dump_json, visible
 
 NAME = "scan"
@@ -33,8 +36,9 @@ HELP = (
     "Find callerId / From usage in source code (TwiML, templates, Studio exports, Python, "
     "JS/TS, PHP, Ruby, C#, Java; values resolved through .env and config files): file:line as "
     "text, JSON or SARIF. Test files are skipped unless --include-tests. With --snapshot and "
-    "--account, check each literal against the hierarchy (same rule IDs as audit). Exit 1 on "
-    "findings at or above --fail-on, 2 on bad input."
+    "--account, check each literal against the hierarchy (same rule IDs as audit), in the "
+    "Twilio Region the code runs in (--region; an audit folder of several regions is read "
+    "whole). Exit 1 on findings at or above --fail-on, 2 on bad input."
 )
 
 ACCOUNT_SID_RE = re.compile(r"^AC[0-9a-fA-F]{32}$")
@@ -54,6 +58,39 @@ class ScanReport:
     findings: list[Finding]
     account_sid: str | None
     snapshot_used: bool
+    region: str | None = None  # the Twilio Region the code was judged in (None: not said)
+
+
+def code_region(region: str | None, snapshots: Sequence[Snapshot]) -> str | None:
+    """The Twilio Region the scanned code runs in: where its Dials and API requests are judged.
+
+    Nothing in a source tree says which region its Twilio client addresses (the SDK's
+    region/edge may come from the program's own environment), so the user says it with
+    --region. Without it: the snapshot's region when it holds one, and with several,
+    no guess (a Verified Caller ID works in US1 and not in IE1): one line asking for it.
+    Without a snapshot the region is only recorded on the references.
+    """
+    audited = [s.region for s in snapshots]
+    if region is not None:
+        reg = region.strip().lower()
+        if reg not in REGIONS:
+            homes = ", ".join(REGIONS)
+            raise AuditorError(f"--region {region!r} is not a Twilio Region; use one of {homes}")
+        if audited and reg not in audited:
+            raise AuditorError(
+                f"--region {reg}: the snapshot holds no {region_label(reg)} audit (it has "
+                f"{', '.join(map(region_label, audited))}); collect {region_label(reg)} "
+                "(audit --region …) or pass the region of one of its snapshots"
+            )
+        return reg
+    if len(audited) > 1:
+        choices = " or ".join(f"--region {r}" for r in audited)
+        raise AuditorError(
+            f"--snapshot holds audits of {', '.join(map(region_label, audited))}: pass "
+            f"{choices}, the region this code's Twilio client uses (its SDK region, or "
+            f"TWILIO_REGION where it runs; none set: {DEFAULT_REGION})"
+        )
+    return audited[0] if audited else None
 
 
 def _check_account(account: str | None, snapshot: Snapshot | None) -> str | None:
@@ -80,37 +117,46 @@ def _stub_snapshot() -> Snapshot:
 
 
 def code_findings(
-    refs: list[CallerIdReference], snapshot: Snapshot | None
+    refs: list[CallerIdReference], snapshot: Snapshot | Sequence[Snapshot] | None
 ) -> tuple[list[Finding], list[str]]:
-    """Findings for the code references: all rules with a snapshot, standalone ones without."""
+    """Findings for the code references: all rules with a snapshot (one, or one per region
+    of the hierarchy), standalone ones without."""
     from auditor.analysis import analyse
 
+    snapshots = [snapshot] if isinstance(snapshot, Snapshot) else list(snapshot or [])
     if not refs:
         return [], []
-    base = snapshot if snapshot is not None else _stub_snapshot()
-    analysis: Analysis = analyse(base, extra_references=refs)
+    analysis: Analysis = analyse(snapshots or _stub_snapshot(), extra_references=refs)
     findings = [f for f in analysis.findings if f.source.kind == SourceKind.CODE]
-    if snapshot is None:
+    if not snapshots:
         findings = [f for f in findings if f.rule in STANDALONE_RULES]
-    return findings, list(analysis.notes) if snapshot is None else []
+    return findings, list(analysis.notes) if not snapshots else []
 
 
 def build_report(
     paths: list[Path],
     *,
     account: str | None,
-    snapshot: Snapshot | None,
+    snapshot: Snapshot | Sequence[Snapshot] | None,
+    region: str | None = None,
     exclude: Sequence[str] = (),
     include_tests: bool = False,
 ) -> ScanReport:
-    """Scan, then judge: the whole `scan` command minus printing."""
+    """Scan, then judge: the whole `scan` command minus printing.
+
+    `snapshot`: one snapshot or one per region of the hierarchy; `region`: --region.
+    """
+    snapshots = [snapshot] if isinstance(snapshot, Snapshot) else list(snapshot or [])
     for path in paths:
         if not path.exists():
             raise AuditorError(f"{path}: no such file or folder; pass a source tree to scan")
-    sid = _check_account(account, snapshot)
+    sid = _check_account(account, snapshots[0] if snapshots else None)
+    runs_in = code_region(region, snapshots)
     result = scan_paths(paths, account_sid=sid, exclude=exclude, include_tests=include_tests)
-    findings, _ = code_findings(result.references, snapshot)
-    return ScanReport(result, findings, sid, snapshot is not None)
+    for ref in result.references:
+        ref.region = runs_in  # where its Dials and API requests execute
+    findings, _ = code_findings(result.references, snapshots)
+    return ScanReport(result, findings, sid, bool(snapshots), runs_in)
 
 
 # --------------------------------------------------------------------------- output
@@ -181,6 +227,8 @@ def render_text(report: ScanReport) -> str:
     )
     if not report.snapshot_used:
         summary += " (without --snapshot only empty, non-E.164 and client-on-PSTN are judged)"
+    elif report.region:
+        summary += f"; judged as running in {region_label(report.region)}"
     lines.append(summary)
     # File names and values come from a stranger's tree: no escape sequence reaches a terminal.
     return "\n".join(visible(redact_url(line)) for line in lines) + "\n"
@@ -194,6 +242,7 @@ def render_json(report: ScanReport) -> str:
         "tool_version": __version__,
         "account_sid": report.account_sid,
         "snapshot_used": report.snapshot_used,
+        "region": report.region,
         "files_scanned": r.files_scanned,
         "files_skipped": r.files_skipped,
         "references": [to_data(ref) for ref in r.references],
@@ -248,12 +297,13 @@ def render_sarif(report: ScanReport) -> str:
     return dump_json(redact_data(doc))
 
 
-def _load(path: Path | None) -> Snapshot | None:
+def _load(path: Path | None) -> list[Snapshot]:
+    """The snapshot file, or every regional snapshot of an audit folder (US1 first)."""
     if path is None:
-        return None
-    from auditor.snapshot import load_snapshot
+        return []
+    from auditor.snapshot import load_snapshots
 
-    return load_snapshot(path)
+    return load_snapshots([path])
 
 
 def run(
@@ -264,7 +314,20 @@ def run(
     ] = None,
     snapshot: Annotated[
         Path | None,
-        typer.Option("--snapshot", help="A snapshot (or audit output folder) to check against."),
+        typer.Option(
+            "--snapshot",
+            help="A snapshot, or an audit output folder (every region's snapshot in it), to "
+            "check against.",
+        ),
+    ] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            help="The Twilio Region this code's client uses (us1, ie1, au1): its Dials and API "
+            "requests are judged there (ie1 has no Verified Caller IDs). Default: the "
+            "snapshot's region; required when --snapshot holds several.",
+        ),
     ] = None,
     fmt: Annotated[
         ScanFormat, typer.Option("--format", "-f", help="text, json or sarif.")
@@ -303,6 +366,7 @@ def run(
         list(paths),
         account=account,
         snapshot=_load(snapshot),
+        region=region,
         exclude=exclude or [],
         include_tests=include_tests,
     )
