@@ -296,3 +296,45 @@ def test_report_method_states_how_each_account_was_judged() -> None:
         "1 not at all" in text
     )
     assert "toll-fraud ranges" in text and "destination-country rules" in text
+
+
+def test_report_method_counts_each_region_by_its_own_permissions() -> None:
+    """A multi-region input holds one entry per account per region: counted per region."""
+    from dataclasses import replace
+
+    from auditor.analysis import analyse
+    from auditor.regional import RegionalInput
+    from auditor.render.geo_view import geo_method_sentences
+    from auditor.render.options import ReportOptions
+    from auditor.render.view import build_view
+
+    us1 = snap(
+        perms(ROOT, world(US=True), None),
+        perms(A, world(), True),
+        perms(B, world(GB=True), False),
+    )
+    ie1 = replace(
+        snap(perms(ROOT, world(GB=True), None), perms(A, world(), True)),
+        region="ie1",
+        edge="dublin",
+    )
+    au1 = replace(make_snapshot(), region="au1", edge="sydney")  # --no-geo-permissions there
+    scope = RegionalInput.of([us1, ie1, au1])
+    text = " ".join(geo_method_sentences(scope.merged, scope.regions))
+    assert (
+        "In US1: read for 3 accounts; accounts judged: 2 by their own list; 1 by their "
+        "parent's; 1 not at all" in text
+    )
+    assert (
+        "In IE1: read for 2 accounts; accounts judged: 1 by their own list; 1 by their "
+        "parent's; 2 not at all" in text
+    )
+    assert "In AU1: not read, so no destination of a call running there was judged" in text
+    assert "judged by the permissions of the region it runs in" in text
+    # the report shows the same sentences
+    view = build_view(scope.merged, analyse(scope), ReportOptions())
+    assert " ".join(view.geo_method) == text
+    # one region alone: no region named, its own entries counted
+    alone = " ".join(geo_method_sentences(us1))
+    assert "Read for 3 accounts; accounts judged: 2 by their own list" in alone
+    assert "In US1" not in alone

@@ -7,9 +7,10 @@ subaccount's Countries list answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from auditor.model import Finding, Snapshot
+from auditor.regions import region_label
 from auditor.rules.country_table import TABLE_FILE, country_rules
 from auditor.rules.geo import INHERITED, OWN, UNCERTAIN, GeoIndex
 
@@ -46,31 +47,66 @@ def destination_risk_sentences(findings: Iterable[Finding]) -> list[str]:
     return out
 
 
-def geo_method_sentences(snapshot: Snapshot) -> list[str]:
-    """How destinations were judged: which Geo Permissions applied, and what is not known."""
+def geo_method_sentences(snapshot: Snapshot, regions: Sequence[str] = ()) -> list[str]:
+    """How destinations were judged: which Geo Permissions applied, and what is not known.
+
+    `regions`: the Twilio Regions the analysis covers (default the snapshot's own). Each
+    region has its own Geo Permissions (a merged input holds one entry per account per
+    region), so the counts are given per region, each from that region's entries only.
+    """
     rows = len(country_rules())
     table = (
         f"Caller IDs on calls abroad were checked against a table of {rows} destination-country "
         f"rules, each taken from Twilio's own guidelines or support pages and dated "
         f"({TABLE_FILE}; the command twilio-audit rules lists it)."
     )
-    if not snapshot.dialing_permissions:
+    audited = list(dict.fromkeys(regions)) or [snapshot.region]
+    read_in = {
+        region: [p for p in snapshot.dialing_permissions if (p.region or snapshot.region) == region]
+        for region in audited
+    }
+    if not any(read_in.values()):
         return [
             "Voice Geo Permissions were not read for this snapshot, so no destination was "
             "judged against them.",
             table,
         ]
-    by = GeoIndex(snapshot).by_method()
-    read = len(snapshot.dialing_permissions)
+    several = len(audited) > 1
     parts = [
-        f"Voice Geo Permissions (DialingPermissions/Countries and the inheritance setting) "
-        f"were read for {_plural(read, 'account')}, each with its own credentials. A "
-        "subaccount that inherits them is judged by its parent's list, which Twilio documents "
+        "Voice Geo Permissions (DialingPermissions/Countries and the inheritance setting) "
+        "were read for each account with its own credentials"
+        + (
+            " in each Twilio Region: regions are isolated, so a call is judged by the "
+            "permissions of the region it runs in."
+            if several
+            else "."
+        ),
+        "A subaccount that inherits them is judged by its parent's list, which Twilio documents "
         "it uses; what Twilio's Countries list answers such a subaccount is not documented, so "
         "that answer is not used. Where the inheritance setting could not be read, a "
         "destination counts as blocked only if neither the subaccount's own list nor its "
-        "parent's enables it."
+        "parent's enables it.",
     ]
+    for region, entries in read_in.items():
+        counts = _counts(snapshot, region, entries)
+        if several:
+            parts.append(f"In {region_label(region)}: {counts}.")
+        else:
+            parts.append(f"{counts[0].upper()}{counts[1:]}.")
+    parts.append(
+        "A number's risk class comes from its type: premium-rate, shared-cost, UAN, personal, "
+        "pager and voicemail numbers are Twilio's high-risk special services, other numbers "
+        "low-risk. Twilio does not publish its toll-fraud ranges, so a call blocked as toll "
+        "fraud cannot be foreseen."
+    )
+    return [" ".join(parts), table]
+
+
+def _counts(snapshot: Snapshot, region: str, entries: Sequence[object]) -> str:
+    """'read for 3 accounts; accounts judged: 1 by their own list; 2 by …' in one region."""
+    if not entries:
+        return "not read, so no destination of a call running there was judged against them"
+    by = GeoIndex(snapshot, region).by_method()
     counts = [
         f"{len(by[OWN])} by their own list",
         f"{len(by[INHERITED])} by their parent's",
@@ -79,11 +115,4 @@ def geo_method_sentences(snapshot: Snapshot) -> list[str]:
         counts.append(f"{len(by[UNCERTAIN])} by both (inheritance unknown)")
     if by[""]:
         counts.append(f"{len(by[''])} not at all (not read, empty or closed)")
-    parts.append("Accounts judged: " + "; ".join(counts) + ".")
-    parts.append(
-        "A number's risk class comes from its type: premium-rate, shared-cost, UAN, personal, "
-        "pager and voicemail numbers are Twilio's high-risk special services, other numbers "
-        "low-risk. Twilio does not publish its toll-fraud ranges, so a call blocked as toll "
-        "fraud cannot be foreseen."
-    )
-    return [" ".join(parts), table]
+    return f"read for {_plural(len(entries), 'account')}; accounts judged: " + "; ".join(counts)

@@ -777,6 +777,6 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         filter_accounts=[(s, d.name(s)) for s in with_findings],
         coverage=coverage_view(snapshot, analysis, d),
         snapshot=snapshot,
-        geo_method=geo_method_sentences(snapshot),
+        geo_method=geo_method_sentences(snapshot, [s.region for s in analysis.regions]),
         directory=d,
     )
