@@ -248,6 +248,21 @@ class DialingPermissions:
 
 
 @dataclass
+class HighRiskSpecialPrefixes:
+    """Twilio's high-risk special services prefixes of one Geo Permissions country.
+
+    `GET voice.twilio.com/v1/DialingPermissions/Countries/{IsoCode}/HighRiskSpecialPrefixes`:
+    the number ranges ("+37181", "+1(510) 720") Twilio's Geo Permissions count as
+    high-risk special services in that country. They describe the country, not an
+    account, so each is read once, and only for the countries fixed destinations dial
+    (auditor.collect.prefixes). A country whose list could not be read is absent.
+    """
+
+    iso_code: str
+    prefixes: list[str] = field(default_factory=list)
+
+
+@dataclass
 class FlexOutboundFlow:
     """One entry of a Flex Configuration's `outbound_call_flows` (Twilio documents `default`)."""
 
@@ -363,6 +378,8 @@ class Snapshot:
     alerts: list[Alert] = field(default_factory=list)
     webhooks: list[WebhookResponse] = field(default_factory=list)
     dialing_permissions: list[DialingPermissions] = field(default_factory=list)
+    # Read for the countries the hierarchy's fixed destinations dial (Geo Permissions entry).
+    high_risk_special_prefixes: list[HighRiskSpecialPrefixes] = field(default_factory=list)
     flex_configurations: list[FlexConfiguration] = field(default_factory=list)
     code_references: list[CallerIdReference] = field(default_factory=list)
     # coverage[account_sid][source] = "ok" | "error: …" | "skipped"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from auditor.accept import (
@@ -26,7 +26,7 @@ from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
-from auditor.extract.code import scan_paths
+from auditor.extract.code import ScanResult, scan_paths
 from auditor.files import prepare_out_dir
 from auditor.findings import FailOn, exceeds, severity_counts
 from auditor.history import HistoryReport, HistoryStore, record_and_review
@@ -109,18 +109,21 @@ def run_audit(options: AuditOptions) -> AuditResult:
     review = Review.load(options)
     try:
         check_out_dir(options.out_dir)
+        # The --code trees are read first: their fixed destinations tell the collector which
+        # countries' high-risk prefixes to read too (auditor.collect.prefixes).
+        scanned = scan_code_trees(
+            code_paths, exclude=options.code_exclude, include_tests=options.code_include_tests
+        )
         if options.collector is not None:
             collected = options.collector()
         else:
             assert options.collect is not None
-            collected = collect(options.collect, options.progress or NullProgress())
+            config = options.collect
+            if scanned is not None:
+                config = replace(config, known_references=tuple(scanned.references))
+            collected = collect(config, options.progress or NullProgress())
         scope = RegionalInput.of(collected)
-        scan_code(
-            scope.snapshots[0],
-            code_paths,
-            exclude=options.code_exclude,
-            include_tests=options.code_include_tests,
-        )
+        attach_code(scope.snapshots[0], scanned)
         snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
         return _analyse_and_render(scope, snapshot_path, options, baseline, policy, review)
     finally:
@@ -269,9 +272,24 @@ def scan_code(
 
     They are stored in the snapshot, so `report` on it later gives the same findings.
     """
+    attach_code(snapshot, scan_code_trees(paths, exclude=exclude, include_tests=include_tests))
+
+
+def scan_code_trees(
+    paths: list[tuple[Path, str | None]],
+    *,
+    exclude: Sequence[str] = (),
+    include_tests: bool = False,
+) -> ScanResult | None:
+    """The references of the --code trees (None without any)."""
     if not paths:
+        return None
+    return scan_paths(list(paths), exclude=exclude, include_tests=include_tests)
+
+
+def attach_code(snapshot: Snapshot, scanned: ScanResult | None) -> None:
+    if scanned is None:
         return
-    scanned = scan_paths(list(paths), exclude=exclude, include_tests=include_tests)
     snapshot.code_references = list(scanned.references)
     snapshot.notes.extend(f"--code: {note}" for note in scanned.notes)
 

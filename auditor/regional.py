@@ -134,6 +134,11 @@ def merge(snapshots: Sequence[Snapshot]) -> Snapshot:
         merged.dialing_permissions.extend(
             replace(p, region=p.region or snap.region) for p in snap.dialing_permissions
         )
+        # High-risk prefixes describe a country, not a region's settings: each country once.
+        known = {p.iso_code for p in merged.high_risk_special_prefixes}
+        merged.high_risk_special_prefixes.extend(
+            p for p in snap.high_risk_special_prefixes if p.iso_code not in known
+        )
     merged.accounts = list(accounts.values())
     merged.phone_numbers = list(numbers.values())
     unique: dict[str, VerifiedCallerId] = {}

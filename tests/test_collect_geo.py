@@ -121,3 +121,165 @@ def test_collected_permissions_drive_the_rule_end_to_end() -> None:
     }
     # inherits the parent's list (TR off): blocked; its own list enables TR: permitted
     assert blocked == {inheriting["sid"]}
+
+
+# --------------------------------------------------------------- high-risk special prefixes
+
+PREFIX_PATH = "/voice/v1/DialingPermissions/Countries/"
+GB_LANDLINE = "+442079460123"  # a fixed line by its type; inside Twilio's prefix below
+PREFIX_LISTS = [
+    {
+        "iso_code": "US",
+        "country_codes": ["+1"],
+        "low_risk_numbers_enabled": True,
+        "high_risk_special_prefixes": ["+1900"],
+    },
+    {
+        "iso_code": "GB",
+        "country_codes": ["+44"],
+        "low_risk_numbers_enabled": True,
+        "high_risk_special_prefixes": ["+449", "+44 (20) 7946"],
+    },
+    {"iso_code": "DE", "country_codes": ["+49"], "low_risk_numbers_enabled": True},
+    {"iso_code": "FR", "country_codes": ["+33"], "high_risk_special_prefixes": ["+338"]},
+]
+
+
+def prefix_scenario() -> dict[str, Any]:
+    """The parent lists US, GB, DE, FR; sub 1 (inherits) dials London, sub 2 Berlin."""
+    s = generate_hierarchy(2, 2, seed=7)
+    parent, london, berlin = s["accounts"]
+    parent["dialing_permissions"] = {"countries": PREFIX_LISTS}
+    for acc, to in ((london, GB_LANDLINE), (berlin, "+4930901820")):
+        for state in acc["flows"][0]["definition"]["states"]:
+            if state["type"] == "connect-call-to":
+                state["properties"]["to"] = to
+    berlin["dialing_permissions"] = {"inheritance": False, "countries": PREFIX_LISTS}
+    return s
+
+
+def run_through_proxy(s: dict[str, Any], fail: str | None = None) -> tuple[Snapshot, list[str]]:
+    """Collect through a proxy that records every path (and fails `fail`'s prefixes)."""
+    from loopback import TamperProxy
+
+    p = s["accounts"][0]
+    creds = Credentials(account_sid=p["sid"], auth_token=p["auth_token"])
+
+    def tamper(handler: Any, path: str) -> bool:
+        if fail and path.startswith(f"{PREFIX_PATH}{fail}/HighRiskSpecialPrefixes"):
+            handler.reply(500, b'{"code": 20500, "message": "Internal Server Error"}')
+            return True
+        return False
+
+    with EmulatorServer(s) as server:
+        proxy = TamperProxy(server.url, tamper)
+        try:
+            snap = collect(CollectConfig(credentials=creds, api_url=proxy.url, now=NOW))
+        finally:
+            proxy.close()
+    asked = [
+        path.removeprefix(PREFIX_PATH).split("/")[0]
+        for path in proxy.paths
+        if path.startswith(PREFIX_PATH) and "/HighRiskSpecialPrefixes" in path
+    ]
+    return snap, asked
+
+
+def test_prefixes_are_read_once_for_the_countries_dialed_only() -> None:
+    from auditor.collect.prefixes import PREFIX_SOURCE, needed_countries
+
+    s = prefix_scenario()
+    snap, asked = run_through_proxy(s)
+    wanted = sorted({iso for isos in needed_countries(snap).values() for iso in isos})
+    assert {"GB", "DE"} <= set(wanted) and "FR" not in wanted  # FR is listed, never dialed
+    assert sorted(asked) == wanted  # each country dialed, once, and nothing else
+    got = {p.iso_code: p.prefixes for p in snap.high_risk_special_prefixes}
+    assert got["GB"] == ["+449", "+44 (20) 7946"] and got["DE"] == []
+    assert set(got) == set(wanted)
+    assert {cov[PREFIX_SOURCE] for cov in snap.coverage.values()} == {"ok"}
+    # the London landline is in Twilio's high-risk special prefixes: blocked, by the prefix
+    (f,) = [
+        f
+        for f in analyse(snap).findings
+        if f.rule == "dial-destination-not-permitted" and f.destination == GB_LANDLINE
+    ]
+    assert f.details["destination_risk"] == "high-risk special"
+    assert "prefix +44207946 of GB" in str(f.details["destination_risk_basis"])
+    assert not [
+        f
+        for f in analyse(snap).findings
+        if f.rule == "dial-destination-not-permitted" and (f.destination_country == "DE")
+    ]
+
+
+def test_a_country_whose_prefixes_fail_is_a_coverage_error_for_its_callers() -> None:
+    from auditor.collect.prefixes import PREFIX_SOURCE
+
+    s = prefix_scenario()
+    parent, london, berlin = (a["sid"] for a in s["accounts"])
+    snap, asked = run_through_proxy(s, fail="GB")
+    assert "GB" in asked
+    assert "GB" not in {p.iso_code for p in snap.high_risk_special_prefixes}
+    assert snap.coverage[london][PREFIX_SOURCE].startswith(
+        "error: high-risk special prefixes of GB not read (500"
+    )
+    assert snap.coverage[berlin][PREFIX_SOURCE] == "ok"  # Berlin's DE list was read
+    assert snap.coverage[berlin]["flows"] == "ok"  # nothing else is lost
+    assert any("could not be read for 1 country(ies) (GB: 500" in n for n in snap.notes)
+    # GB numbers are then judged by their type: a London landline is low-risk, permitted
+    assert not [
+        f
+        for f in analyse(snap).findings
+        if f.destination == GB_LANDLINE and (f.rule == "dial-destination-not-permitted")
+    ]
+
+
+def test_without_geo_permissions_no_prefix_is_asked() -> None:
+    from auditor.collect.prefixes import PREFIX_SOURCE
+
+    s = prefix_scenario()
+    p = s["accounts"][0]
+    with EmulatorServer(s) as server:
+        snap = collect(
+            CollectConfig(
+                credentials=Credentials(account_sid=p["sid"], auth_token=p["auth_token"]),
+                api_url=server.url,
+                now=NOW,
+                geo_permissions=False,
+            )
+        )
+    assert snap.high_risk_special_prefixes == []
+    assert {cov[PREFIX_SOURCE] for cov in snap.coverage.values()} == {"skipped"}
+
+
+def test_destinations_in_code_trees_have_their_prefixes_read_too(tmp_path: Any) -> None:
+    """`audit --code` reads the trees first, so the collector knows they dial France."""
+    from auditor.pipeline import AuditOptions, run_audit
+
+    s = prefix_scenario()
+    p = s["accounts"][0]
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "call.py").write_text(
+        "from twilio.rest import Client\n"
+        'Client().calls.create(to="+33892700000", from_="+15005550006", url="https://x.test/t")\n'
+    )
+    with EmulatorServer(s) as server:
+        config = CollectConfig(
+            credentials=Credentials(account_sid=p["sid"], auth_token=p["auth_token"]),
+            api_url=server.url,
+            now=NOW,
+        )
+        result = run_audit(
+            AuditOptions(
+                out_dir=tmp_path / "out",
+                formats=["json"],
+                collect=config,
+                code=[f"{app}={p['sid']}"],
+            )
+        )
+    got = {x.iso_code: x.prefixes for x in result.snapshot.high_risk_special_prefixes}
+    assert got["FR"] == ["+338"]  # dialed only by the code
+    (f,) = [f for f in result.analysis.findings if f.destination_country == "FR"]
+    assert f.rule == "dial-destination-not-permitted"  # FR is not enabled for the parent
+    assert "prefix +338 of FR" in f.message

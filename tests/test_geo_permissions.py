@@ -338,3 +338,66 @@ def test_report_method_counts_each_region_by_its_own_permissions() -> None:
     alone = " ".join(geo_method_sentences(us1))
     assert "Read for 3 accounts; accounts judged: 2 by their own list" in alone
     assert "In US1" not in alone
+
+
+# ------------------------------------------------------------- Twilio's high-risk prefixes
+
+
+def with_prefixes(s: Snapshot, **lists: list[str]) -> Snapshot:
+    from auditor.model import HighRiskSpecialPrefixes
+
+    s.high_risk_special_prefixes = [HighRiskSpecialPrefixes(iso, p) for iso, p in lists.items()]
+    return s
+
+
+def test_a_number_in_twilios_high_risk_prefixes_is_high_risk_whatever_its_type() -> None:
+    """A London fixed line inside a listed prefix: low-risk enabled is not enough."""
+    s = with_prefixes(snap(perms(A, world(GB=True), False)), GB=["+44 (20) 7946"])
+    (f,) = blocked(s, dial(GB))
+    assert f.details["destination_risk"] == HIGH_RISK_SPECIAL
+    assert "Twilio's high-risk special prefix +44207946 of GB" in f.message
+    assert "toll-fraud exposure" in f.remediation and '"high_risk_special_numbers_enabled": ' in (
+        unquote(f.remediation)
+    )
+    # its clean twin: the same list, a London number outside the prefix
+    assert blocked(s, dial("+442080001234")) == []
+
+
+def test_a_read_prefix_list_decides_over_the_number_type() -> None:
+    """Twilio's list of GB holds no range of this premium number: Twilio counts it low-risk."""
+    s = with_prefixes(snap(perms(A, world(GB=True), False)), GB=["+4487"])
+    assert blocked(s, dial(GB_PREMIUM)) == []
+    empty = with_prefixes(snap(perms(A, world(GB=True), False)), GB=[])
+    assert blocked(empty, dial(GB_PREMIUM)) == []  # read, and empty: nothing is high-risk
+
+
+def test_without_the_countrys_prefixes_the_type_decides() -> None:
+    s = with_prefixes(snap(perms(A, world(GB=True), False)), DE=["+49900"])  # GB's not read
+    (f,) = blocked(s, dial(GB_PREMIUM))
+    assert "its number type (premium_rate; Twilio's high-risk prefixes of GB were not read)" in (
+        f.message
+    )
+    assert blocked(s, dial(GB)) == []
+
+
+def test_the_governing_entrys_prefixes_apply_to_a_grouped_country() -> None:
+    """A Canadian number is governed by "United States/Canada" (US, +1): US's prefixes."""
+    s = with_prefixes(snap(perms(A, world(US=True), False)), US=["+1613555"])
+    (f,) = blocked(s, dial(CA))
+    assert "prefix +1613555 of US" in f.message and f.destination_country == "CA"
+    assert blocked(s, dial(US)) == []
+    assert risk_class(CA, ("1613555",)) == HIGH_RISK_SPECIAL
+    assert risk_class(CA, ()) == LOW_RISK
+
+
+def test_report_method_says_where_twilios_prefixes_decided() -> None:
+    from auditor.render.geo_view import geo_method_sentences
+
+    plain = " ".join(geo_method_sentences(snap(perms(A, world(GB=True), False))))
+    assert "A number's risk class comes from its type" in plain
+    s = with_prefixes(snap(perms(A, world(GB=True), False)), GB=["+449"], DE=[])
+    text = " ".join(geo_method_sentences(s))
+    assert "Twilio's own high-risk special prefixes of its country, read for the 2 countries" in (
+        text
+    )
+    assert "(DE, GB)" in text and "For other countries it comes from the number's type" in text

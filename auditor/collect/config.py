@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import DEFAULT_MAX_RESPONSE_BYTES
 from auditor.collect.probe import MAX_BODY_BYTES, PROBE_PHASE_DEADLINE, PROBE_TIMEOUT
+from auditor.model import CallerIdReference
 from auditor.outbound import IPNetwork, OutboundPolicy
 from auditor.regions import RegionChoice
 
@@ -47,6 +49,9 @@ class CollectConfig:
     # The demo's in-process web apps (a policy with its own allow-list, resolver and
     # transport); None: the outbound policy built from probe_allow and probe_timeout.
     probe_policy: OutboundPolicy | None = None
+    # References found before the collection (the --code trees): their fixed destinations'
+    # countries get their high-risk special prefixes read too (auditor.collect.prefixes).
+    known_references: Sequence[CallerIdReference] = ()
 
     def outbound_policy(self) -> OutboundPolicy:
         """The policy every probe request goes through."""

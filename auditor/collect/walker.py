@@ -12,6 +12,8 @@ one list are read in order by following next-page links):
          Monitor alerts in the window → fetch the caller-ID ones (request, TwiML)
          Voice Geo Permissions: DialingPermissions/Countries + Settings (inheritance)
          Flex Configuration (outbound caller ID); 404 means the account has no Flex
+  then the webhook probe (opt-in), then the high-risk special prefixes of the
+  countries fixed destinations dial (auditor.collect.prefixes: known only now)
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from auditor.collect.config import MAX_ALERT_WINDOW_DAYS, MAX_PAGES, CollectConf
 from auditor.collect.credentials import Credentials
 from auditor.collect.http import CancelledError, ReadOnlyHttpClient
 from auditor.collect.pool import TaskPool
+from auditor.collect.prefixes import GEO_SOURCE, read_prefixes, skip_prefixes
 from auditor.collect.probe import REFUSED, failure_line, probe_webhooks
 from auditor.collect.records import RecordError, admit, describe
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
@@ -60,7 +63,6 @@ PAGE_SIZE = 1000
 PROBE_NOTES_MAX = 50  # one note per webhook that gave no TwiML, up to this many
 REFUSED_MARK = f": {REFUSED}"
 V2010_SOURCES = ("phone_numbers", "verified_caller_ids", "applications", "sip_domains")
-GEO_SOURCE = "geo_permissions"  # voice.twilio.com DialingPermissions/Countries + Settings
 PRODUCT_SOURCES = ("flows", "functions", "alerts", "flex", GEO_SOURCE)
 SOURCES = V2010_SOURCES + PRODUCT_SOURCES
 # The Snapshot list of a source, where it is not the source's name.
@@ -797,6 +799,19 @@ def collect(
             probe_tokens.clear()
         snapshot.webhooks = _admitted_webhooks(snapshot)
         _raise_if_cancelled(http.cancel)
+    if config.geo_permissions and GEO_SOURCE not in walk.unavailable:
+        read_prefixes(
+            snapshot,
+            {sid: w.client for sid, w in walk.work.items()},
+            read_pages=walk.read_pages,
+            describe_error=describe_error,
+            concurrency=min(8, config.concurrency),
+            cancel=http.cancel,
+            known=config.known_references,
+        )
+        _raise_if_cancelled(http.cancel)
+    else:
+        skip_prefixes(snapshot)
     redact_in_place(snapshot)  # after the probe, before use
     return snapshot
 

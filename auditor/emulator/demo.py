@@ -650,6 +650,15 @@ _GEO_COUNTRIES: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     ("TR", "Turkey", "EUROPE", ("+90",)),
     ("JP", "Japan", "ASIA", ("+81",)),
 )
+# Each country's HighRiskSpecialPrefixes as the demo serves them (its premium-rate ranges;
+# Twilio's own lists are longer): the collector reads those of the countries dialed.
+_HIGH_RISK_PREFIXES = {
+    "US": ("+1900",),
+    "GB": ("+449",),  # LONDON_RESULTS_LINE is in it; LONDON_PATIENT is not
+    "DE": ("+49900",),
+    "TR": ("+90900",),
+    "JP": ("+81990",),
+}
 
 
 def _geo_countries(enabled: set[str]) -> list[dict[str, Any]]:
@@ -663,6 +672,7 @@ def _geo_countries(enabled: set[str]) -> list[dict[str, Any]]:
             "low_risk_numbers_enabled": iso in enabled,
             "high_risk_special_numbers_enabled": False,
             "high_risk_tollfraud_numbers_enabled": False,
+            "high_risk_special_prefixes": list(_HIGH_RISK_PREFIXES[iso]),
         }
         for iso, name, continent, codes in _GEO_COUNTRIES
     ]

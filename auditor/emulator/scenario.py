@@ -159,6 +159,12 @@ def _check_dialing_permissions(geo: Any, where: str) -> None:
             raise AuditorError(
                 f"scenario: {where} dialing_permissions {iso}: {bad[0]} must be true/false"
             )
+        prefixes = country.get("high_risk_special_prefixes", [])
+        if not isinstance(prefixes, list) or not all(isinstance(x, str) for x in prefixes):
+            raise AuditorError(
+                f"scenario: {where} dialing_permissions {iso}: high_risk_special_prefixes must "
+                'be a list of strings ("+449")'
+            )
 
 
 def _check_flex(flex: Any, where: str) -> None:

@@ -93,12 +93,7 @@ def geo_method_sentences(snapshot: Snapshot, regions: Sequence[str] = ()) -> lis
             parts.append(f"In {region_label(region)}: {counts}.")
         else:
             parts.append(f"{counts[0].upper()}{counts[1:]}.")
-    parts.append(
-        "A number's risk class comes from its type: premium-rate, shared-cost, UAN, personal, "
-        "pager and voicemail numbers are Twilio's high-risk special services, other numbers "
-        "low-risk. Twilio does not publish its toll-fraud ranges, so a call blocked as toll "
-        "fraud cannot be foreseen."
-    )
+    parts.append(_risk_sentence(snapshot))
     return [" ".join(parts), table]
 
 
@@ -116,3 +111,25 @@ def _counts(snapshot: Snapshot, region: str, entries: Sequence[object]) -> str:
     if by[""]:
         counts.append(f"{len(by[''])} not at all (not read, empty or closed)")
     return f"read for {_plural(len(entries), 'account')}; accounts judged: " + "; ".join(counts)
+
+
+def _risk_sentence(snapshot: Snapshot) -> str:
+    """How a destination's risk class was told: Twilio's prefixes where read, else its type."""
+    read = sorted(p.iso_code for p in snapshot.high_risk_special_prefixes)
+    by_type = (
+        "premium-rate, shared-cost, UAN, personal, pager and voicemail numbers count as "
+        "Twilio's high-risk special services, other numbers as low-risk"
+    )
+    fraud = (
+        "Twilio does not publish its toll-fraud ranges, so a call blocked as toll fraud "
+        "cannot be foreseen."
+    )
+    if not read:
+        return f"A number's risk class comes from its type: {by_type}. {fraud}"
+    return (
+        "A number's risk class comes from Twilio's own high-risk special prefixes of its "
+        f"country, read for the {len(read)} {'country' if len(read) == 1 else 'countries'} "
+        "the audited calls dial "
+        f"({', '.join(read)}): a number inside one is high-risk special, any other low-risk. "
+        f"For other countries it comes from the number's type: {by_type}. {fraud}"
+    )

@@ -640,6 +640,7 @@ SOURCE_LABELS = {
     "verified_caller_ids": "verified caller IDs",
     "webhooks": "webhook probe",
     "geo_permissions": "Geo Permis\u00adsions",  # a soft hyphen: it fits a narrow column
+    "geo_prefixes": "high-risk prefixes",  # HighRiskSpecialPrefixes of the countries dialed
 }
 
 

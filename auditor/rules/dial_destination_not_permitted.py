@@ -168,10 +168,11 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
         if not account or not destination or not iso:
             continue
         region = ref.region or ctx.snapshot.region
-        eff = geo_index(ctx, region).effective(account)
+        geo = geo_index(ctx, region)
+        eff = geo.effective(account)
         if eff is None:
             continue  # permissions not read: coverage says so; nothing is guessed
-        verdict = judge(eff, destination, iso)
+        verdict = judge(eff, destination, iso, geo.prefixes)
         if verdict.permitted:
             continue
         code = geo_error_code(ctx, ref)
@@ -183,7 +184,10 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
                 f"support whether calls to it are possible)"
             )
         else:
-            why = f"{_where(eff, ctx)} do not enable {verdict.risk} numbers of {country_label(iso)}"
+            why = (
+                f"{_where(eff, ctx)} do not enable {verdict.risk} numbers of {country_label(iso)} "
+                f"({destination} is {verdict.risk}: {verdict.basis})"
+            )
         finding = finding_for(
             RULE,
             ctx,
@@ -193,6 +197,7 @@ def check(ctx: RuleContext) -> Iterator[Finding]:
             _remediation(ctx, account, eff, verdict, entry_iso, destination, region),
             details={
                 "destination_risk": verdict.risk,
+                "destination_risk_basis": verdict.basis,
                 "geo_permissions": PERMISSION_WORDS[eff.how],
                 "geo_permissions_of": ctx.index.account_label(eff.holder),
             },

@@ -15,7 +15,12 @@ list returns to such a subaccount, so the list it answered is not used for it:
 A list that could not be read, or came back empty (Twilio lists every country it can
 call), leaves the account's destinations unjudged.
 
-A number's risk class comes from its type (phonenumbers): premium-rate, shared-cost,
+A number's risk class comes from Twilio's own high-risk special prefixes of its
+country (`HighRiskSpecialPrefixes`, read by the collector for the countries fixed
+destinations dial): Twilio describes each country's permissions as groups of number
+prefixes, so a read list decides — a number in it is high-risk special, one outside it
+low-risk. Where the list was not read (an older snapshot, a failed request, code
+scanned later), the number's type decides (phonenumbers): premium-rate, shared-cost,
 UAN, personal, pager and voicemail numbers are Twilio's "high-risk special services";
 fixed lines, mobiles, toll-free and VoIP numbers are "low-risk" ("most mobile and
 landline/fixed number ranges"). Twilio's toll-fraud ranges are "not available for
@@ -24,11 +29,14 @@ download", so whether a low-risk number sits in one cannot be judged.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from auditor.extract.destinations import entry_for, matching_prefix, prefix_digits
 from auditor.extract.numberinfo import number_info
 from auditor.model import DialingPermissionCountry, DialingPermissions, Snapshot
+
+__all__ = ["entry_for"]  # re-exported: the rules and their tests read it from here
 
 DOCS_GEO = "https://www.twilio.com/docs/voice/api/dialing-permissions-resources"
 DOCS_GEO_CONSOLE = "https://www.twilio.com/docs/sip-trunking/voice-dialing-geographic-permissions"
@@ -64,32 +72,36 @@ class EffectivePermissions:
     lists: tuple[tuple[DialingPermissionCountry, ...], ...]  # more than one only if UNCERTAIN
 
 
-def risk_class(e164: str) -> str:
-    """LOW_RISK or HIGH_RISK_SPECIAL, from the number's type."""
+@dataclass(frozen=True)
+class RiskClass:
+    """A number's Geo Permissions risk class and what it was told by, in words."""
+
+    risk: str  # LOW_RISK | HIGH_RISK_SPECIAL
+    basis: str  # "Twilio's high-risk special prefix +449 of GB", "its number type (…)"
+
+
+def classify_risk(e164: str, iso: str | None, prefixes: Sequence[str] | None) -> RiskClass:
+    """By Twilio's prefixes (digit strings) of the governing country `iso` when they were
+    read, else by the number's type."""
+    country = iso or "its country"
+    if prefixes is not None:
+        match = matching_prefix(e164, prefixes)
+        if match is not None:
+            return RiskClass(
+                HIGH_RISK_SPECIAL, f"Twilio's high-risk special prefix +{match} of {country}"
+            )
+        return RiskClass(LOW_RISK, f"outside Twilio's high-risk special prefixes of {country}")
     info = number_info(e164)
-    return HIGH_RISK_SPECIAL if info is not None and info.type in SPECIAL_TYPES else LOW_RISK
+    kind = info.type if info is not None else "unknown"
+    risk = HIGH_RISK_SPECIAL if kind in SPECIAL_TYPES else LOW_RISK
+    return RiskClass(
+        risk, f"its number type ({kind}; Twilio's high-risk prefixes of {country} were not read)"
+    )
 
 
-def entry_for(
-    countries: Sequence[DialingPermissionCountry], e164: str, iso: str | None
-) -> DialingPermissionCountry | None:
-    """The entry that governs a number: by its ISO country, else Twilio's longest country code.
-
-    Twilio groups some countries ("United States/Canada" is `US` with `+1`), so a Canadian
-    number is governed by the `US` entry when the list has no `CA` of its own.
-    """
-    by_iso = next((c for c in countries if iso and c.iso_code == iso), None)
-    if by_iso is not None:
-        return by_iso
-    digits = e164.lstrip("+")
-    best: DialingPermissionCountry | None = None
-    best_len = 0
-    for country in countries:
-        for code in country.country_codes:
-            prefix = "".join(ch for ch in code if ch.isdigit())
-            if prefix and digits.startswith(prefix) and len(prefix) > best_len:
-                best, best_len = country, len(prefix)
-    return best
+def risk_class(e164: str, prefixes: Sequence[str] | None = None) -> str:
+    """LOW_RISK or HIGH_RISK_SPECIAL: by `prefixes` (digit strings) when read, else by type."""
+    return classify_risk(e164, None, prefixes).risk
 
 
 def permits(entry: DialingPermissionCountry | None, risk: str) -> bool:
@@ -115,6 +127,10 @@ class GeoIndex:
             if (p.region or snapshot.region) == self.region
         }
         self._parent = {a.sid: a.owner_account_sid for a in snapshot.accounts}
+        # Twilio's high-risk special prefixes by Geo Permissions country (those read).
+        self.prefixes: dict[str, tuple[str, ...]] = {
+            p.iso_code: prefix_digits(p.prefixes) for p in snapshot.high_risk_special_prefixes
+        }
         self._memo: dict[str, EffectivePermissions | None] = {}
 
     def effective(self, sid: str) -> EffectivePermissions | None:
@@ -165,11 +181,24 @@ class Verdict:
     permitted: bool
     risk: str
     entry: DialingPermissionCountry | None  # from the list that applies (the first, if several)
+    basis: str = ""  # how the risk class was told (RiskClass.basis)
 
 
-def judge(eff: EffectivePermissions, e164: str, iso: str | None) -> Verdict:
-    """Permitted when any list that may apply enables the number's risk class."""
-    risk = risk_class(e164)
+def judge(
+    eff: EffectivePermissions,
+    e164: str,
+    iso: str | None,
+    prefixes: Mapping[str, Sequence[str]] | None = None,
+) -> Verdict:
+    """Permitted when any list that may apply enables the number's risk class.
+
+    `prefixes`: Twilio's high-risk special prefixes by Geo Permissions country (GeoIndex);
+    the governing entry's country picks the list (a Canadian number: `US`'s).
+    """
     entries = [entry_for(countries, e164, iso) for countries in eff.lists]
-    permitted = any(permits(entry, risk) for entry in entries)
-    return Verdict(permitted, risk, next((e for e in entries if e is not None), None))
+    entry = next((e for e in entries if e is not None), None)
+    country = entry.iso_code if entry is not None else iso
+    read = (prefixes or {}).get(country or "")
+    risk = classify_risk(e164, country, read)
+    permitted = any(permits(e, risk.risk) for e in entries)
+    return Verdict(permitted, risk.risk, entry, risk.basis)
