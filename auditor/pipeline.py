@@ -24,6 +24,7 @@ from auditor.accept import (
 )
 from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
+from auditor.collect.config import known_references
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.extract.code import ScanResult, scan_paths
@@ -115,7 +116,8 @@ def run_audit(options: AuditOptions) -> AuditResult:
             code_paths, exclude=options.code_exclude, include_tests=options.code_include_tests
         )
         if options.collector is not None:
-            collected = options.collector()
+            with known_references(scanned.references if scanned is not None else ()):
+                collected = options.collector()
         else:
             assert options.collect is not None
             config = options.collect

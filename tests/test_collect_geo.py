@@ -7,8 +7,11 @@ parent's proves it.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from auditor.analysis import analyse
 from auditor.collect import CollectConfig, collect
@@ -216,7 +219,7 @@ def test_a_country_whose_prefixes_fail_is_a_coverage_error_for_its_callers() -> 
     from auditor.collect.prefixes import PREFIX_SOURCE
 
     s = prefix_scenario()
-    parent, london, berlin = (a["sid"] for a in s["accounts"])
+    _, london, berlin = (a["sid"] for a in s["accounts"])
     snap, asked = run_through_proxy(s, fail="GB")
     assert "GB" in asked
     assert "GB" not in {p.iso_code for p in snap.high_risk_special_prefixes}
@@ -252,9 +255,14 @@ def test_without_geo_permissions_no_prefix_is_asked() -> None:
     assert {cov[PREFIX_SOURCE] for cov in snap.coverage.values()} == {"skipped"}
 
 
-def test_destinations_in_code_trees_have_their_prefixes_read_too(tmp_path: Any) -> None:
+@pytest.mark.parametrize("through", ["library", "cli"])
+def test_destinations_in_code_trees_have_their_prefixes_read_too(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, through: str
+) -> None:
     """`audit --code` reads the trees first, so the collector knows they dial France."""
+    from auditor.cli import main
     from auditor.pipeline import AuditOptions, run_audit
+    from auditor.snapshot import load_snapshot
 
     s = prefix_scenario()
     p = s["accounts"][0]
@@ -264,22 +272,30 @@ def test_destinations_in_code_trees_have_their_prefixes_read_too(tmp_path: Any) 
         "from twilio.rest import Client\n"
         'Client().calls.create(to="+33892700000", from_="+15005550006", url="https://x.test/t")\n'
     )
+    out = tmp_path / "out"
     with EmulatorServer(s) as server:
-        config = CollectConfig(
-            credentials=Credentials(account_sid=p["sid"], auth_token=p["auth_token"]),
-            api_url=server.url,
-            now=NOW,
-        )
-        result = run_audit(
-            AuditOptions(
-                out_dir=tmp_path / "out",
-                formats=["json"],
-                collect=config,
-                code=[f"{app}={p['sid']}"],
+        if through == "library":
+            config = CollectConfig(
+                credentials=Credentials(account_sid=p["sid"], auth_token=p["auth_token"]),
+                api_url=server.url,
+                now=NOW,
             )
-        )
-    got = {x.iso_code: x.prefixes for x in result.snapshot.high_risk_special_prefixes}
+            options = AuditOptions(
+                out_dir=out, formats=["json"], collect=config, code=[f"{app}={p['sid']}"]
+            )
+            run_audit(options)
+        else:
+            monkeypatch.setenv("TWILIO_ACCOUNT_SID", p["sid"])
+            monkeypatch.setenv("TWILIO_AUTH_TOKEN", p["auth_token"])
+            for var in ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_REGION", "TWILIO_EDGE"):
+                monkeypatch.delenv(var, raising=False)
+            args = ["audit", "--api-url", server.url, "--out", str(out), "-f", "json", "-q"]
+            with pytest.raises(SystemExit):
+                main([*args, "--code", f"{app}={p['sid']}", "--fail-on", "never"])
+    snapshot = load_snapshot(out)
+    got = {x.iso_code: x.prefixes for x in snapshot.high_risk_special_prefixes}
     assert got["FR"] == ["+338"]  # dialed only by the code
-    (f,) = [f for f in result.analysis.findings if f.destination_country == "FR"]
-    assert f.rule == "dial-destination-not-permitted"  # FR is not enabled for the parent
-    assert "prefix +338 of FR" in f.message
+    doc = json.loads((out / "findings.json").read_text())
+    (f,) = [f for f in doc["findings"] if f.get("destination_country") == "FR"]
+    assert f["rule"] == "dial-destination-not-permitted"  # FR is not enabled for the parent
+    assert "prefix +338 of FR" in f["message"]

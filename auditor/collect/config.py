@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -19,6 +21,22 @@ DEFAULT_CONCURRENCY = 32
 DEFAULT_PER_ACCOUNT_LIMIT = 24
 MAX_ALERT_WINDOW_DAYS = 30  # Monitor does not answer queries older than 30 days
 MAX_PAGES = 5000  # pages per list: 5 million records at the collector's page size
+
+# The references `audit --code` read before collecting, for a collection started through
+# the `collect` command (whose parameters are the CLI's options): set by the pipeline
+# around the collection, read when the command builds its CollectConfig.
+KNOWN_REFERENCES: ContextVar[tuple[CallerIdReference, ...]] = ContextVar(
+    "known_references", default=()
+)
+
+
+@contextmanager
+def known_references(refs: Sequence[CallerIdReference]) -> Iterator[None]:
+    token = KNOWN_REFERENCES.set(tuple(refs))
+    try:
+        yield
+    finally:
+        KNOWN_REFERENCES.reset(token)
 
 
 @dataclass

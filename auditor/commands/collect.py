@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from auditor.collect import CollectConfig, collect
-from auditor.collect.config import DEFAULT_CONCURRENCY
+from auditor.collect.config import DEFAULT_CONCURRENCY, KNOWN_REFERENCES
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.probe import PROBE_PHASE_DEADLINE
 from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, Verbose
@@ -199,6 +199,7 @@ def run(
         probe_webhooks=probe_webhooks,
         probe_allow=allow,
         probe_deadline=probe_deadline,
+        known_references=KNOWN_REFERENCES.get(),  # audit --code: read before collecting
     )
     progress = make_progress(quiet)
     cancel = threading.Event()
