@@ -67,6 +67,9 @@ class CollectConfig:
     # The demo's in-process web apps (a policy with its own allow-list, resolver and
     # transport); None: the outbound policy built from probe_allow and probe_timeout.
     probe_policy: OutboundPolicy | None = None
+    # --probe-ca FILE: PEM text of the operator's CA certificates, trusted by the probe in
+    # addition to certifi's bundle (auditor.outbound.cabundle).
+    probe_ca: str | None = field(default=None, repr=False)
     # References found before the collection (the --code trees): their fixed destinations'
     # countries get their high-risk special prefixes read too (auditor.collect.prefixes).
     known_references: Sequence[CallerIdReference] = ()
@@ -76,5 +79,8 @@ class CollectConfig:
         if self.probe_policy is not None:
             return self.probe_policy
         return OutboundPolicy(
-            allow=self.probe_allow, deadline=self.probe_timeout, max_bytes=MAX_BODY_BYTES
+            allow=self.probe_allow,
+            deadline=self.probe_timeout,
+            max_bytes=MAX_BODY_BYTES,
+            extra_ca=self.probe_ca,
         )

@@ -8,6 +8,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -20,6 +21,7 @@ from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, 
 from auditor.errors import AuditorError
 from auditor.files import prepare_out_dir
 from auditor.outbound import parse_cidr
+from auditor.outbound.cabundle import load_ca_bundle
 from auditor.progress import make_progress
 from auditor.redact import redact_url
 from auditor.regions import resolve_region
@@ -165,6 +167,17 @@ def run(
             "are refused.",
         ),
     ] = None,
+    probe_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--probe-ca",
+            metavar="FILE",
+            help="Trust the CA certificates in this PEM file too (in addition to the public "
+            "CAs) when --probe-webhooks connects over https, e.g. your internal CA for a "
+            "webhook server opened with --probe-allow. Used for the probe only, never for "
+            "the Twilio API.",
+        ),
+    ] = None,
     probe_deadline: Annotated[
         float,
         typer.Option(
@@ -182,6 +195,9 @@ def run(
     allow = tuple(parse_cidr(text) for text in probe_allow or [])
     if allow and not probe_webhooks:
         raise AuditorError("--probe-allow applies to --probe-webhooks only; add --probe-webhooks")
+    if probe_ca is not None and not probe_webhooks:
+        raise AuditorError("--probe-ca applies to --probe-webhooks only; add --probe-webhooks")
+    extra_ca = load_ca_bundle(probe_ca) if probe_ca is not None else None
     creds = credentials_from_env()
     prepare_out_dir(out)  # a bad --out fails now, not after the collection
     config = CollectConfig(
@@ -199,6 +215,7 @@ def run(
         probe_webhooks=probe_webhooks,
         probe_allow=allow,
         probe_deadline=probe_deadline,
+        probe_ca=extra_ca,
         known_references=KNOWN_REFERENCES.get(),  # audit --code: read before collecting
     )
     progress = make_progress(quiet)

@@ -18,7 +18,8 @@ databases. So every such request goes through `OutboundPolicy.send`, which
    forms of those), unless an `allow` network (`--probe-allow CIDR`) holds it;
 4. connects to the address it checked, never looking the name up again (a DNS
    rebinding answer cannot slip in between), with TLS SNI, certificate
-   verification and the Host header for the URL's own host name;
+   verification (certifi's bundle, plus the operator's own CA with `--probe-ca`)
+   and the Host header for the URL's own host name;
 5. sends GET or POST only, follows no redirect (a 3xx is returned as it is),
    sends no credentials it was not handed explicitly (URL userinfo is dropped,
    nothing is read from ~/.netrc or proxy variables: there is no proxy);
@@ -105,7 +106,10 @@ class OutboundPolicy:
     max_bytes: int = DEFAULT_MAX_BYTES
     resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
     transport: Transport = field(default=socket_transport, repr=False, compare=False)
-    ca_certs: str | None = None  # a CA bundle instead of certifi's (tests, internal CAs)
+    ca_certs: str | None = None  # a CA bundle file instead of certifi's (tests)
+    # PEM text of CA certificates trusted in addition to certifi's (--probe-ca FILE,
+    # read by auditor.outbound.cabundle.load_ca_bundle): an operator's internal CA.
+    extra_ca: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "allow", tuple(self.allow))
@@ -171,6 +175,7 @@ class OutboundPolicy:
             seconds=seconds,
             max_bytes=self.max_bytes,
             ca_certs=self.ca_certs,
+            extra_ca=self.extra_ca,
         )
         return self.transport(request)
 

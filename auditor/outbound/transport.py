@@ -103,6 +103,7 @@ class OutboundRequest:
     seconds: float  # the deadline as a duration, for messages
     max_bytes: int
     ca_certs: str | None
+    extra_ca: str | None = None  # PEM text trusted in addition (OutboundPolicy.extra_ca)
 
 
 Transport = Callable[[OutboundRequest], OutboundResponse]
@@ -119,9 +120,15 @@ def _remaining(deadline: float) -> float:
     return left
 
 
+# OpenSSL's X509_V_ERR codes for a chain that ends at a CA the bundle does not hold.
+_UNKNOWN_ISSUER = frozenset({2, 18, 19, 20})  # no issuer; self-signed (leaf, chain); local
+
+
 @functools.lru_cache(maxsize=8)
-def _tls_context(ca_certs: str | None) -> ssl.SSLContext:
+def _tls_context(ca_certs: str | None, extra_ca: str | None = None) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=ca_certs or certifi.where())
+    if extra_ca:
+        context.load_verify_locations(cadata=extra_ca)  # in addition to the bundle
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     return context
 
@@ -137,8 +144,13 @@ def socket_transport(request: OutboundRequest) -> OutboundResponse:
         raise OutboundFailed(request.url, _late(request)) from None
     except ssl.SSLCertVerificationError as exc:
         reason = exc.verify_message or "not trusted"
+        hint = (
+            "; an internal CA? --probe-ca FILE trusts it"
+            if exc.verify_code in _UNKNOWN_ISSUER and not request.extra_ca
+            else ""
+        )
         raise OutboundFailed(
-            request.url, f"TLS certificate not valid for {request.target.host} ({reason})"
+            request.url, f"TLS certificate not valid for {request.target.host} ({reason}){hint}"
         ) from None
     except (OSError, http.client.HTTPException) as exc:
         # Every socket timeout is set to the time left, so a timeout is the deadline too.
@@ -190,7 +202,7 @@ def _connect(request: OutboundRequest, watchdog: Watchdog) -> socket.socket:
         if target.scheme != "https":
             return sock
         try:
-            tls = _tls_context(request.ca_certs).wrap_socket(
+            tls = _tls_context(request.ca_certs, request.extra_ca).wrap_socket(
                 sock, server_hostname=target.host, do_handshake_on_connect=False
             )
         except BaseException:
