@@ -109,3 +109,40 @@ def test_fetcher_refuses_network_and_files_outside_templates(tmp_path: Path) -> 
     assert any(u.startswith("http://127.0.0.1:9") for u in fetcher.refused)
     assert secret.as_uri() in fetcher.refused
     assert any(u.endswith("/etc/hostname") for u in fetcher.refused)
+
+
+def test_the_coverage_matrix_stays_readable_with_many_sources(tmp_path: Path) -> None:
+    """Twelve sources: names set at an angle above narrow columns, one mark per cell."""
+    from auditor.render.view import SOURCE_LABELS
+
+    snapshot = build_snapshot()
+    sources = [*SOURCE_LABELS, "another_source"]  # every source the collector writes, and more
+    assert len(sources) >= 12
+    for cov in snapshot.coverage.values():
+        cov.clear()
+        cov.update(dict.fromkeys(sources, "ok"))
+    first, second = list(snapshot.coverage)[:2]
+    snapshot.coverage[first]["flows"] = "error: 500 Internal Server Error"
+    snapshot.coverage[second]["webhooks"] = "skipped"
+    options = ReportOptions(CLIENT, "Ada Consulting", "a4", "2026-11-29T12:00:00Z")
+    (pdf,) = render_reports(snapshot, build_analysis(), tmp_path, ["pdf"], options)
+    pages = _text(pdf).split("\f")
+    (page,) = [p for p in pages if "By account" in p]
+    rows = len(snapshot.accounts)
+    assert "(✓ read · – skipped on purpose · ✗ failed: see below)" in page
+    assert page.count("✓") == rows * len(sources) - 2 + 1  # + the legend's own mark
+    assert page.count("✗") == 1 + 1 and page.count("–") >= 1 + 1
+    cells = page.split("failed: see below)")[1].split("What could not be read")[0]
+    assert not {"read", "skipped", "skippe", "failed"} & set(cells.split())  # marks, no words
+    # nothing of it runs off the page
+    number = pages.index(page) + 1
+    bbox = _text(pdf, "-bbox", "-f", str(number), "-l", str(number))
+    width = float(re.search(r'<page width="([\d.]+)"', bbox).group(1))  # type: ignore[union-attr]
+    right = max(float(x) for x in re.findall(r'xMax="([\d.]+)"', bbox))
+    assert right <= width - 20
+    subprocess.run(
+        ["pdftoppm", "-r", "60", "-png", "-f", str(number), "-l", str(number), str(pdf),
+         str(tmp_path / "coverage")],
+        check=True,
+    )  # fmt: skip
+    assert any(tmp_path.glob("coverage*.png"))
