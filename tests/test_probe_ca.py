@@ -131,3 +131,50 @@ def test_cli_refuses_a_bad_probe_ca_before_anything_else(
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
     assert not (tmp_path / "out").exists()  # refused before the collection
+
+
+# --------------------------------------------------------------------------- watch notifiers
+
+
+def test_a_notifier_reaches_an_internal_https_proxy_with_notify_ca() -> None:
+    import time
+
+    from auditor.watch import WatchConfig
+    from auditor.watch.notify import Notifier
+
+    def delivered(notify_ca: str | None, port: int) -> tuple[int, int]:
+        config = WatchConfig(
+            snapshot=Path("snapshot.json"),
+            credentials=Credentials(account_sid=A, auth_token="t" * 32),
+            notify=[f"https://hook.example:{port}/notify"],
+            notify_allow=(ipaddress.ip_network("127.0.0.1/32"),),
+            notify_ca=notify_ca,
+        )
+        policy = replace(config.notify_policy(), resolver=resolve)
+        notifier = Notifier(config.notify[0], policy, attempts=1).start()
+        notifier.submit(b'{"text": "13214"}')
+        end = time.monotonic() + 10
+        while notifier.sent + notifier.failed == 0 and time.monotonic() < end:
+            time.sleep(0.05)
+        notifier.stop()
+        return notifier.sent, notifier.failed
+
+    with Listener(answer(200, "ok"), tls=True) as server:
+        assert delivered(load_ca_bundle(CA, "--notify-ca"), server.port) == (1, 0)
+        assert delivered(None, server.port) == (0, 1)  # the test CA is not a public one
+    assert len(server.requests) == 1 and server.requests[0].body == b'{"text": "13214"}'
+
+
+def test_watch_refuses_a_bad_notify_ca_in_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    key = str(TLS_DIR / "hook.key")
+    for args, message in (
+        (["--notify-ca", CA], "--notify-ca applies to --notify URLs only"),
+        (["--notify", "https://hooks.example.com/x", "--notify-ca", key], "holds a private key"),
+    ):
+        with pytest.raises(SystemExit) as exc:
+            main(["watch", "--snapshot", str(tmp_path / "snapshot.json"), "--poll", "60", *args])
+        err = capsys.readouterr().err
+        lines = [line for line in err.splitlines() if line.strip()]
+        assert exc.value.code == 2 and len(lines) == 1 and message in lines[0], err

@@ -17,6 +17,7 @@ from auditor.commands.collect import request_log, stderr_log
 from auditor.commands.options import ApiUrl, EdgeOpt, RegionOpt, Verbose
 from auditor.errors import AuditorError
 from auditor.outbound import parse_cidr
+from auditor.outbound.cabundle import load_ca_bundle
 from auditor.regions import resolve_region
 
 NAME = "watch"
@@ -85,6 +86,16 @@ def run(
             "repeatable.",
         ),
     ] = None,
+    notify_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--notify-ca",
+            metavar="FILE",
+            help="Trust the CA certificates in this PEM file too (in addition to the public "
+            "CAs) for --notify URLs over https, e.g. the internal CA of a proxy opened with "
+            "--notify-allow.",
+        ),
+    ] = None,
     jsonl: Annotated[
         Path | None,
         typer.Option("--jsonl", help="Append one JSON line per diagnosis here (default: stdout)."),
@@ -135,6 +146,9 @@ def run(
     from auditor.watch.receiver import parse_listen
 
     choice = resolve_region(region, edge)  # a bad pair fails before the credentials are read
+    if notify_ca is not None and not notify:
+        raise AuditorError("--notify-ca applies to --notify URLs only; add --notify URL")
+    extra_ca = load_ca_bundle(notify_ca, "--notify-ca") if notify_ca is not None else None
     config = WatchConfig(
         snapshot=snapshot,
         credentials=credentials_from_env(),
@@ -144,6 +158,7 @@ def run(
         poll=poll,
         notify=[check_notify_url(u) for u in notify or []],
         notify_allow=tuple(parse_cidr(c, "--notify-allow") for c in notify_allow or []),
+        notify_ca=extra_ca,
         jsonl=jsonl,
         state=state,
         group_window=parse_duration(group_window, "--group-window"),

@@ -59,6 +59,9 @@ class WatchConfig:
     poll: float | None = None
     notify: list[str] = field(default_factory=list)
     notify_allow: tuple[IPNetwork, ...] = ()
+    # --notify-ca FILE: PEM text of CA certificates trusted in addition to certifi's
+    # (an internal Slack proxy's CA; auditor.outbound.cabundle).
+    notify_ca: str | None = field(default=None, repr=False)
     jsonl: Path | None = None  # None: stdout
     state: Path | None = None  # None: beside the snapshot
     group_window: float = 600.0
@@ -68,6 +71,12 @@ class WatchConfig:
     notify_deadline: float = 10.0
     notify_attempts: int = 4
     notify_backoff: float = 1.0
+
+    def notify_policy(self) -> OutboundPolicy:
+        """What every notifier request goes through (the one outbound policy)."""
+        return OutboundPolicy(
+            allow=self.notify_allow, deadline=self.notify_deadline, extra_ca=self.notify_ca
+        )
 
     def state_path(self) -> Path:
         if self.state is not None:
@@ -188,7 +197,7 @@ class Watcher:
                 self.snapshot.collected_at,
             )
         self.jsonl = JsonLines(cfg.jsonl)
-        policy = OutboundPolicy(allow=cfg.notify_allow, deadline=cfg.notify_deadline)
+        policy = cfg.notify_policy()
         self.notifiers = [
             Notifier(
                 url, policy, attempts=cfg.notify_attempts, base_delay=cfg.notify_backoff
