@@ -632,7 +632,7 @@ class CoverageView:
 SOURCE_LABELS = {
     "alerts": "13214 alerts",
     "applications": "TwiML apps",
-    "flex": "Flex configuration",
+    "flex": "Flex configu\u00adration",  # soft hyphen: no overflow into the next column
     "flows": "Studio flows",
     "functions": "Functions",
     "phone_numbers": "phone numbers",
