@@ -17,10 +17,11 @@ call), leaves the account's destinations unjudged.
 
 A number's risk class comes from Twilio's own high-risk special prefixes of its
 country (`HighRiskSpecialPrefixes`, read by the collector for the countries fixed
-destinations dial): Twilio describes each country's permissions as groups of number
-prefixes, so a read list decides — a number in it is high-risk special, one outside it
-low-risk. Where the list was not read (an older snapshot, a failed request, code
-scanned later), the number's type decides (phonenumbers): premium-rate, shared-cost,
+destinations dial): "Each Voice DialingPermission Country resource describes these three
+groups of phone number prefixes" (twilio.com/docs/voice/api/dialing-permissions-resources),
+so a read list decides — a number in it is high-risk special, one outside it low-risk.
+Where the list was not read (an older snapshot, a failed request, code scanned later),
+the number's type decides (phonenumbers): premium-rate, shared-cost,
 UAN, personal, pager and voicemail numbers are Twilio's "high-risk special services";
 fixed lines, mobiles, toll-free and VoIP numbers are "low-risk" ("most mobile and
 landline/fixed number ranges"). Twilio's toll-fraud ranges are "not available for
