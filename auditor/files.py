@@ -23,6 +23,7 @@ import errno
 import os
 import secrets
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 PUBLIC_MODE = 0o666  # & ~umask: reports are meant to be shared, as the umask allows
@@ -123,14 +124,22 @@ def read_text(path: Path | str, cap: int, *, errors: str = "strict") -> str:
         raise FileRefused(f"{os.fspath(path)}: not UTF-8 text (byte {exc.start:,})") from None
 
 
-def write_atomic(path: Path, content: str | bytes, *, private: bool = False) -> None:
+def write_atomic(
+    path: Path, content: str | bytes | Iterable[bytes], *, private: bool = False
+) -> None:
     """Write via a temp file in the same folder and rename, so no half file is ever seen.
 
-    Text is written as UTF-8; bytes (the PDF) as they are. The file's mode is what the
+    Text is written as UTF-8; bytes (the PDF) as they are; an iterable of bytes chunk by
+    chunk (a large snapshot is never whole in memory). The file's mode is what the
     umask allows of 0666, or of 0600 with `private`. An existing file or symlink at
     `path` is replaced, never followed.
     """
-    data = content.encode("utf-8") if isinstance(content, str) else content
+    if isinstance(content, str):
+        chunks: Iterable[bytes] = (content.encode("utf-8"),)
+    elif isinstance(content, bytes):
+        chunks = (content,)
+    else:
+        chunks = content
     mode = PRIVATE_MODE if private else PUBLIC_MODE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,8 +147,9 @@ def write_atomic(path: Path, content: str | bytes, *, private: bool = False) -> 
     except OSError as exc:
         raise _write_refused(path, exc) from None
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        with os.fdopen(fd, "wb", buffering=1 << 20) as fh:
+            for chunk in chunks:
+                fh.write(chunk)
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

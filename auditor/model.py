@@ -103,7 +103,7 @@ class SourceKind(StrEnum):
 # --------------------------------------------------------------------------- collected
 
 
-@dataclass
+@dataclass(slots=True)
 class Account:
     sid: str
     friendly_name: str
@@ -113,7 +113,7 @@ class Account:
     date_created: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class PhoneNumber:
     """An IncomingPhoneNumber: a number the account owns."""
 
@@ -130,7 +130,7 @@ class PhoneNumber:
     voice_receive_mode: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class VerifiedCallerId:
     """An OutgoingCallerId: a number the account proved it controls."""
 
@@ -140,7 +140,7 @@ class VerifiedCallerId:
     friendly_name: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class TwimlApp:
     sid: str
     account_sid: str
@@ -149,7 +149,7 @@ class TwimlApp:
     voice_method: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class SipDomain:
     sid: str
     account_sid: str
@@ -159,7 +159,7 @@ class SipDomain:
     voice_method: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class StudioFlow:
     """A Studio v2 flow; `definition` is the published revision Twilio executes."""
 
@@ -172,7 +172,7 @@ class StudioFlow:
     webhook_url: str | None = None  # https://webhooks.twilio.com/v1/Accounts/AC../Flows/FW..
 
 
-@dataclass
+@dataclass(slots=True)
 class ServerlessFunction:
     """The deployed version of one Function, with only the env vars it uses as caller IDs."""
 
@@ -193,7 +193,7 @@ class ServerlessFunction:
         return f"https://{self.domain_name}{self.path}" if self.domain_name else None
 
 
-@dataclass
+@dataclass(slots=True)
 class Alert:
     """A Monitor alert (13214 and neighbours), as fetched with its request and response."""
 
@@ -211,7 +211,7 @@ class Alert:
     response_body: str | None = None  # the TwiML Twilio received
 
 
-@dataclass
+@dataclass(slots=True)
 class DialingPermissionCountry:
     """One country of an account's Voice Geo Permissions (voice.twilio.com DialingPermissions).
 
@@ -228,7 +228,7 @@ class DialingPermissionCountry:
     high_risk_tollfraud_numbers_enabled: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class DialingPermissions:
     """What `/v1/DialingPermissions/Countries` and `/v1/Settings` answered for one account.
 
@@ -247,7 +247,7 @@ class DialingPermissions:
     region: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class HighRiskSpecialPrefixes:
     """Twilio's high-risk special services prefixes of one Geo Permissions country.
 
@@ -262,7 +262,7 @@ class HighRiskSpecialPrefixes:
     prefixes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class FlexOutboundFlow:
     """One entry of a Flex Configuration's `outbound_call_flows` (Twilio documents `default`)."""
 
@@ -273,7 +273,7 @@ class FlexOutboundFlow:
     location: str | None = None  # ISO country the dialpad assumes for national numbers
 
 
-@dataclass
+@dataclass(slots=True)
 class FlexConfiguration:
     """What a Flex instance uses to place agents' outbound calls (no other Flex setting is kept).
 
@@ -294,7 +294,7 @@ PROBE_CALLER = "+15005550006"  # Twilio's documented "valid" magic test number
 PROBE_CLIENT = "client:twilio-audit-probe"
 
 
-@dataclass
+@dataclass(slots=True)
 class WebhookResponse:
     """What a voice webhook answered to a signed probe (filled by `--probe-webhooks`)."""
 
@@ -310,7 +310,7 @@ class WebhookResponse:
     client_leg: bool = False  # the probe posed as a Voice SDK client leg
 
 
-@dataclass
+@dataclass(slots=True)
 class Source:
     """Where a reference or finding comes from."""
 
@@ -319,7 +319,7 @@ class Source:
     location: str | None = None  # widget name, "path/file.js:12", "alert_text" …
 
 
-@dataclass
+@dataclass(slots=True)
 class CallerIdReference:
     """One place where a callerId (or a call's From) is set."""
 
@@ -345,7 +345,7 @@ class CallerIdReference:
     value_source: str | None = None  # ValueSource value, for references read from code
 
 
-@dataclass
+@dataclass(slots=True)
 class PolicyEntry:
     """A caller ID an account is meant to use, from a policy file."""
 
@@ -354,7 +354,7 @@ class PolicyEntry:
     label: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class Snapshot:
     """Everything collected about one hierarchy at one moment (no secrets)."""
 
@@ -390,10 +390,55 @@ class Snapshot:
         return next((a for a in self.accounts if a.sid == sid), None)
 
 
+# Fields whose values repeat across records: the owning account, routes, methods and
+# statuses. A million numbers share a few thousand of each, so they are stored once.
+_REPEATED: dict[type, tuple[str, ...]] = {
+    PhoneNumber: (
+        "account_sid", "voice_url", "voice_method", "voice_application_sid", "trunk_sid",
+        "status", "voice_receive_mode",
+    ),
+    VerifiedCallerId: ("account_sid",),
+    TwimlApp: ("account_sid", "voice_method"),
+    SipDomain: ("account_sid", "voice_method"),
+    StudioFlow: ("account_sid", "status"),
+    Alert: ("account_sid", "error_code", "log_level", "request_method", "service_sid"),
+}  # fmt: skip
+
+
+def share_repeated(snapshot: Snapshot) -> None:
+    """Store each repeated text (and each distinct capabilities dict) once, in place.
+
+    Decoding JSON (or an API page) gives every record its own copy of the account SID,
+    the webhook URL, "POST"…: about 300 bytes per number that say nothing new. Values
+    are unchanged; equal capabilities dicts become one dict, so treat them as read-only.
+    """
+    texts: dict[str, str] = {}
+    caps: dict[tuple[tuple[str, bool], ...], dict[str, bool]] = {}
+    for items in (
+        snapshot.phone_numbers,
+        snapshot.verified_caller_ids,
+        snapshot.applications,
+        snapshot.sip_domains,
+        snapshot.flows,
+        snapshot.alerts,
+    ):
+        if not items:
+            continue
+        names = _REPEATED[type(items[0])]
+        for item in items:
+            for name in names:
+                value = getattr(item, name)
+                if value is not None:
+                    setattr(item, name, texts.setdefault(value, value))
+            if type(item) is PhoneNumber:
+                key = tuple(item.capabilities.items())
+                item.capabilities = caps.setdefault(key, item.capabilities)
+
+
 # --------------------------------------------------------------------------- analysis
 
 
-@dataclass
+@dataclass(slots=True)
 class Acceptance:
     """An accepted risk (an `[[accept]]` entry of `--accept FILE`) that matched a finding.
 
@@ -411,7 +456,7 @@ class Acceptance:
     caller_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class FindingHistory:
     """A finding's life in the history database (`--history`), as of the run reported."""
 
@@ -422,7 +467,7 @@ class FindingHistory:
     runs_seen: int = 1
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     """One rule firing on one reference or inventory item (see findings.json)."""
 
@@ -457,7 +502,7 @@ class Finding:
         return self.acceptance is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class RegionScope:
     """One regional snapshot an analysis covers: its region, edge, time and coverage."""
 
@@ -468,7 +513,7 @@ class RegionScope:
     notes: list[str] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Analysis:
     """What `analyse` returns: the findings and the references they were drawn from."""
 

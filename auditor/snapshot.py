@@ -3,20 +3,32 @@
 A snapshot holds Function source code and the answers of probed webhooks, so it is
 written 0600 (less if the umask says so), whatever the --out folder's permissions:
 a shared folder must not expose a customer's code. Reports stay as the umask allows.
+
+At a million numbers the snapshot is over 500 MB, so both directions avoid holding it
+twice: `save_snapshot` writes it record by record, and `load_snapshot` decodes the bytes
+straight into the model with msgspec (no intermediate dicts). Each fast path gives exactly
+what the plain one gives (`_legacy_text`, `codec.loads` + `from_data`): a record whose text
+needs care (non-ASCII, an escape, an "@" that may be a URL password) or a file msgspec
+refuses goes the plain way, which also words every error.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
-from collections.abc import Sequence
+import typing
+from collections.abc import Iterator, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-from auditor.codec import DecodeError, from_data, loads, to_data
+import msgspec
+
+from auditor.codec import MAX_DEPTH, DecodeError, depth, field_names, from_data, loads, to_data
 from auditor.errors import SnapshotError
 from auditor.files import FileRefused, read_bytes, write_atomic
-from auditor.model import SCHEMA_VERSION, Snapshot
+from auditor.model import SCHEMA_VERSION, Snapshot, share_repeated
 from auditor.redact import redact_data
 from auditor.text import dump_json
 
@@ -39,7 +51,7 @@ def save_snapshot(snapshot: Snapshot, path: Path) -> Path:
     """
     if path.is_dir():
         path = path / SNAPSHOT_NAME
-    write_atomic(path, dump_json(redact_data(to_data(snapshot))), private=True)
+    write_atomic(path, snapshot_chunks(snapshot), private=True)
     return path
 
 
@@ -106,6 +118,80 @@ def check_one_audit(named: Sequence[tuple[str, Snapshot]]) -> None:
         seen[snap.region] = name
 
 
+def snapshot_chunks(snapshot: Snapshot) -> Iterator[bytes]:
+    """The bytes of `dump_json(redact_data(to_data(snapshot)))`, a batch of records at a time."""
+    yield b"{"
+    for i, name in enumerate(field_names(Snapshot)):
+        value = getattr(snapshot, name)
+        yield (b"\n  " if i == 0 else b",\n  ") + json.dumps(name).encode() + b": "
+        if isinstance(value, list) and value:
+            yield b"["
+            for start in range(0, len(value), _BATCH):
+                body = _list_body(value[start : start + _BATCH])
+                yield body if start == 0 else b"," + body
+            yield b"\n  ]"
+        else:
+            yield _legacy_text(value, 1)
+    yield b"\n}\n"
+
+
+_BATCH = 1000
+_ENCODER = msgspec.json.Encoder()
+
+
+def _legacy_text(value: Any, level: int) -> bytes:
+    """`value` as the whole-document writer lays it out at nesting `level` (the reference)."""
+    text = dump_json(redact_data(to_data(value))).removesuffix("\n").encode("utf-8")
+    return text.replace(b"\n", b"\n" + b"  " * level)
+
+
+def _encoded_plain(value: Any) -> bytes | None:
+    """Compact JSON of `value` if every writer spells it the same way and redaction would
+    leave it alone (ASCII without escapes, DEL or "@"); None otherwise."""
+    try:
+        chunk = _ENCODER.encode(value)
+    except (UnicodeEncodeError, TypeError, OverflowError, msgspec.EncodeError):
+        return None  # a lone surrogate, a key that is not text…: the plain writer decides
+    plain = chunk.isascii() and b"\\" not in chunk and b"@" not in chunk and b"\x7f" not in chunk
+    return chunk if plain else None
+
+
+def _list_body(items: list[Any]) -> bytes:
+    """'\\n    item,\\n    item' for list items at nesting level 2 (a Snapshot list field)."""
+    kind: Any = type(items[0])
+    if _fast_type(kind) and all(type(it) is kind for it in items):
+        encoded = _encoded_plain(items)
+        if encoded is not None:
+            pretty = msgspec.json.format(encoded, indent=2).replace(b"\n", b"\n  ")
+            return pretty[1:-4]  # without "[" and "\n  ]"
+    return b",".join(_item_text(item) for item in items)
+
+
+def _item_text(item: Any) -> bytes:
+    kind: Any = type(item)
+    if _fast_type(kind):
+        encoded = _encoded_plain(item)
+        if encoded is not None:
+            return b"\n    " + msgspec.json.format(encoded, indent=2).replace(b"\n", b"\n    ")
+    return b"\n    " + _legacy_text(item, 2)
+
+
+@cache
+def _fast_type(cls: Any) -> bool:
+    """A dataclass of text, whole numbers, booleans and lists/dicts of them (no float: its
+    spelling differs between writers; no free-form JSON: it may hold NaN)."""
+    if not dataclasses.is_dataclass(cls):
+        return cls in (str, int, bool, type(None))
+    return all(_fast_hint(hint) for hint in typing.get_type_hints(cls).values())
+
+
+def _fast_hint(hint: Any) -> bool:
+    args = typing.get_args(hint)
+    if args:
+        return all(_fast_hint(a) for a in args)
+    return isinstance(hint, type) and _fast_type(hint)
+
+
 def resolve_snapshot_path(path: Path) -> Path:
     """Accept a snapshot file or an audit output folder that holds one."""
     if path.is_dir():
@@ -128,6 +214,43 @@ def load_snapshot(path: Path) -> Snapshot:
         if exc.reason == "missing":
             raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
         raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
+    snapshot = _decode_fast(data)
+    if snapshot is None:
+        snapshot = _decode(data, path)
+    share_repeated(snapshot)
+    return snapshot
+
+
+class _Header(msgspec.Struct):
+    root_account_sid: Any = msgspec.UNSET
+    schema_version: Any = msgspec.UNSET
+
+
+def _decode_fast(data: bytes) -> Snapshot | None:
+    """The snapshot msgspec decodes from `data`, or None where the plain path must judge.
+
+    None for anything msgspec refuses (not JSON, NaN, lone surrogates, a wrong type…),
+    a header the plain path would refuse, or a Studio definition nested deeper than
+    `codec.loads` allows; the plain path then gives its own result or error.
+    """
+    try:
+        header = msgspec.json.decode(data, type=_Header)
+        if header.root_account_sid is msgspec.UNSET or header.schema_version != SCHEMA_VERSION:
+            return None
+        snapshot = msgspec.json.decode(data, type=Snapshot)
+    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+        return None
+    # snapshot{ flows[ flow{ definition… : the only free-form JSON a snapshot holds
+    if any(3 + depth(flow.definition) > MAX_DEPTH for flow in snapshot.flows):
+        return None
+    if not _REGION.match(snapshot.region) or not (
+        snapshot.edge is None or _EDGE.match(snapshot.edge)
+    ):
+        return None  # snapshot_from_data words it
+    return snapshot
+
+
+def _decode(data: bytes, path: Path) -> Snapshot:
     try:
         raw = loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -1,0 +1,246 @@
+"""The snapshot's fast paths (issue #14) give exactly what the plain ones give.
+
+`save_snapshot` writes record batches through msgspec and `load_snapshot` decodes
+with msgspec straight into the model; both must agree byte for byte and value for
+value with the whole-document writer (`dump_json(redact_data(to_data(…)))`) and the
+plain loader (`codec.loads` + `from_data`), on ordinary data and on every kind of
+odd value a customer's account can hold. The findings of a snapshot must not depend
+on which path read it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from auditor.analysis import analyse
+from auditor.codec import to_data
+from auditor.emulator.generate import generate_hierarchy
+from auditor.errors import SnapshotError
+from auditor.findings import finding_dict
+from auditor.model import (
+    SCHEMA_VERSION,
+    Account,
+    Alert,
+    PhoneNumber,
+    Snapshot,
+    StudioFlow,
+    TwimlApp,
+    VerifiedCallerId,
+    share_repeated,
+)
+from auditor.redact import redact_data
+from auditor.snapshot import _decode, _decode_fast, load_snapshot, save_snapshot, snapshot_chunks
+from auditor.text import dump_json
+
+PARENT = "AC" + "1" * 32
+CHILD = "AC" + "2" * 32
+
+
+def plain_text(snapshot: Snapshot) -> bytes:
+    """What save_snapshot wrote before it streamed: the reference."""
+    return dump_json(redact_data(to_data(snapshot))).encode("utf-8")
+
+
+def numbers(n: int, **extra: object) -> list[PhoneNumber]:
+    return [
+        PhoneNumber(
+            f"PN{i:032x}",
+            CHILD,
+            f"+1555{i:07d}",
+            f"Line {i}",
+            {"voice": True, "sms": i % 2 == 0},
+            voice_url="https://hooks.example.com/voice",
+            voice_method="POST",
+            **extra,  # type: ignore[arg-type]
+        )
+        for i in range(n)
+    ]
+
+
+ODD_TEXTS = [
+    "Clinic – Riverside",  # non-ASCII
+    "evil\u202egpj.exe",  # bidi override: escaped in the file
+    "tab\tnew\nline\r",  # JSON escapes
+    'quote " and backslash \\',
+    "del \x7f and c1 \x85",
+    "lone \ud800 surrogate",
+    "https://user:secret@hooks.example.com/voice",  # a password: redacted in the file
+    "mailto:someone@example.com",
+    "",
+]
+
+
+def odd_snapshot(*, msgspec_reads: bool = False) -> Snapshot:
+    """Every odd value; `msgspec_reads` leaves out the JSON msgspec refuses (NaN, infinity,
+    lone surrogates), which the plain loader reads."""
+    texts = [t for t in ODD_TEXTS if not (msgspec_reads and "\ud800" in t)]
+    snap = Snapshot(root_account_sid=PARENT, collected_at="2026-11-29T12:00:00Z", tool_version="t")
+    snap.accounts = [Account(PARENT, "P", "active", None), Account(CHILD, "C", "active", PARENT)]
+    snap.phone_numbers = numbers(2500)  # more than one batch
+    for i, text in enumerate(texts):  # odd values inside a batch, not only alone
+        snap.phone_numbers[1200 + i].friendly_name = text
+        snap.phone_numbers[1300 + i].voice_url = text
+    snap.verified_caller_ids = [VerifiedCallerId(f"PN{i:032x}", CHILD, "+1", t) for i, t in
+                                enumerate(texts)]  # fmt: skip
+    snap.applications = [TwimlApp("AP" + "a" * 32, CHILD, "app", None)]
+    snap.flows = [
+        StudioFlow(
+            "FW" + "f" * 32,
+            CHILD,
+            "flow",
+            "published",
+            3,
+            {
+                "states": [{"offset": {"x": 1.5, "y": -0.0}, "big": 10**30, "e": 1e16}],
+                "text": texts,
+                "user:pw@x": "key with an @",
+            },
+        )
+    ]
+    if not msgspec_reads:
+        snap.flows[0].definition.update({"nan": float("nan"), "inf": float("-inf")})
+    snap.alerts = [Alert("NO" + "e" * 32, CHILD, "13214", response_body="<Dial callerId='é'/>")]
+    snap.coverage = {CHILD: {"flows": "ok", "alerts": "error: 403 — forbidden"}}
+    snap.notes = ["a note", "é"]
+    return snap
+
+
+@pytest.mark.parametrize(
+    "snapshot",
+    [
+        pytest.param(Snapshot(PARENT, "2026-11-29T12:00:00Z", "t"), id="empty"),
+        pytest.param(odd_snapshot(), id="odd values"),
+    ],
+)
+def test_the_streamed_file_is_the_plain_writers_byte_for_byte(
+    snapshot: Snapshot, tmp_path: Path
+) -> None:
+    path = save_snapshot(snapshot, tmp_path / "snapshot.json")
+    assert path.read_bytes() == plain_text(snapshot) == b"".join(snapshot_chunks(snapshot))
+    text = path.read_text(encoding="utf-8")
+    assert "secret" not in text
+
+
+def test_a_generated_hierarchy_streams_and_loads_like_the_plain_paths(tmp_path: Path) -> None:
+    scenario = generate_hierarchy(30, 40)
+    snap = Snapshot(PARENT, "2026-11-29T12:00:00Z", "t")
+    for acc in scenario["accounts"]:
+        snap.accounts.append(Account(acc["sid"], acc["friendly_name"], "active", None))
+        for pn in acc["incoming_phone_numbers"]:
+            snap.phone_numbers.append(
+                PhoneNumber(pn["sid"], acc["sid"], pn["phone_number"], pn["friendly_name"],
+                            dict(pn["capabilities"]), pn["voice_url"], "POST")
+            )  # fmt: skip
+    path = save_snapshot(snap, tmp_path / "snapshot.json")
+    data = path.read_bytes()
+    assert data == plain_text(snap)
+    fast = _decode_fast(data)
+    assert fast is not None
+    assert fast == _decode(data, path) == snap
+
+
+def test_the_fast_loader_gives_the_plain_loaders_snapshot(tmp_path: Path) -> None:
+    snap = odd_snapshot()
+    data = plain_text(snap)
+    plain = _decode(data, tmp_path / "s.json")
+    fast = _decode_fast(data)
+    # NaN and a lone surrogate are JSON msgspec refuses: the plain loader reads that file.
+    assert fast is None
+    loaded = load_snapshot(_write(tmp_path, data))
+    assert json.dumps(to_data(loaded)) == json.dumps(to_data(plain))  # NaN != NaN
+    # Without them, the fast path reads it, and reads the same.
+    data = plain_text(odd_snapshot(msgspec_reads=True))
+    fast = _decode_fast(data)
+    assert fast is not None
+    assert fast == _decode(data, tmp_path / "s.json")
+
+
+def _write(tmp_path: Path, data: bytes) -> Path:
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"schema_version": 1}',  # no root
+        '{"root_account_sid": "AC1", "collected_at": "x", "tool_version": "t"}',  # no version
+        '{"schema_version": 2, "root_account_sid": "AC1"}',
+        '{"schema_version": true, "root_account_sid": "AC1", "collected_at": "x", '
+        '"tool_version": "t"}',
+        '{"schema_version": 1, "root_account_sid": "AC1", "collected_at": "x", '
+        '"tool_version": "t", "phone_numbers": [{"sid": 5}]}',
+        '{"schema_version": 1, "root_account_sid": "AC1", "collected_at": "x", '
+        '"tool_version": "t", "flows": [{"sid": "FW1", "account_sid": "AC1", "friendly_name": '
+        '"f", "status": "published", "revision": 1, "definition": {"a": '
+        + "[" * 97
+        + "]" * 97
+        + "}}]}",  # 101 levels: one more than the plain loader accepts
+        "[1, 2]",
+        '{"schema_version": 1, "root_account_sid": "AC1"} trailing',
+        "\ufeff{}",
+    ],
+)
+def test_what_the_plain_loader_refuses_is_refused_with_its_words(text: str, tmp_path: Path) -> None:
+    path = _write(tmp_path, text.encode("utf-8"))
+    assert _decode_fast(path.read_bytes()) is None
+    with pytest.raises(SnapshotError) as plain:
+        _decode(path.read_bytes(), path)
+    with pytest.raises(SnapshotError) as loaded:
+        load_snapshot(path)
+    assert str(loaded.value) == str(plain.value)
+
+
+def test_a_definition_just_within_the_depth_limit_loads_fast(tmp_path: Path) -> None:
+    text = (
+        f'{{"schema_version": {SCHEMA_VERSION}, "root_account_sid": "AC1", "collected_at": "x", '
+        '"tool_version": "t", "flows": [{"sid": "FW1", "account_sid": "AC1", "friendly_name": '
+        '"f", "status": "published", "revision": 1, "definition": {"a": '
+        + "[" * 96
+        + "]" * 96
+        + "}}]}"
+    )
+    data = text.encode()
+    fast = _decode_fast(data)
+    assert fast is not None
+    assert fast == _decode(data, tmp_path / "s.json")
+
+
+def test_repeated_texts_are_stored_once_and_values_unchanged() -> None:
+    snap = Snapshot(PARENT, "x", "t", phone_numbers=numbers(3))
+    # As decoded JSON gives them: equal values, distinct objects.
+    for n in snap.phone_numbers:
+        n.account_sid = "".join(CHILD)
+        n.capabilities = dict(n.capabilities)
+    before = to_data(snap)
+    share_repeated(snap)
+    assert to_data(snap) == before
+    a, b, c = snap.phone_numbers
+    assert a.account_sid is b.account_sid is c.account_sid
+    assert a.voice_url is c.voice_url
+    assert a.capabilities is c.capabilities and a.capabilities is not b.capabilities
+
+
+def test_findings_do_not_depend_on_the_loader(tmp_path: Path) -> None:
+    snap = odd_snapshot(msgspec_reads=True)
+    snap.flows[0].definition = {
+        "states": [
+            {
+                "name": "connect",
+                "type": "connect-call-to",
+                "properties": {"caller_id": "+15550000001", "to": "+15005550006"},
+                "transitions": [],
+            }
+        ]
+    }
+    data = plain_text(snap)
+    fast, plain = _decode_fast(data), _decode(data, tmp_path / "s.json")
+    assert fast is not None
+    share_repeated(fast)
+    a, b = analyse(fast), analyse(plain)
+    assert a.findings, "the flow's caller ID is nobody's: there is a finding to compare"
+    assert [finding_dict(f) for f in a.findings] == [finding_dict(f) for f in b.findings]
