@@ -405,26 +405,19 @@ _REPEATED: dict[type, tuple[str, ...]] = {
 }  # fmt: skip
 
 
-def share_repeated(snapshot: Snapshot) -> None:
-    """Store each repeated text (and each distinct capabilities dict) once, in place.
+@dataclass(slots=True)
+class SharedTexts:
+    """One copy of each repeated text and capabilities dict (see `share_repeated`)."""
 
-    Decoding JSON (or an API page) gives every record its own copy of the account SID,
-    the webhook URL, "POST"…: about 300 bytes per number that say nothing new. Values
-    are unchanged; equal capabilities dicts become one dict, so treat them as read-only.
-    """
-    texts: dict[str, str] = {}
-    caps: dict[tuple[tuple[str, bool], ...], dict[str, bool]] = {}
-    for items in (
-        snapshot.phone_numbers,
-        snapshot.verified_caller_ids,
-        snapshot.applications,
-        snapshot.sip_domains,
-        snapshot.flows,
-        snapshot.alerts,
-    ):
-        if not items:
-            continue
+    texts: dict[str, str] = field(default_factory=dict)
+    caps: dict[tuple[tuple[str, bool], ...], dict[str, bool]] = field(default_factory=dict)
+
+    def share(self, items: list[object]) -> None:
+        """Make the repeated fields of `items` (records of one kind) use the shared copies."""
+        if not items or type(items[0]) not in _REPEATED:
+            return
         names = _REPEATED[type(items[0])]
+        texts, caps = self.texts, self.caps
         for item in items:
             for name in names:
                 value = getattr(item, name)
@@ -433,6 +426,25 @@ def share_repeated(snapshot: Snapshot) -> None:
             if type(item) is PhoneNumber:
                 key = tuple(item.capabilities.items())
                 item.capabilities = caps.setdefault(key, item.capabilities)
+
+
+def share_repeated(snapshot: Snapshot, shared: SharedTexts | None = None) -> None:
+    """Store each repeated text (and each distinct capabilities dict) once, in place.
+
+    Decoding JSON (or an API page) gives every record its own copy of the account SID,
+    the webhook URL, "POST"…: about 300 bytes per number that say nothing new. Values
+    are unchanged; equal capabilities dicts become one dict, so treat them as read-only.
+    """
+    shared = shared or SharedTexts()
+    for items in (
+        snapshot.phone_numbers,
+        snapshot.verified_caller_ids,
+        snapshot.applications,
+        snapshot.sip_domains,
+        snapshot.flows,
+        snapshot.alerts,
+    ):
+        shared.share(items)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- analysis

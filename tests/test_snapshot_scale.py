@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -244,3 +245,33 @@ def test_findings_do_not_depend_on_the_loader(tmp_path: Path) -> None:
     a, b = analyse(fast), analyse(plain)
     assert a.findings, "the flow's caller ID is nobody's: there is a finding to compare"
     assert [finding_dict(f) for f in a.findings] == [finding_dict(f) for f in b.findings]
+
+
+def test_a_record_admitted_as_it_is_is_what_the_full_admission_gives() -> None:
+    """records.admit skips the copy for a record that codec.conforms; from_data agrees."""
+    from auditor.codec import conforms, from_data
+    from auditor.model import DialingPermissionCountry, DialingPermissions, Via
+
+    us = DialingPermissionCountry("US", "U", "NA", ["1"], True, False, False)
+    codes: Any = ("1",)
+    tupled = DialingPermissionCountry("US", "U", "NA", codes, True, False, False)
+    good = [
+        *numbers(3),
+        VerifiedCallerId("PN" + "1" * 32, CHILD, "+15550001111"),
+        Alert("NO" + "e" * 32, CHILD, "13214", request_url=None),
+        Account(CHILD, "C", "active", PARENT),
+        DialingPermissions(CHILD, None, [us]),
+    ]
+    for record in good:
+        assert conforms(record), record
+        assert from_data(type(record), to_data(record)) == record
+    odd = [
+        PhoneNumber("PN1", CHILD, "+1", "x", {"voice": 1}),  # type: ignore[dict-item]
+        PhoneNumber("PN1", CHILD, "+1", Via.DIAL),  # a str subclass: from_data keeps it
+        PhoneNumber("PN1", CHILD, "+1", "x", {}, voice_url=codes),
+        StudioFlow("FW1", CHILD, "f", "published", 1),  # free-form JSON: depth is checked
+        StudioFlow("FW1", CHILD, "f", "published", True, {}),  # a bool is not an int
+        DialingPermissions(CHILD, None, [tupled]),  # a tuple: from_data wants a list
+    ]
+    for record in odd:
+        assert not conforms(record), record

@@ -25,6 +25,7 @@ from auditor.codec import (
     MAX_RECORD_DEPTH,
     DecodeError,
     cap_depth,
+    conforms,
     field_names,
     from_data,
     to_data,
@@ -345,8 +346,11 @@ def admit(item: T) -> tuple[T, int]:
     """`item` as the snapshot will hold it, and how many too-deep JSON subtrees were cut.
 
     Raises RecordError when the record does not fit the model (the loader would
-    reject the whole snapshot for it).
+    reject the whole snapshot for it). A flat record whose every field already has its
+    exact type is admitted as it is (codec.conforms): from_data would copy it unchanged.
     """
+    if conforms(item):
+        return item, 0
     data, cut = cap_depth(_fields_data(item), MAX_RECORD_DEPTH)
     try:
         return from_data(type(item), data), cut

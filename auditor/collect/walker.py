@@ -52,6 +52,7 @@ from auditor.model import (
     Alert,
     DialingPermissions,
     ServerlessFunction,
+    SharedTexts,
     Snapshot,
     StudioFlow,
 )
@@ -223,6 +224,7 @@ class _Walk:
         self.progress = progress
         self.pool = TaskPool(config.concurrency, http.cancel)
         self.lock = threading.Lock()
+        self.shared = SharedTexts()
         self.work: dict[str, _AccountWork] = {}
         now = config.now or datetime.now(UTC)
         # Sources this region does not have (auditor.regions): never requested, "skipped".
@@ -368,6 +370,7 @@ class _Walk:
     ) -> None:
         recs = self.read_pages(lambda: resource.page(page_size=PAGE_SIZE))
         items = list(self.each(w, source, recs, lambda rec: mapper(rec, w.account.sid, w.notes)))
+        self.shared.share(items)  # a million numbers: one copy of each account SID, URL…
         with self.lock:
             w.items[source].extend(items)
         self.mark(w, source, "ok")
