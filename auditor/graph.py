@@ -113,6 +113,8 @@ class GraphIndex:
     alerts: dict[str, Alert] = field(default_factory=dict)
     # account_sid -> e164 values that account's own references use as callerId
     used_by_account: dict[str, set[str]] = field(default_factory=dict)
+    # node → labels of the inbound numbers routing to it that have no node (build_graph)
+    entry_numbers: dict[str, list[str]] = field(default_factory=dict)
     reach_cache: dict[str, list[str]] = field(default_factory=dict)
 
     def authorized_for(self, e164: str | None, account_sid: str | None) -> bool:
@@ -207,8 +209,14 @@ def webhook_url_of(ref: CallerIdReference) -> str | None:
     return None
 
 
-def build_graph(snapshot: Snapshot, references: list[CallerIdReference]) -> nx.MultiDiGraph:
-    """The hierarchy as a graph; `graph.graph["index"]` holds the GraphIndex for fast queries."""
+def build_graph(
+    snapshot: Snapshot, references: list[CallerIdReference], *, every_number: bool = False
+) -> nx.MultiDiGraph:
+    """The hierarchy as a graph; `graph.graph["index"]` holds the GraphIndex for fast queries.
+
+    `every_number` gives every number a node, as the graph had before issue #14 (tests
+    check that both layouts give the same findings).
+    """
     idx = build_index(snapshot, references)
     graph = nx.MultiDiGraph(root=snapshot.root_account_sid, index=idx)
     nodes: list[tuple[str, dict[str, object]]] = []
@@ -226,21 +234,24 @@ def build_graph(snapshot: Snapshot, references: list[CallerIdReference]) -> nx.M
                     {"kind": PARENT_OF},
                 )
             )
+    # A number no reference uses as a caller ID only matters as an entry (who hears a
+    # failure): it gets no node, and its label is kept under the node it routes to
+    # (`GraphIndex.entry_numbers`), which `reached_by` reads. A million numbers would
+    # otherwise be a million nodes and two million edges that answer nothing else.
+    entry_numbers: dict[str, list[str]] = defaultdict(list)
     for number in snapshot.phone_numbers:
+        target = _number_route(number)
+        if not every_number and number.phone_number not in used_values:
+            if target:
+                entry_numbers[target].append(number_label(number))
+            continue
         n = node_id("number", number.sid)
         nodes.append((n, {"kind": "number", "sid": number.sid, "e164": number.phone_number}))
         edges.append((node_id("account", number.account_sid), n, {"kind": OWNS}))
         if number.phone_number in used_values:
             edges.append((n, node_id("value", number.phone_number), {"kind": IS_NUMBER}))
-        # Twilio routes a number to its trunk if set, else its app, else its voice_url.
-        if number.trunk_sid:
-            edges.append((n, node_id("trunk", number.trunk_sid), {"kind": ROUTES_TO}))
-        elif number.voice_application_sid:
-            edges.append((n, node_id("app", number.voice_application_sid), {"kind": ROUTES_TO}))
-        else:
-            url = normalize_url(number.voice_url)
-            if url:
-                edges.append((n, node_id("url", url), {"kind": ROUTES_TO}))
+        if target:
+            edges.append((n, target, {"kind": ROUTES_TO}))
     for vid in snapshot.verified_caller_ids:
         v = node_id("verified", vid.sid)
         nodes.append((v, {"kind": "verified", "sid": vid.sid, "e164": vid.phone_number}))
@@ -277,7 +288,11 @@ def build_graph(snapshot: Snapshot, references: list[CallerIdReference]) -> nx.M
         nodes.append((al, {"kind": "alert", "sid": alert.sid}))
         edges.append((node_id("account", alert.account_sid), al, {"kind": HAS}))
         for entry in _alert_entries(alert, idx):
-            edges.append((entry, al, {"kind": ROUTES_TO}))
+            number = idx.number_by_sid.get(entry.removeprefix("number:"))
+            if number is not None and not every_number and number.phone_number not in used_values:
+                entry_numbers[al].append(number_label(number))
+            else:
+                edges.append((entry, al, {"kind": ROUTES_TO}))
     for i, ref in enumerate(references):
         r = node_id("ref", str(i))
         nodes.append((r, {"kind": "ref", "index": i}))
@@ -288,6 +303,7 @@ def build_graph(snapshot: Snapshot, references: list[CallerIdReference]) -> nx.M
             edges.append((src, r, {"kind": CONTAINS}))
         if ref.e164:
             edges.append((r, node_id("value", ref.e164), {"kind": USES_CALLERID}))
+    idx.entry_numbers = dict(entry_numbers)
     graph.add_nodes_from(nodes)
     _add_keyed_edges(graph, edges)
     for n, data in graph.nodes(data=True):
@@ -327,6 +343,22 @@ def _add_keyed_edges(
     clear = getattr(nx, "_clear_cache", None)  # networkx ≥ 3.3 caches views on the graph
     if clear is not None:
         clear(graph)
+
+
+def _number_route(number: PhoneNumber) -> str | None:
+    """The node a number's calls go to: Twilio routes to its trunk if set, else its app,
+    else its voice_url."""
+    if number.trunk_sid:
+        return node_id("trunk", number.trunk_sid)
+    if number.voice_application_sid:
+        return node_id("app", number.voice_application_sid)
+    url = normalize_url(number.voice_url)
+    return node_id("url", url) if url else None
+
+
+def number_label(number: PhoneNumber) -> str:
+    """How `reached_by` names an inbound number: its E.164, else its SID."""
+    return number.phone_number or number.sid
 
 
 def _alert_entries(alert: Alert, idx: GraphIndex) -> list[str]:
@@ -404,9 +436,9 @@ def reached_by(graph: nx.MultiDiGraph, reference: CallerIdReference) -> list[str
     flow → run-function URL → function, alert ← its To number / request URL. Cached per source.
     """
     src = reference_source_node(reference)
-    if src is None or src not in graph:
-        return []
     idx = index_of(graph)
+    if src is None or (src not in graph and src not in idx.entry_numbers):
+        return []
     cached = idx.reach_cache.get(src)
     if cached is not None:
         return list(cached)
@@ -415,6 +447,9 @@ def reached_by(graph: nx.MultiDiGraph, reference: CallerIdReference) -> list[str
     found: set[str] = set()
     while stack:
         node = stack.pop()
+        found.update(idx.entry_numbers.get(node, ()))  # numbers without a node of their own
+        if node not in graph:
+            continue
         for pred, _, data in graph.in_edges(node, data=True):
             if data.get("kind") not in _ROUTE_EDGES or pred in seen:
                 continue
@@ -431,5 +466,5 @@ def reached_by(graph: nx.MultiDiGraph, reference: CallerIdReference) -> list[str
 def _entry_label(graph: nx.MultiDiGraph, node: str) -> str:
     data = graph.nodes[node]
     if data.get("kind") == "number":
-        return str(data.get("e164") or data.get("sid"))
+        return str(data.get("e164") or data.get("sid"))  # as number_label
     return str(data.get("sid") or node.split(":", 1)[1])

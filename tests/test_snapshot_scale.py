@@ -275,3 +275,36 @@ def test_a_record_admitted_as_it_is_is_what_the_full_admission_gives() -> None:
     ]
     for record in odd:
         assert not conforms(record), record
+
+
+def test_the_graph_without_unused_number_nodes_finds_what_the_full_graph_finds(
+    emulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collected over HTTP, analysed twice: every number a node (the graph before issue
+    #14) and only the numbers a reference uses; same findings, same impacted numbers."""
+    from functools import partial
+
+    import auditor.analysis
+    from auditor.collect import CollectConfig, collect
+    from auditor.collect.credentials import Credentials
+    from auditor.emulator.generate import NOW
+    from auditor.emulator.shapes import parse_iso
+    from auditor.graph import build_graph
+
+    parent = emulator.scenario["accounts"][0]
+    snap = collect(
+        CollectConfig(
+            credentials=Credentials(parent["sid"], parent["auth_token"]),
+            api_url=emulator.url,
+            now=parse_iso(NOW),
+        )
+    )
+    lean = analyse(snap)
+    monkeypatch.setattr(auditor.analysis, "build_graph", partial(build_graph, every_number=True))
+    full = analyse(snap)
+    assert [finding_dict(f) for f in lean.findings] == [finding_dict(f) for f in full.findings]
+    used = {r.e164 for r in lean.references if r.e164}
+    unused_impacted = {
+        label for f in lean.findings for label in f.impacted if label.startswith("+")
+    } - used
+    assert unused_impacted, "numbers without a node of their own are still named as impacted"
