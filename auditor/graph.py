@@ -288,9 +288,13 @@ def build_graph(
         nodes.append((al, {"kind": "alert", "sid": alert.sid}))
         edges.append((node_id("account", alert.account_sid), al, {"kind": HAS}))
         for entry in _alert_entries(alert, idx):
-            number = idx.number_by_sid.get(entry.removeprefix("number:"))
-            if number is not None and not every_number and number.phone_number not in used_values:
-                entry_numbers[al].append(number_label(number))
+            entry_number = idx.number_by_sid.get(entry.removeprefix("number:"))
+            if (
+                entry_number is not None
+                and not every_number
+                and entry_number.phone_number not in used_values
+            ):
+                entry_numbers[al].append(number_label(entry_number))
             else:
                 edges.append((entry, al, {"kind": ROUTES_TO}))
     for i, ref in enumerate(references):
