@@ -46,7 +46,7 @@ class Limits:
 
 
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
-PRINT = Limits(full_evidence=5, compact_rows=50, account_rows=100, coverage_problems=50)
+PRINT = Limits(full_evidence=3, compact_rows=20, account_rows=50, coverage_problems=50)
 NAME_LIMIT = 60
 # How each `via` places the call, in the one short label every format shows.
 VIA_LABELS = {
