@@ -11,9 +11,10 @@ precomputed once instead of walking the graph per reference.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, TypeVar
 from urllib.parse import parse_qs
 
 import networkx as nx
@@ -34,6 +35,7 @@ from auditor.model import (
 from auditor.urls import split_url
 
 Authorization = Literal["owned", "verified"]
+_T = TypeVar("_T")
 
 STUDIO_WEBHOOK = "https://webhooks.twilio.com/v1/Accounts/{account}/Flows/{flow}"
 
@@ -94,6 +96,77 @@ def alert_variables(alert: Alert) -> dict[str, str]:
     return {k: v[0] for k, v in parsed.items() if v}
 
 
+class Holders(Mapping[str, dict[str, Authorization]]):
+    """e164 → {account_sid: "owned" | "verified"}, stored compactly.
+
+    Almost every number has one owner and no verification: it is kept as that
+    account's SID alone, and a fresh one-entry dict is handed out on lookup (a
+    million numbers would otherwise be a million small dicts). Read-only.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        self._data: dict[str, str | dict[str, Authorization]] = {}
+
+    def add(self, e164: str, account_sid: str, how: Authorization) -> None:
+        """Record a holder; the first "owned" or "verified" for an account stays."""
+        data = self._data
+        held = data.get(e164)
+        if held is None:
+            data[e164] = account_sid if how == "owned" else {account_sid: how}
+        elif type(held) is str:
+            if held != account_sid:
+                data[e164] = {held: "owned", account_sid: how}
+        else:
+            held.setdefault(account_sid, how)  # type: ignore[union-attr]
+
+    def __getitem__(self, e164: str) -> dict[str, Authorization]:
+        held = self._data[e164]
+        return {held: "owned"} if type(held) is str else dict(held)  # type: ignore[arg-type]
+
+    def __contains__(self, e164: object) -> bool:
+        return e164 in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Listing(Mapping[str, list[_T]]):
+    """key → [items], stored as the item alone while a key has one (read-only)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        self._data: dict[str, _T | list[_T]] = {}
+
+    def add(self, key: str, item: _T) -> None:
+        data = self._data
+        held = data.get(key)
+        if held is None:
+            data[key] = item
+        elif type(held) is list:
+            held.append(item)
+        else:
+            data[key] = [held, item]  # type: ignore[list-item]
+
+    def __getitem__(self, key: str) -> list[_T]:
+        held = self._data[key]
+        return list(held) if type(held) is list else [held]  # type: ignore[list-item]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 @dataclass
 class GraphIndex:
     """Precomputed answers over the graph; everything a rule asks is a dict lookup."""
@@ -102,8 +175,8 @@ class GraphIndex:
     parent: dict[str, str | None] = field(default_factory=dict)
     root_account_sid: str = ""
     # e164 -> {account_sid: "owned" | "verified"}; "owned" wins when both hold.
-    authorized: dict[str, dict[str, Authorization]] = field(default_factory=dict)
-    numbers_by_e164: dict[str, list[PhoneNumber]] = field(default_factory=dict)
+    authorized: Mapping[str, dict[str, Authorization]] = field(default_factory=Holders)
+    numbers_by_e164: Mapping[str, list[PhoneNumber]] = field(default_factory=Listing)
     numbers_by_account: dict[str, list[PhoneNumber]] = field(default_factory=dict)
     number_by_sid: dict[str, PhoneNumber] = field(default_factory=dict)
     verified_by_e164: dict[str, list[VerifiedCallerId]] = field(default_factory=dict)
@@ -138,20 +211,20 @@ def build_index(snapshot: Snapshot, references: list[CallerIdReference]) -> Grap
     for account in snapshot.accounts:
         idx.accounts[account.sid] = account
         idx.parent[account.sid] = account.owner_account_sid
-    authorized: dict[str, dict[str, Authorization]] = defaultdict(dict)
-    numbers_by_e164: dict[str, list[PhoneNumber]] = defaultdict(list)
+    authorized = Holders()
+    numbers_by_e164: Listing[PhoneNumber] = Listing()
     numbers_by_account: dict[str, list[PhoneNumber]] = defaultdict(list)
     for number in snapshot.phone_numbers:
         idx.number_by_sid[number.sid] = number
-        numbers_by_e164[number.phone_number].append(number)
+        numbers_by_e164.add(number.phone_number, number)
         numbers_by_account[number.account_sid].append(number)
-        authorized[number.phone_number][number.account_sid] = "owned"
+        authorized.add(number.phone_number, number.account_sid, "owned")
     verified_by_e164: dict[str, list[VerifiedCallerId]] = defaultdict(list)
     for vid in snapshot.verified_caller_ids:
         verified_by_e164[vid.phone_number].append(vid)
-        authorized[vid.phone_number].setdefault(vid.account_sid, "verified")
-    idx.authorized = dict(authorized)
-    idx.numbers_by_e164 = dict(numbers_by_e164)
+        authorized.add(vid.phone_number, vid.account_sid, "verified")
+    idx.authorized = authorized
+    idx.numbers_by_e164 = numbers_by_e164
     idx.numbers_by_account = dict(numbers_by_account)
     idx.verified_by_e164 = dict(verified_by_e164)
     idx.apps = {app.sid: app for app in snapshot.applications}

@@ -308,3 +308,42 @@ def test_the_graph_without_unused_number_nodes_finds_what_the_full_graph_finds(
         label for f in lean.findings for label in f.impacted if label.startswith("+")
     } - used
     assert unused_impacted, "numbers without a node of their own are still named as impacted"
+
+
+def test_the_compact_indexes_answer_like_dicts_of_dicts_and_lists() -> None:
+    """GraphIndex.authorized / numbers_by_e164 keep one SID or one number per entry when
+    that is all there is; every lookup answers what the plain dicts answered, in order."""
+    from collections import defaultdict
+
+    from auditor.graph import build_index
+
+    a, b, c = ("AC" + ch * 32 for ch in "abc")
+    snap = Snapshot(PARENT, "x", "t")
+    snap.phone_numbers = [
+        PhoneNumber("PN" + "1" * 32, a, "+15550000001"),
+        PhoneNumber("PN" + "2" * 32, b, "+15550000002"),
+        PhoneNumber("PN" + "3" * 32, c, "+15550000002"),  # owned twice (a port in progress)
+        PhoneNumber("PN" + "4" * 32, a, "+15550000004"),
+    ]
+    snap.verified_caller_ids = [
+        VerifiedCallerId("PN" + "5" * 32, a, "+15550000001"),  # owned and verified: owned wins
+        VerifiedCallerId("PN" + "6" * 32, b, "+15550000001"),
+        VerifiedCallerId("PN" + "7" * 32, c, "+15550000009"),  # verified only
+        VerifiedCallerId("PN" + "8" * 32, c, "+15550000009"),
+    ]
+    idx = build_index(snap, [])
+    plain: dict[str, dict[str, str]] = defaultdict(dict)
+    listed: dict[str, list[PhoneNumber]] = defaultdict(list)
+    for n in snap.phone_numbers:
+        plain[n.phone_number][n.account_sid] = "owned"
+        listed[n.phone_number].append(n)
+    for v in snap.verified_caller_ids:
+        plain[v.phone_number].setdefault(v.account_sid, "verified")
+    assert {k: idx.authorized[k] for k in idx.authorized} == plain
+    assert [list(idx.authorized[k]) for k in plain] == [list(v) for v in plain.values()]
+    assert {k: idx.numbers_by_e164[k] for k in idx.numbers_by_e164} == listed
+    assert idx.authorized.get("+15550000099", {}) == {}
+    assert idx.numbers_by_e164.get("+15550000099", []) == []
+    assert "+15550000009" in idx.authorized and "+15550000009" not in idx.numbers_by_e164
+    idx.authorized["+15550000004"]["AC" + "z" * 32] = "owned"  # a caller's copy, not the index
+    assert idx.authorized["+15550000004"] == {a: "owned"}
