@@ -17,7 +17,15 @@ from auditor.accept import open_findings
 from auditor.extract.numberinfo import country_label
 from auditor.findings import sort_findings
 from auditor.graph import flow_url, normalize_url
-from auditor.model import Account, Analysis, CallerIdReference, Finding, Severity, Snapshot
+from auditor.model import (
+    Account,
+    Analysis,
+    CallerIdReference,
+    Finding,
+    PhoneNumber,
+    Severity,
+    Snapshot,
+)
 from auditor.regions import REGIONS, RegionChoice, region_label
 from auditor.render.geo_view import destination_risk_sentences, geo_method_sentences
 from auditor.render.options import ReportOptions
@@ -46,7 +54,7 @@ class Limits:
 
 
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
-PRINT = Limits(full_evidence=3, compact_rows=20, account_rows=50, coverage_problems=50)
+PRINT = Limits(full_evidence=5, compact_rows=20, account_rows=50, coverage_problems=50)
 NAME_LIMIT = 60
 # How each `via` places the call, in the one short label every format shows.
 VIA_LABELS = {
@@ -129,6 +137,7 @@ class Directory:
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     routes: dict[str, str] = field(default_factory=dict)  # normalised webhook URL -> label
+    _numbers: dict[str, PhoneNumber] | None = None  # by SID, built on the first number asked
 
     @classmethod
     def build(cls, snapshot: Snapshot, limit: int | None = NAME_LIMIT) -> Directory:
@@ -136,10 +145,8 @@ class Directory:
         label_limit = None if limit is None else 40
         for acc in snapshot.accounts:
             d.names[acc.sid] = acc.friendly_name or acc.sid
-        for pn in snapshot.phone_numbers:
-            d.labels[pn.sid] = (
-                f"{pn.phone_number} ({short(pn.friendly_name, label_limit)})".replace(" ()", "")
-            )
+        # Numbers are labelled when asked (`known`): a million labels nobody reads would
+        # cost more memory than the numbers themselves.
         for vc in snapshot.verified_caller_ids:
             d.labels[vc.sid] = f"verified {vc.phone_number}"
         for app in snapshot.applications:
@@ -164,8 +171,21 @@ class Directory:
         """Name the accounts a message mentions (see `name_accounts`)."""
         return name_accounts(text, self.names, self.limit)
 
+    def known(self, sid: str) -> str | None:
+        """The label of an item of the snapshot (number, app, flow …), None if unknown."""
+        label = self.labels.get(sid)
+        if label is not None or not sid.startswith("PN"):
+            return label
+        if self._numbers is None:
+            self._numbers = {pn.sid: pn for pn in self.snapshot.phone_numbers}
+        pn = self._numbers.get(sid)
+        if pn is None:
+            return None
+        label_limit = None if self.limit is None else 40
+        return f"{pn.phone_number} ({short(pn.friendly_name, label_limit)})".replace(" ()", "")
+
     def label(self, sid: str) -> str:
-        return self.labels.get(sid) or self.names.get(sid) or sid
+        return self.known(sid) or self.names.get(sid) or sid
 
 
 def source_text(
@@ -184,7 +204,7 @@ def source_text(
     }.get(kind, kind)
     parts = [kind_label]
     if sid:
-        label = d.labels.get(sid)
+        label = d.known(sid)
         if label and label.lower().startswith(kind_label.lower()):
             parts = []
         parts.append((label if compact else f"{label} ({sid})") if label else sid)
