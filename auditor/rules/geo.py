@@ -133,6 +133,7 @@ class GeoIndex:
             p.iso_code: prefix_digits(p.prefixes) for p in snapshot.high_risk_special_prefixes
         }
         self._memo: dict[str, EffectivePermissions | None] = {}
+        self._inheriting: dict[str, list[str]] | None = None  # holder → inheriting accounts
 
     def effective(self, sid: str) -> EffectivePermissions | None:
         """The permissions Twilio applies to an account's calls (None: they cannot be told)."""
@@ -158,13 +159,19 @@ class GeoIndex:
         return EffectivePermissions(sid, UNCERTAIN, above.holder, (own, *above.lists))
 
     def inheriting_from(self, holder: str) -> list[str]:
-        """Subaccounts whose permissions are `holder`'s: a change there reaches them too."""
-        out = []
-        for account in self.snapshot.accounts:
-            eff = self.effective(account.sid)
-            if account.sid != holder and eff and eff.how == INHERITED and eff.holder == holder:
-                out.append(account.sid)
-        return out
+        """Subaccounts whose permissions are `holder`'s: a change there reaches them too.
+
+        Worked out once for every holder (each finding asks; 5,000 accounts × 6,000
+        findings was 30 million lookups).
+        """
+        if self._inheriting is None:
+            inheriting: dict[str, list[str]] = {}
+            for account in self.snapshot.accounts:
+                eff = self.effective(account.sid)
+                if eff and eff.how == INHERITED and account.sid != eff.holder:
+                    inheriting.setdefault(eff.holder, []).append(account.sid)
+            self._inheriting = inheriting
+        return list(self._inheriting.get(holder, ()))
 
     def by_method(self) -> dict[str, list[str]]:
         """Account SIDs by how their permissions were judged (OWN, INHERITED, UNCERTAIN, "")."""
