@@ -28,7 +28,7 @@ import msgspec
 from auditor.codec import MAX_DEPTH, DecodeError, depth, field_names, from_data, loads, to_data
 from auditor.errors import SnapshotError
 from auditor.files import FileRefused, read_bytes, write_atomic
-from auditor.model import SCHEMA_VERSION, Snapshot, share_repeated
+from auditor.model import SCHEMA_VERSION, SharedTexts, Snapshot, share_repeated
 from auditor.redact import redact_data
 from auditor.text import dump_json
 
@@ -214,10 +214,11 @@ def load_snapshot(path: Path) -> Snapshot:
         if exc.reason == "missing":
             raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
         raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
-    snapshot = _decode_fast(data)
+    shared = SharedTexts()
+    snapshot = _decode_fast(data, shared)
     if snapshot is None:
         snapshot = _decode(data, path)
-    share_repeated(snapshot)
+    share_repeated(snapshot, shared)
     return snapshot
 
 
@@ -226,18 +227,54 @@ class _Header(msgspec.Struct):
     schema_version: Any = msgspec.UNSET
 
 
-def _decode_fast(data: bytes) -> Snapshot | None:
+# The lists that hold a record per number: decoded a batch at a time from raw slices of
+# the file, each batch's repeated texts shared at once, so the copies decoding makes are
+# freed while the next batch can reuse their memory (shared after the whole file, they
+# leave a fragmented heap: measured 1.0 GB instead of 0.45 GB at a million numbers).
+_BATCHED = ("phone_numbers", "verified_caller_ids")
+
+
+@cache
+def _lean_snapshot() -> Any:
+    """Snapshot's fields, with the batched lists left as raw JSON (msgspec.Raw)."""
+    hints = typing.get_type_hints(Snapshot)
+    specs: list[Any] = []
+    for f in dataclasses.fields(Snapshot):
+        tp = list[msgspec.Raw] if f.name in _BATCHED else hints[f.name]
+        if f.default is not dataclasses.MISSING:
+            specs.append((f.name, tp, dataclasses.field(default=f.default)))
+        elif f.default_factory is not dataclasses.MISSING:
+            specs.append((f.name, tp, dataclasses.field(default_factory=f.default_factory)))
+        else:
+            specs.append((f.name, tp))
+    return dataclasses.make_dataclass("LeanSnapshot", specs)
+
+
+def _decode_fast(data: bytes, shared: SharedTexts | None = None) -> Snapshot | None:
     """The snapshot msgspec decodes from `data`, or None where the plain path must judge.
 
     None for anything msgspec refuses (not JSON, NaN, lone surrogates, a wrong type…),
     a header the plain path would refuse, or a Studio definition nested deeper than
     `codec.loads` allows; the plain path then gives its own result or error.
     """
+    shared = shared or SharedTexts()
+    hints = typing.get_type_hints(Snapshot)
     try:
         header = msgspec.json.decode(data, type=_Header)
         if header.root_account_sid is msgspec.UNSET or header.schema_version != SCHEMA_VERSION:
             return None
-        snapshot = msgspec.json.decode(data, type=Snapshot)
+        lean = msgspec.json.decode(data, type=_lean_snapshot())
+        values = {name: getattr(lean, name) for name in field_names(Snapshot)}
+        for name in _BATCHED:
+            raws, records = values[name], []
+            decoder = msgspec.json.Decoder(hints[name])
+            for start in range(0, len(raws), _BATCH):
+                batch = decoder.decode(b"[" + b",".join(raws[start : start + _BATCH]) + b"]")
+                shared.share(batch)
+                records.extend(batch)
+            values[name] = records
+        del lean
+        snapshot = Snapshot(**values)
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
     # snapshot{ flows[ flow{ definition… : the only free-form JSON a snapshot holds

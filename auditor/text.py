@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 # C0 controls (tab, LF, CR handled by mode), DEL, C1, Arabic letter mark, LRM/RLM,
@@ -67,3 +68,35 @@ def dump_json(data: Any, indent: int | None = 2) -> str:
     """
     text = json.dumps(data, indent=indent, ensure_ascii=False, sort_keys=False)
     return _JSON_UNSAFE.sub(_escape, text) + ("\n" if indent is not None else "")
+
+
+def dump_json_chunks(
+    data: dict[str, Any], prepare: Callable[[Any], Any] = lambda value: value
+) -> Iterator[bytes]:
+    """The UTF-8 bytes of `dump_json(prepare(data))`, a top-level list item at a time.
+
+    findings.json of 20,000 findings is 100 MB of text, held three times over by the
+    whole-document writer (the text, its escaped copy, the bytes); here each item is
+    prepared (say, redacted), encoded and written on its own. `prepare` must act on a
+    part as it acts on that part of the whole (redact_data does).
+    """
+    if not data or not all(type(k) is str and "@" not in k for k in data):
+        yield dump_json(prepare(data)).encode("utf-8")
+        return
+
+    def part(value: Any, level: int) -> bytes:
+        text = dump_json(prepare(value)).removesuffix("\n").encode("utf-8")
+        return text.replace(b"\n", b"\n" + b"  " * level)
+
+    yield b"{"
+    for i, (key, value) in enumerate(data.items()):
+        name = dump_json(prepare(key), indent=None).encode("utf-8")
+        yield (b"\n  " if i == 0 else b",\n  ") + name + b": "
+        if isinstance(value, list) and value:
+            yield b"[" + b",".join(b"\n    " + part(item, 2) for item in value[:1])
+            for item in value[1:]:
+                yield b",\n    " + part(item, 2)
+            yield b"\n  ]"
+        else:
+            yield part(value, 1)
+    yield b"\n}\n"

@@ -347,3 +347,22 @@ def test_the_compact_indexes_answer_like_dicts_of_dicts_and_lists() -> None:
     assert "+15550000009" in idx.authorized and "+15550000009" not in idx.numbers_by_e164
     idx.authorized["+15550000004"]["AC" + "z" * 32] = "owned"  # a caller's copy, not the index
     assert idx.authorized["+15550000004"] == {a: "owned"}
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {},
+        {"findings": []},
+        {"schema_version": 1, "findings": [{"a": 1}, {"b": [1, {"c": "é\u202e\x7f"}]}, []]},
+        {"findings": [{"url": "https://user:pw@hooks.example.com/x", "k@y": {"d": 1.5}}]},
+        {"n": float("nan"), "big": 10**30, "e": 1e16, "s": "lone \ud800", "empty": {}},
+        {"user:pw@x": 1, "a": [1]},  # a top-level key redaction moves: the plain writer
+        {1: "not text"},  # json turns the key into text: the plain writer
+    ],
+)
+def test_findings_json_streams_the_plain_writers_text(document: dict[Any, Any]) -> None:
+    from auditor.text import dump_json_chunks
+
+    streamed = b"".join(dump_json_chunks(document, redact_data))
+    assert streamed == dump_json(redact_data(document)).encode("utf-8")

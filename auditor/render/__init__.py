@@ -22,7 +22,7 @@ from auditor.model import Analysis, Snapshot
 from auditor.redact import redact_data
 from auditor.render.options import ReportOptions
 from auditor.render.view import ReportView, build_view
-from auditor.text import dump_json
+from auditor.text import dump_json, dump_json_chunks
 
 FILE_NAMES = {
     "html": "report.html",
@@ -141,7 +141,7 @@ def _json(
     from auditor.findings import findings_document
 
     document = findings_document(snapshot, analysis, generated_at=options.generated_at, extra=extra)
-    write_atomic(path, dump_json(redact_data(document)))
+    write_atomic(path, dump_json_chunks(document, redact_data))  # streamed: 100 MB at scale
 
 
 def _csv(path: Path, snapshot: Snapshot, analysis: Analysis) -> None:
