@@ -5,7 +5,7 @@ from __future__ import annotations
 from markupsafe import Markup
 
 from auditor.render.templating import csp_hash, environment, resource_text
-from auditor.render.view import PRINT, SCREEN, ReportView
+from auditor.render.view import SCREEN, ReportView, print_limits
 
 
 def render_html(view: ReportView, *, pdf: bool = False) -> str:
@@ -20,7 +20,7 @@ def render_html(view: ReportView, *, pdf: bool = False) -> str:
         .render(
             view=view,
             pdf=pdf,
-            limits=PRINT if pdf else SCREEN,
+            limits=print_limits(view) if pdf else SCREEN,
             paper=view.options.checked_paper(),
             css=Markup(css),
             script=Markup(script),
