@@ -181,6 +181,8 @@ def _write(tmp_path: Path, data: bytes) -> Path:
         + "[" * 97
         + "]" * 97
         + "}}]}",  # 101 levels: one more than the plain loader accepts
+        '{"schema_version": 1, "root_account_sid": "AC1", "collected_at": "x", '
+        '"tool_version": "t", "region": "../../etc"}',  # a region that would name a file
         "[1, 2]",
         '{"schema_version": 1, "root_account_sid": "AC1"} trailing',
         "\ufeff{}",
