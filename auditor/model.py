@@ -428,23 +428,30 @@ class SharedTexts:
                 item.capabilities = caps.setdefault(key, item.capabilities)
 
 
-def share_repeated(snapshot: Snapshot, shared: SharedTexts | None = None) -> None:
+SHARED_LISTS = (
+    "phone_numbers",
+    "verified_caller_ids",
+    "applications",
+    "sip_domains",
+    "flows",
+    "alerts",
+)
+
+
+def share_repeated(
+    snapshot: Snapshot, shared: SharedTexts | None = None, *, done: tuple[str, ...] = ()
+) -> None:
     """Store each repeated text (and each distinct capabilities dict) once, in place.
 
     Decoding JSON (or an API page) gives every record its own copy of the account SID,
     the webhook URL, "POST"…: about 300 bytes per number that say nothing new. Values
     are unchanged; equal capabilities dicts become one dict, so treat them as read-only.
+    `done` names lists already shared (while they were decoded).
     """
     shared = shared or SharedTexts()
-    for items in (
-        snapshot.phone_numbers,
-        snapshot.verified_caller_ids,
-        snapshot.applications,
-        snapshot.sip_domains,
-        snapshot.flows,
-        snapshot.alerts,
-    ):
-        shared.share(items)  # type: ignore[arg-type]
+    for name in SHARED_LISTS:
+        if name not in done:
+            shared.share(getattr(snapshot, name))
 
 
 # --------------------------------------------------------------------------- analysis

@@ -206,11 +206,11 @@ def unaudited_regions(merged: Snapshot, audited: Sequence[str]) -> tuple[list[st
     unrouted = [
         n for n in merged.phone_numbers if n.capabilities.get("voice", True) and not _configured(n)
     ]
-    urls = [
+    urls = {  # a million numbers share a few thousand URLs: each is read once
         *(n.voice_url for n in merged.phone_numbers),
         *(a.voice_url for a in merged.applications),
         *(d.voice_url for d in merged.sip_domains),
-    ]
+    }
     named = sorted({r for r in map(_url_region, urls) if r in missing})
     for region in named:
         notes.append(

@@ -216,8 +216,10 @@ def load_snapshot(path: Path) -> Snapshot:
         raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
     shared = SharedTexts()
     snapshot = _decode_fast(data, shared)
-    if snapshot is None:
-        snapshot = _decode(data, path)
+    if snapshot is not None:
+        share_repeated(snapshot, shared, done=_BATCHED)
+        return snapshot
+    snapshot = _decode(data, path)
     share_repeated(snapshot, shared)
     return snapshot
 

@@ -283,7 +283,9 @@ def finding_view(i: int, f: Finding, d: Directory, *, show_region: bool = False)
         owner_name=d.name(f.owner_account_sid) if f.owner_account_sid else None,
         path_names=[d.name(s) for s in f.path],
         source=source_text(f.source.kind, f.source.sid, f.source.location, d),
-        impacted=[d.label(s) for s in f.impacted],
+        # an E.164 entry is its own label (labels and names are keyed by SIDs): at scale a
+        # finding about an alert names hundreds of inbound numbers
+        impacted=[s if s.startswith("+") else d.label(s) for s in f.impacted],
         details=details,
         message=d.humanise(f.message),
         remediation=d.humanise(f.remediation),
