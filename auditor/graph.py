@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs
 
 import networkx as nx
@@ -36,6 +36,7 @@ from auditor.urls import split_url
 
 Authorization = Literal["owned", "verified"]
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 STUDIO_WEBHOOK = "https://webhooks.twilio.com/v1/Accounts/{account}/Flows/{flow}"
 
@@ -96,7 +97,25 @@ def alert_variables(alert: Alert) -> dict[str, str]:
     return {k: v[0] for k, v in parsed.items() if v}
 
 
-class Holders(Mapping[str, dict[str, Authorization]]):
+class _Compact(Mapping[str, _V]):
+    """A read-only mapping over `_data`, whose values subclasses store compactly."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        self._data: dict[str, Any] = {}
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+class Holders(_Compact[dict[str, Authorization]]):
     """e164 → {account_sid: "owned" | "verified"}, stored compactly.
 
     Almost every number has one owner and no verification: it is kept as that
@@ -104,10 +123,7 @@ class Holders(Mapping[str, dict[str, Authorization]]):
     million numbers would otherwise be a million small dicts). Read-only.
     """
 
-    __slots__ = ("_data",)
-
-    def __init__(self) -> None:
-        self._data: dict[str, str | dict[str, Authorization]] = {}
+    __slots__ = ()
 
     def add(self, e164: str, account_sid: str, how: Authorization) -> None:
         """Record a holder; the first "owned" or "verified" for an account stays."""
@@ -119,29 +135,17 @@ class Holders(Mapping[str, dict[str, Authorization]]):
             if held != account_sid:
                 data[e164] = {held: "owned", account_sid: how}
         else:
-            held.setdefault(account_sid, how)  # type: ignore[union-attr]
+            held.setdefault(account_sid, how)
 
     def __getitem__(self, e164: str) -> dict[str, Authorization]:
         held = self._data[e164]
-        return {held: "owned"} if type(held) is str else dict(held)  # type: ignore[arg-type]
-
-    def __contains__(self, e164: object) -> bool:
-        return e164 in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+        return {held: "owned"} if type(held) is str else dict(held)
 
 
-class Listing(Mapping[str, list[_T]]):
+class Listing(_Compact[list[_T]]):
     """key → [items], stored as the item alone while a key has one (read-only)."""
 
-    __slots__ = ("_data",)
-
-    def __init__(self) -> None:
-        self._data: dict[str, _T | list[_T]] = {}
+    __slots__ = ()
 
     def add(self, key: str, item: _T) -> None:
         data = self._data
@@ -151,20 +155,11 @@ class Listing(Mapping[str, list[_T]]):
         elif type(held) is list:
             held.append(item)
         else:
-            data[key] = [held, item]  # type: ignore[list-item]
+            data[key] = [held, item]
 
     def __getitem__(self, key: str) -> list[_T]:
         held = self._data[key]
-        return list(held) if type(held) is list else [held]  # type: ignore[list-item]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+        return list(held) if type(held) is list else [held]
 
 
 @dataclass

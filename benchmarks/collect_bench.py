@@ -65,6 +65,11 @@ def measured(fn: Any, pid: int, *args: Any) -> Result:
 def start_emulator(scenario: dict[str, Any], workdir: Path) -> tuple[subprocess.Popen[str], str]:
     path = workdir / "scenario.json"
     path.write_text(json.dumps(scenario))
+    return serve_file(path)
+
+
+def serve_file(path: Path) -> tuple[subprocess.Popen[str], str]:
+    """The emulator in its own process, serving a scenario file; (process, base URL)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "auditor.emulator", "--scenario", str(path)],
         stdout=subprocess.PIPE,

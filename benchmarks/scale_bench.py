@@ -30,6 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The emulator process and the CPU reading are collect_bench's (imported, not copied).
+from collect_bench import cpu_seconds, serve_file
+
 from auditor.emulator.generate import generate_hierarchy
 
 COLLECT_RSS_TARGET = 1.5 * 2**30
@@ -178,30 +183,10 @@ def run_stage(name: str, argv: list[str], env: dict[str, str], log: Path) -> Sta
     )
 
 
-def start_emulator(scenario_path: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "auditor.emulator", "--scenario", str(scenario_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http"):
-        proc.kill()
-        raise SystemExit("the emulator did not start")
-    return proc, url
-
-
 def own_rss() -> int:
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def findings_digest(path: Path) -> tuple[int, str, dict[str, int]]:
@@ -260,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scenario generated in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         env["TWILIO_ACCOUNT_SID"], env["TWILIO_AUTH_TOKEN"] = parent_credentials(scenario_path)
         t0 = time.perf_counter()
-        emulator, url = start_emulator(scenario_path)
+        emulator, url = serve_file(scenario_path)
         print(f"emulator up in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
         try:
             before = cpu_seconds(emulator.pid)
