@@ -368,3 +368,26 @@ def test_findings_json_streams_the_plain_writers_text(document: dict[Any, Any]) 
 
     streamed = b"".join(dump_json_chunks(document, redact_data))
     assert streamed == dump_json(redact_data(document)).encode("utf-8")
+
+
+def test_the_fast_loaders_depth_check_covers_every_free_form_field() -> None:
+    """snapshot._decode_fast checks the nesting of Studio definitions only: if another
+    field of the snapshot holds free-form JSON, that check must grow with it."""
+    import dataclasses
+    import typing
+
+    free: list[str] = []
+    seen: set[type] = set()
+
+    def walk(cls: type) -> None:
+        for name, tp in typing.get_type_hints(cls).items():
+            if "object" in str(tp) or "Any" in str(tp):
+                free.append(f"{cls.__name__}.{name}")
+            for arg in [tp, *typing.get_args(tp)]:
+                for inner in [arg, *typing.get_args(arg)]:
+                    if dataclasses.is_dataclass(inner) and inner not in seen:
+                        seen.add(inner)  # type: ignore[arg-type]
+                        walk(inner)  # type: ignore[arg-type]
+
+    walk(Snapshot)
+    assert free == ["StudioFlow.definition"]
