@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from auditor.errors import ApiUnreachableError, AuditorError, CredentialsError
@@ -143,6 +142,8 @@ def api_error(exc: Exception, account_sid: str) -> AuditorError:
         if status == 404:
             return AuditorError(f"account {account_sid} was not found (404); check the Account SID")
         return AuditorError(f"Twilio answered {status} for account {account_sid}; try again later")
+    import requests  # here: the HTTP stack loads only when a check ran
+
     if isinstance(exc, requests.RequestException):
         return ApiUnreachableError(
             f"cannot reach the Twilio API ({type(exc).__name__}); check the network or --api-url"

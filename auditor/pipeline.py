@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.accept import (
     AcceptanceReport,
@@ -23,14 +24,12 @@ from auditor.accept import (
     open_findings,
 )
 from auditor.analysis import analyse
-from auditor.collect import CollectConfig, collect
-from auditor.collect.config import known_references
 from auditor.diff import Comparison, compare_with_baseline
 from auditor.errors import AuditorError
 from auditor.extract.code import ScanResult, scan_paths
 from auditor.files import prepare_out_dir
 from auditor.findings import FailOn, exceeds, severity_counts
-from auditor.history import HistoryReport, HistoryStore, record_and_review
+from auditor.history import HistoryReport, record_and_review
 from auditor.model import Analysis, PolicyEntry, Snapshot
 from auditor.policy import load_policy
 from auditor.progress import NullProgress, Progress
@@ -38,6 +37,12 @@ from auditor.regional import RegionalInput
 from auditor.render import render_reports
 from auditor.render.options import DEFAULT_FORMATS, Format, ReportOptions
 from auditor.snapshot import load_snapshots, resolve_snapshot_paths, save_snapshots
+
+if TYPE_CHECKING:
+    # Loaded when used: the SDK and HTTP stack (collect) and SQLAlchemy (--history) are not
+    # needed to report on a saved snapshot, and cost most of the CLI's start-up.
+    from auditor.collect import CollectConfig
+    from auditor.history.store import HistoryStore
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -116,9 +121,13 @@ def run_audit(options: AuditOptions) -> AuditResult:
             code_paths, exclude=options.code_exclude, include_tests=options.code_include_tests
         )
         if options.collector is not None:
+            from auditor.collect.config import known_references
+
             with known_references(scanned.references if scanned is not None else ()):
                 collected = options.collector()
         else:
+            from auditor.collect import collect
+
             assert options.collect is not None
             config = options.collect
             if scanned is not None:
@@ -166,7 +175,11 @@ class Review:
     @classmethod
     def load(cls, options: AuditOptions) -> Review:
         accept = load_accept_file(options.accept) if options.accept is not None else None
-        store = HistoryStore.open(options.history) if options.history else None
+        store = None
+        if options.history:
+            from auditor.history.store import HistoryStore
+
+            store = HistoryStore.open(options.history)
         return cls(accept, store)
 
     def apply(

@@ -117,3 +117,34 @@ def test_url_host_never_raises_on_customer_urls() -> None:
     )
     assert url_host("http://u:p@127.0.0.1:99999/") == "127.0.0.1"
     assert url_host("not a url") == "" and url_host(None) == ""
+
+
+# Stacks a CLI start must not load: `report`, `scan`, `rules` and --help never use them, and
+# they cost most of a start (SQLAlchemy + Alembic ~0.5 s, the SDK + requests ~0.25 s).
+# Each is imported where it is used: collect/audit/check/demo/watch, --history, weasyprint
+# for the PDF.
+HEAVY_AT_START = ("sqlalchemy", "alembic", "requests", "urllib3", "twilio.rest", "weasyprint")
+
+
+def _loaded_after(statement: str) -> list[str]:
+    import subprocess
+    import sys
+
+    code = (
+        f"import sys; {statement}; "
+        f"print(' '.join(m for m in {HEAVY_AT_START!r} if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    return done.stdout.split()
+
+
+def test_cli_start_loads_no_collector_database_or_pdf_stack() -> None:
+    assert _loaded_after("import auditor.cli") == []
+
+
+def test_the_start_up_check_sees_a_heavy_import() -> None:
+    """The subprocess check can fail: the collector and the history store do load them."""
+    loaded = _loaded_after("import auditor.cli, auditor.collect.walker, auditor.history.store")
+    assert {"sqlalchemy", "alembic", "requests", "urllib3", "twilio.rest"} <= set(loaded)

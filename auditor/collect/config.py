@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from auditor.collect.credentials import Credentials
-from auditor.collect.http import DEFAULT_MAX_RESPONSE_BYTES
 from auditor.collect.probe import MAX_BODY_BYTES, PROBE_PHASE_DEADLINE, PROBE_TIMEOUT
 from auditor.model import CallerIdReference
 from auditor.outbound import IPNetwork, OutboundPolicy
@@ -21,6 +20,7 @@ DEFAULT_CONCURRENCY = 32
 DEFAULT_PER_ACCOUNT_LIMIT = 24
 MAX_ALERT_WINDOW_DAYS = 30  # Monitor does not answer queries older than 30 days
 MAX_PAGES = 5000  # pages per list: 5 million records at the collector's page size
+DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024**2  # a page of 1000 records is a few MiB at most
 
 # The references `audit --code` read before collecting, for a collection started through
 # the `collect` command (whose parameters are the CLI's options): set by the pipeline

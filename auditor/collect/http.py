@@ -44,6 +44,7 @@ from twilio.http import HttpClient
 from twilio.http.response import Response
 
 from auditor.collect.bounded import ApiRefusedError, read_capped, request_deadline, watch_pools
+from auditor.collect.config import DEFAULT_MAX_RESPONSE_BYTES
 from auditor.errors import AuditorError
 from auditor.outbound import shown_url
 from auditor.redact import redact_url
@@ -51,7 +52,6 @@ from auditor.redact import redact_url
 log = logging.getLogger("auditor.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024**2  # a page of 1000 records is a few MiB at most
 _CHUNK = 64 * 1024
 _TARGET_ACCOUNT = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\b")
 

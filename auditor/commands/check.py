@@ -15,13 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import requests
 import typer
 from twilio.base.exceptions import TwilioException
 
-from auditor.collect.client import make_client
 from auditor.collect.credentials import credentials_from_env
-from auditor.collect.walker import garbled_answer
 from auditor.commands.options import ApiUrl, EdgeOpt, RegionOpt
 from auditor.errors import ApiUnreachableError, AuditorError
 from auditor.lookup import (
@@ -109,6 +106,10 @@ def run_checks(client: Any, items: list[CheckItem]) -> tuple[list[CheckResult], 
 
     Returns the results and the names of the accounts read for the hints.
     """
+    import requests  # the HTTP stack and the walker: loaded when a check runs, not at start
+
+    from auditor.collect.walker import garbled_answer
+
     results: list[CheckResult] = []
     accounts: list[VisibleAccount] | None = None
     for item in items:
@@ -202,6 +203,8 @@ def run(
     """Exit 0 when every number passes, 1 when one fails, 2 on bad input or credentials."""
     choice = resolve_region(region, edge)
     items = items_from_args(account, list(numbers or []), policy)
+    from auditor.collect.client import make_client
+
     client = make_client(credentials_from_env(), api_url, region=choice)
     results, names = run_checks(client, items)
     for result in results:

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.collect import CollectConfig, collect
+from auditor.collect import CollectConfig
 from auditor.collect.config import DEFAULT_CONCURRENCY, KNOWN_REFERENCES
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.probe import PROBE_PHASE_DEADLINE
@@ -218,6 +218,8 @@ def run(
         probe_ca=extra_ca,
         known_references=KNOWN_REFERENCES.get(),  # audit --code: read before collecting
     )
+    from auditor.collect.walker import collect  # the SDK and HTTP stack: loaded to collect only
+
     progress = make_progress(quiet)
     cancel = threading.Event()
     try:

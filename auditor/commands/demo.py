@@ -21,12 +21,11 @@ from rich.table import Table
 
 from auditor.accept import apply_acceptances, as_of_date, load_accept_file
 from auditor.analysis import analyse
-from auditor.collect import CollectConfig, collect
+from auditor.collect import CollectConfig
 from auditor.collect.credentials import Credentials
 from auditor.commands.audit import interruptible
 from auditor.commands.options import FailOn, Format, Formats, Quiet
 from auditor.commands.summary import findings_table
-from auditor.emulator import EmulatorServer
 from auditor.emulator.demo import (
     BASELINE_WEEKS_EARLIER,
     IE1,
@@ -40,7 +39,7 @@ from auditor.emulator.demo import (
     demo_scenario,
 )
 from auditor.emulator.scenario import regional_token
-from auditor.history import HistoryStore, record_and_review
+from auditor.history import record_and_review
 from auditor.model import Snapshot
 from auditor.pipeline import AuditOptions, AuditResult, check_out_dir, run_audit
 from auditor.policy import load_policy
@@ -88,6 +87,9 @@ def _demo_credentials(scenario: Scenario, region: str) -> Credentials:
 def _collect_demo(scenario: Scenario, now: datetime, progress: Progress) -> list[Snapshot]:
     """Collect each region as `audit --region R --edge E --probe-webhooks` does, with that
     region's credentials; the probe reaches the in-process web apps."""
+    from auditor.collect.walker import collect  # the SDK and HTTP stack: loaded to collect only
+    from auditor.emulator.server import EmulatorServer
+
     snapshots = []
     with EmulatorServer(scenario) as server:
         for choice in DEMO_REGIONS:
@@ -179,6 +181,8 @@ def record_baseline(baseline: list[Snapshot], policy: Path, accept: Path, histor
     analysis = analyse(scope, policy=load_policy(policy))
     findings = analysis.findings
     apply_acceptances(findings, load_accept_file(accept), as_of_date(merged.collected_at))
+    from auditor.history.store import HistoryStore  # SQLAlchemy: loaded for --history only
+
     store = HistoryStore.open(str(history))
     try:
         record_and_review(store, merged, findings, [r.region for r in analysis.regions])

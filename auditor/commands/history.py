@@ -7,15 +7,18 @@ import io
 import json
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from auditor.commands.options import History
 from auditor.errors import AuditorError
-from auditor.history import ENV_VAR, HistoryStore, Life, StoredRun, build_timeline
-from auditor.history.store import SEVERITIES, iso
+from auditor.history import ENV_VAR, Life, StoredRun, build_timeline
+from auditor.history.records import SEVERITIES, iso
 from auditor.text import visible_lines
+
+if TYPE_CHECKING:
+    from auditor.history.store import HistoryStore
 
 NAME = "history"
 HELP = (
@@ -140,6 +143,8 @@ def run(
             f"history needs a database: pass --history TARGET (a file path or a postgresql:// "
             f"URL) or set {ENV_VAR}"
         )
+    from auditor.history.store import HistoryStore  # SQLAlchemy: loaded for this command only
+
     store = HistoryStore.open(history, create=False)
     try:
         if finding is None:

@@ -7,10 +7,26 @@ schema created and upgraded by the Alembic migrations shipped in `migrations/`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from auditor.history.records import StoredRun
 from auditor.history.review import HistoryReport, record_and_review, regions_of, run_record
-from auditor.history.store import HistoryStore, StoredRun
 from auditor.history.target import ENV_VAR, HistoryError, parse_target
 from auditor.history.timeline import Life, Timeline, build_timeline
+
+if TYPE_CHECKING:
+    from auditor.history.store import HistoryStore
+
+
+def __getattr__(name: str) -> Any:
+    """`HistoryStore` is imported on first use: SQLAlchemy and Alembic take half a second to
+    load, and every CLI start (`report` without --history included) imports this package."""
+    if name == "HistoryStore":
+        from auditor.history.store import HistoryStore
+
+        return HistoryStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ENV_VAR",

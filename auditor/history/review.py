@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.findings import fingerprint
-from auditor.history.store import (
+from auditor.history.records import (
     ACCEPTED,
     OPEN,
     SEVERITIES,
     FindingRecord,
-    HistoryStore,
     RunRecord,
     iso,
     parse_time,
@@ -31,6 +30,9 @@ from auditor.history.timeline import (
     trend,
 )
 from auditor.model import Finding, Snapshot
+
+if TYPE_CHECKING:
+    from auditor.history.store import HistoryStore
 
 DEFAULT_REGION = "us1"
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from auditor.errors import AuditorError
 from auditor.redact import redact_url
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ENV_VAR = "TWILIO_AUDIT_HISTORY"
 # SQLAlchemy's plain "postgresql://" means psycopg2; this package ships psycopg 3.
@@ -46,6 +47,9 @@ class HistoryTarget:
 
 def parse_target(text: str) -> HistoryTarget:
     """A path → SQLite file; `postgresql://…` → PostgreSQL through psycopg 3; else an error."""
+    from sqlalchemy.engine import make_url  # here: SQLAlchemy loads only with --history
+    from sqlalchemy.exc import ArgumentError
+
     raw = text.strip()
     if not raw:
         raise HistoryError(
@@ -83,6 +87,8 @@ def parse_target(text: str) -> HistoryTarget:
 
 
 def _sqlite_path(path: Path) -> HistoryTarget:
+    from sqlalchemy.engine import URL
+
     shown = str(path)
     if path.is_dir():
         raise HistoryError(f"--history {shown}: is a folder; give a file, e.g. {path}/history.db")

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auditor.history.store import FindingRow, StoredRun
+from auditor.history.records import FindingRow, StoredRun
 from auditor.model import FindingHistory
 
 TREND_RUNS = 24
