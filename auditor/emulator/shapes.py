@@ -568,11 +568,9 @@ def _calling_code(iso: str) -> list[str]:
 
 
 def _country_name(iso: str) -> str | None:
-    import phonenumbers
-    from phonenumbers import geocoder
+    from auditor.extract.numberinfo import country_name
 
-    example = phonenumbers.example_number(iso)
-    return geocoder.country_name_for_number(example, "en") or None if example else None
+    return country_name(iso) or None
 
 
 def dialing_country(item: Mapping[str, Any]) -> JsonDict:

@@ -7,8 +7,10 @@ cached: a hierarchy repeats the same few hundred numbers thousands of times.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
+from importlib import resources
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -32,6 +34,7 @@ _TYPE_NAMES = {
     PhoneNumberType.UNKNOWN: "unknown",
 }
 NUMBER_TYPES = frozenset(_TYPE_NAMES.values())
+COUNTRY_NAMES_FILE = "country_names.json"  # written by scripts/make-country-names
 
 
 @dataclass(frozen=True)
@@ -97,14 +100,19 @@ def fixed_destination(text: str | None) -> tuple[str | None, str | None]:
 
 @lru_cache(maxsize=512)
 def country_name(iso: str | None) -> str:
-    """The English name of a country by ISO code ('' when phonenumbers does not know it)."""
-    from phonenumbers import geocoder
+    """The English name of a country by ISO code ('' when phonenumbers does not know it).
 
-    example = phonenumbers.example_number(iso) if iso else None
-    if example is None:
-        return ""
-    name: str = geocoder.country_name_for_number(example, "en")
-    return name
+    Read from auditor/data/country_names.json: phonenumbers' geocoder answers the same
+    (tests/test_country_names.py), but importing it costs half a second.
+    """
+    return _country_names().get(iso, "") if iso else ""
+
+
+@cache
+def _country_names() -> dict[str, str]:
+    text = resources.files("auditor").joinpath("data", COUNTRY_NAMES_FILE).read_text("utf-8")
+    names: dict[str, str] = json.loads(text)["names"]
+    return names
 
 
 def country_label(iso: str | None) -> str:
