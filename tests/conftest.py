@@ -6,6 +6,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Property tests assert behaviour, never speed (speed lives in benchmarks/): hypothesis'
+# per-example deadline only made them flaky on a loaded machine (a 610 ms example once).
+settings.register_profile("twilio-audit", deadline=None)
+settings.load_profile("twilio-audit")
 
 from auditor.emulator import EmulatorServer, generate_hierarchy
 
