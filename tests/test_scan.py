@@ -257,6 +257,19 @@ def test_prose_is_never_twiml_and_assertions_are_not_dials(
     assert json.loads(out)["references"] == []
 
 
+def test_placeholder_from_is_high_and_a_flex_function_request_is_not_passthrough(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    legacy = FIXTURE / "patterns" / "legacy-sdks"
+    rc, out, _ = _run(capsys, str(legacy), "--format", "json")
+    doc = json.loads(out)
+    high = {f["source"]["location"] for f in doc["findings"] if f["severity"] == "high"}
+    assert "call.ts:9" in high  # from: '+phoneNumber': never a number Twilio accepts
+    assert rc == 1
+    flex = next(r for r in doc["references"] if r["source"]["location"] == "outbound-dial.js:9")
+    assert (flex["passthrough"], flex["value_source"]) == (False, "runtime")
+
+
 # --------------------------------------------------------------------------- regions
 
 

@@ -130,6 +130,10 @@ _CALLERID_ATTR = re.compile(
 _DIAL_CLOSE = re.compile(r"</(?:[\w-]+:)?dial\s*>", re.I)
 _MARKUP_NOUN = re.compile(r"<(?:[\w-]+:)?(number|client|sip|queue|conference)\b", re.I)
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|<\?|<%|\$\{|#\{|@\w|\[\[")
+# A hole a template engine fills (its output is text: a Dial's number when alone in it).
+_TEMPLATE_HOLE = re.compile(
+    r"<\?(?:php|=)?[^<>]{0,300}?\?>|<%=?[^<>]{0,300}?%>|\{\{[^{}]{0,300}\}\}"
+)
 _TWIML_BIN_PASSTHROUGH = re.compile(r"^\{\{\s*(?:#e164\s*\}\}\{\{\s*)?(From|To)\s*\}\}", re.I)
 _DIAL_HINT = re.compile(r"<(?:[\w-]+:)?dial\b", re.I)
 
@@ -367,10 +371,11 @@ def markup_dials(text: str, kind: str) -> Iterator[tuple[int, str | None, Classi
             close = _DIAL_CLOSE.search(text, tail_start, tail_start + 5_000)
             inner = text[tail_start : close.start() if close else tail_start + 500]
             noun = _MARKUP_NOUN.search(inner)
+            shown = _TEMPLATE_HOLE.sub("x", inner).strip()  # <Dial><?= $number ?></Dial>
             if noun:
                 dialed = noun.group(1).lower()
-            elif inner.strip() and not inner.lstrip().startswith("<"):
-                bare = inner.strip().lower()
+            elif shown and not shown.startswith("<"):
+                bare = shown.lower()
                 dialed = (
                     DialedKind.CLIENT.value
                     if bare.startswith("client:")

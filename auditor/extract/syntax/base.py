@@ -114,6 +114,19 @@ class Reader:
             seen.add(top.start_byte)
             yield top
 
+    def twiml_strings(self) -> Iterator[TwimlString]:
+        """TwiML the code builds as text: each string once, its holes resolved."""
+        for node in self.strings():
+            expr = self.expr(node)
+            if isinstance(expr, ir.Lit):
+                yield TwimlString(line(node), True, expr.value)
+                continue
+            holes: dict[str, Value] = {}
+            for part in _holes(expr):
+                if part.node is not None:
+                    holes[re.sub(r"\s+", "", text(part.node))] = self.resolver.value(part)
+            yield TwimlString(line(node), False, text(node), holes)
+
     # shared helpers for the language modules
     def joined(self, node: Node, left: Node, right: Node) -> ir.Concat:
         """`left + right` (or PHP's `.`): the parts of both sides, flattened."""
@@ -131,6 +144,14 @@ class Reader:
             positions = self._positions[name] = sorted(b.pos for b in self.resolver.bindings(name))
         index = bisect_right(positions, dial.end_byte)
         return positions[index] if index < len(positions) else self.root.end_byte + 1
+
+    def calls_named(
+        self, query_source: str, receiver: Callable[[Node], Node | None], name: str
+    ) -> list[Node]:
+        """Every call on the variable `name`, in order: captured as @call by a query once per
+        file and indexed by receiver."""
+        self.calls_on(query_source, receiver, name, self.root)
+        return self._calls_on[query_source].get(name, [])
 
     def calls_on(
         self, query_source: str, receiver: Callable[[Node], Node | None], name: str, dial: Node
@@ -197,6 +218,8 @@ def dialed_for(value: Value | None) -> str:
         return DialedKind.CLIENT.value
     if prefix.startswith(("sip:", "sips:")):
         return DialedKind.SIP.value
+    if prefix.startswith("+") and not prefix.strip("+0123456789 -()."):
+        return DialedKind.NUMBER.value  # `+${digits}`: a phone number whatever the digits
     return DialedKind.UNKNOWN.value
 
 
@@ -268,18 +291,8 @@ def read(
         judged = judge(site, reader.resolver)
         if judged is not None:
             found.append(judged)
-    strings: list[TwimlString] = []
     has_tag = b"<Dial" in data or b"<dial" in data or b"<DIAL" in data
-    for node in reader.strings() if has_tag else ():
-        expr = reader.expr(node)
-        if isinstance(expr, ir.Lit):
-            strings.append(TwimlString(line(node), True, expr.value))
-            continue
-        holes: dict[str, Value] = {}
-        for part in _holes(expr):
-            if part.node is not None:
-                holes[re.sub(r"\s+", "", text(part.node))] = reader.resolver.value(part)
-        strings.append(TwimlString(line(node), False, text(node), holes))
+    strings = list(reader.twiml_strings()) if has_tag else []
     return found, strings, True
 
 
@@ -295,6 +308,7 @@ class TwimlString:
     def hole(self, written: str) -> Value | None:
         """The value of an attribute written as one hole (`${context.X}`, `{cid}`, `" + x + "`)."""
         inner = re.sub(r"\s+", "", written)
+        inner = re.sub(r"^<\?(?:php)?(?:echo|print|=)?(.*?);?\?>$", r"\1", inner)  # <?= $x ?>
         inner = re.sub(r"^(?:\$\{|#\{|\{\$|\{)(.*)\}$", r"\1", inner)
         inner = re.sub(r"^[\"'`]?[+.](.*?)[+.][\"'`]?$", r"\1", inner)
         value = self.holes.get(inner) or self.holes.get(inner.lstrip("$"))

@@ -5,7 +5,9 @@ callerId: x)`; `response.Dial(dial)` appends a Dial built before (not a new
 one); 4.x `response.Dial(new Number(n), new { callerId = x })`. Children:
 `dial.Number(…)`, `dial.Client(…)`, `dial.Append(new Client(…))`. Calls:
 `CallResource.Create[Async](to, from, …)` or named `from:`, `new
-CreateCallOptions(to, from)`; participants: `ParticipantResource.Create(
+CreateCallOptions(to, from)`, 4.x `InitiateOutboundCall(from, to, url)` and `new
+CallOptions { From = … }` (an options object handed in from elsewhere: a run-time
+From); participants: `ParticipantResource.Create(
 pathConferenceSid, from, to)` or named. Values: `Environment.
 GetEnvironmentVariable`, `ConfigurationManager.AppSettings[…]`, `_config["…"]`;
 the request as `Request.Form["From"]` or a bound `VoiceRequest.From`.
@@ -26,10 +28,10 @@ from auditor.model import Via
 CALLS = """
 (object_creation_expression
   type: [(identifier) (qualified_name)] @type
-  (#match? @type "(^|[.])(Dial|CreateCallOptions|CreateParticipantOptions)$")) @new
+  (#match? @type "(^|[.])(Dial|CreateCallOptions|CallOptions|CreateParticipantOptions)$")) @new
 (invocation_expression
   function: (member_access_expression name: (identifier) @method)
-  (#any-of? @method "Dial" "Create" "CreateAsync")) @call
+  (#any-of? @method "Dial" "Create" "CreateAsync" "InitiateOutboundCall")) @call
 """
 NOUN_CALLS = """
 (invocation_expression
@@ -68,7 +70,7 @@ _CONFIG = re.compile(r"config|setting|appsettings|options", re.I)
 class CSharp(Reader):
     name = "csharp"
     grammar = "csharp"
-    hints = ("Dial", "CallResource", "CallOptions", "Participant")
+    hints = ("Dial", "CallResource", "CallOptions", "Participant", "InitiateOutboundCall")
 
     def sites(self) -> Iterator[Site]:
         found = captures(self.grammar, CALLS, self.root)
@@ -81,6 +83,8 @@ class CSharp(Reader):
                 continue
             elif kind == "CreateCallOptions":
                 yield from self._rest(node, Via.CALLS_API.value, ("to", "from"))
+            elif kind == "CallOptions":  # 4.x: new CallOptions { From = …, To = … }
+                yield from self._rest(node, Via.CALLS_API.value, ())
             elif b"Account.Conference" in self.data:
                 yield from self._rest(node, Via.CONFERENCE_PARTICIPANT.value, ("", "from", "to"))
         for call in found.get("call", []):
@@ -93,6 +97,8 @@ class CSharp(Reader):
                     yield site
             elif holder.endswith("CallResource"):
                 yield from self._rest(call, Via.CALLS_API.value, ("to", "from"))
+            elif method == "InitiateOutboundCall":  # 4.x: (from, to, url) or (CallOptions)
+                yield from self._rest(call, Via.CALLS_API.value, ("from", "to"))
             elif holder.endswith("ParticipantResource") and b"Account.Conference" in self.data:
                 yield from self._rest(
                     call, Via.CONFERENCE_PARTICIPANT.value, ("pathConferenceSid", "from", "to")
@@ -134,11 +140,23 @@ class CSharp(Reader):
                 slots[name] = positional[index]
         for name, (_, value) in init.items():
             slots.setdefault(name.lower(), value)
-        if len(positional) == 1 and not keywords and "from" not in slots:
-            return  # CallResource.Create(options): the options object is the site
+        if len(positional) == 1 and not keywords and not init:
+            yield from self._options(node, positional[0], via)
+            return
         to = self.expr(slots["to"]) if "to" in slots else None
         if "from" in slots:
             yield Site(via, node, self.expr(slots["from"]), slots["from"], to=to)
+
+    def _options(self, call: Node, arg: Node, via: str) -> Iterator[Site]:
+        """`Create(options)`: an options object built here is its own site (or its
+        `options.From = …` is); one handed in from elsewhere has a run-time From."""
+        options = self.expr(arg)
+        entry, _, _ = self.option(options, ("From",), call)
+        to, _, _ = self.option(options, ("To",), call)
+        if entry is not None:
+            yield Site(via, call, entry.value, entry.key_node, to=to.value if to else None)
+        elif not isinstance(self.resolver.obj(options), ir.Made):
+            yield Site(via, call, ir.Member(arg, ir.Opaque(arg, "options"), "From"), arg)
 
     def _dial(self, node: Node) -> Site | None:
         positional, keywords = self._arguments(node)
@@ -315,6 +333,7 @@ class CSharp(Reader):
     def bindings(self) -> Iterable[ir.Binding]:
         found = captures(self.grammar, BINDINGS, self.root)
         end = self.root.end_byte + 1
+        local = _locals(found, end)
         for bind in found.get("bind", []):
             if bind.type == "variable_declarator":
                 name = field(bind, "name")
@@ -336,8 +355,18 @@ class CSharp(Reader):
                 continue
             start, stop = 0, end  # a field set in a constructor is seen by every method
             label = text(left)
+            scope = scope_of(bind, _SCOPES, end)
+            if left.type == "identifier" and (scope[0], label) in local:
+                start, stop = scope  # a local variable assigned again: still local
             if left.type == "member_access_expression":
                 label = label.removeprefix("this.")
+                holder = label.split(".", 1)[0]
+                if label.count(".") == 1 and (scope[0], holder) in local:
+                    start, stop = scope  # options.From = x on a local options object
+                    yield ir.Binding(
+                        label, bind.start_byte, start, stop, partial(self.expr, right), left
+                    )
+                    continue
                 if "." in label:
                     continue
                 start, stop = 0, end
@@ -360,6 +389,27 @@ class CSharp(Reader):
                 yield ir.Binding(
                     text(name), param.start_byte, owner.start_byte, owner.end_byte, bound
                 )
+
+
+def _locals(found: dict[str, list[Node]], end: int) -> set[tuple[int, str]]:
+    """(scope start, name) of every local variable and parameter: assigning one stays local."""
+    names: set[tuple[int, str]] = set()
+    for bind in found.get("bind", []):
+        if bind.type == "variable_declarator":
+            name = field(bind, "name")
+            if name is not None and _is_local(bind):
+                names.add((scope_of(bind, _SCOPES, end)[0], text(name)))
+    for params in found.get("params", []):
+        owner = params.parent or params
+        for param in named(params):
+            name = field(param, "name")
+            if name is not None:
+                names.add((owner.start_byte, text(name)))
+    return names
+
+
+def _is_local(declarator: Node) -> bool:
+    return any(p.type == "local_declaration_statement" for p in ancestors(declarator))
 
 
 def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:

@@ -16,6 +16,7 @@ from functools import partial
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
+from auditor.extract.syntax.resolve import Project
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -69,6 +70,7 @@ _WRAPPERS = frozenset({"String", "Number", "decodeURIComponent", "encodeURI", "P
 _CONVERSIONS = frozenset({"toString", "trim", "valueOf", "toUpperCase", "toLowerCase"})
 _GETTERS = frozenset({"get", "param", "input"})
 _OPTION_NAMES = re.compile(r"opt|param|attr|arg|config|setting|prop", re.I)
+_FLEX_TOKEN = re.compile(rb"twilio-flex-token-validator|\bTokenValidator\s*\(")
 _ESCAPE = re.compile(r"\\(.)", re.S)
 CALLER_ID = ("callerId",)
 
@@ -81,6 +83,12 @@ class JavaScript(Reader):
     name = "js"
     grammar = "javascript"
     hints = ("dial", "calls", "makeCall", "articipants", "Dial")
+
+    def __init__(self, root: Node, data: bytes, project: Project) -> None:
+        super().__init__(root, data, project)
+        # A Function wrapped in twilio-flex-token-validator is called by the Flex UI, not by
+        # Twilio: `event.From` is what the plugin sends (an agent's caller ID), not pass-through.
+        self.resolver.request_is_webhook = _FLEX_TOKEN.search(data) is None
 
     def sites(self) -> Iterator[Site]:
         found = captures(self.grammar, CALLS, self.root)
