@@ -20,7 +20,15 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
+from auditor.extract.syntax.base import (
+    NOUNS,
+    Reader,
+    Site,
+    formatted,
+    fragment_text,
+    lexical_scope,
+    scope_of,
+)
 from auditor.extract.syntax.resolve import PASSTHROUGH_PARAMS
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
@@ -65,6 +73,7 @@ _SCOPES = frozenset(
 _WRAPPERS = frozenset({"PhoneNumber", "Uri", "Number", "Client", "Sip"})
 _CONVERSIONS = frozenset({"ToString", "Trim"})
 _CONFIG = re.compile(r"config|setting|appsettings|options", re.I)
+_FORMAT_HOLE = re.compile(r"\{(\d+)(?:[,:][^}]*)?\}")  # string.Format("client:{0}", id)
 
 
 class CSharp(Reader):
@@ -317,11 +326,17 @@ class CSharp(Reader):
         key = first.value if isinstance(first, ir.Lit) else None
         if callee.endswith("Environment.GetEnvironmentVariable") and key is not None:
             return ir.Env(node, key)
+        if callee in ("string.Format", "String.Format") and key is not None:
+            return formatted(node, key, [self.expr(a) for a in positional[1:]], _FORMAT_HOLE)
         if function is not None and function.type == "member_access_expression":
             name = text(field(function, "name"))
             obj = field(function, "expression")
             if name in _CONVERSIONS and obj is not None:
                 return self.expr(obj)
+            if name.lower() in (*NOUNS, "append") and obj is not None:
+                inner = self.expr(obj)
+                if isinstance(inner, ir.Made) and inner.what == "Dial":
+                    return inner  # new Dial().Conference(…): the Dial, built fluently
             if key is not None and (name.startswith("GetValue") or name == "GetSection"):
                 return ir.Config(node, key)
         if function is not None and function.type == "generic_name":
@@ -356,8 +371,8 @@ class CSharp(Reader):
             start, stop = 0, end  # a field set in a constructor is seen by every method
             label = text(left)
             scope = scope_of(bind, _SCOPES, end)
-            if left.type == "identifier" and (scope[0], label) in local:
-                start, stop = scope  # a local variable assigned again: still local
+            if left.type == "identifier":  # a local of an enclosing method, else a field
+                start, stop = lexical_scope(bind, label, _SCOPES, local, end)
             if left.type == "member_access_expression":
                 label = label.removeprefix("this.")
                 holder = label.split(".", 1)[0]

@@ -12,11 +12,20 @@ Values: `System.getenv`, Spring's `@Value("${key}")` fields; the request as
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
+from auditor.extract.syntax.base import (
+    NOUNS,
+    Reader,
+    Site,
+    formatted,
+    fragment_text,
+    lexical_scope,
+    scope_of,
+)
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -62,12 +71,17 @@ BINDINGS = """
 (assignment_expression left: (_) @name right: (_) @value) @bind
 (formal_parameters) @params
 """
+DECLARATIONS = """
+(variable_declarator name: (identifier) @name) @declaration
+"""
 STRINGS = """
 (string_literal) @string
 """
 _SCOPES = frozenset({"method_declaration", "constructor_declaration", "lambda_expression"})
 _WRAPPERS = frozenset({"PhoneNumber", "String", "Number", "Client", "Sip", "Identity"})
 _CONVERSIONS = frozenset({"toString", "trim", "build"})
+# String.format("client:%s", id)
+_FORMAT_HOLE = re.compile(r"%(\d+\$)?[-#+ 0,(]*\d*(?:\.\d+)?[sdS]")
 _VERB_NOUNS = {
     "Number": "number",
     "Client": "client",
@@ -291,6 +305,8 @@ class Java(Reader):
             return ir.Member(node, self.expr(obj), name[3].lower() + name[4:])
         if name == "valueOf" and holder == "String" and first is not None:
             return first
+        if name == "format" and holder == "String" and key is not None:
+            return formatted(node, key, [self.expr(a) for a in args[1:]], _FORMAT_HOLE)
         return ir.Opaque(node, "call")
 
     # --------------------------------------------------------------- bindings
@@ -298,7 +314,7 @@ class Java(Reader):
     def bindings(self) -> Iterable[ir.Binding]:
         found = captures(self.grammar, BINDINGS, self.root)
         end = self.root.end_byte + 1
-        local = _locals(found, end)
+        local = _locals(self.root, found, end)
         for bind in found.get("bind", []):
             left = field(bind, "name") or field(bind, "left")
             value = field(bind, "value") or field(bind, "right")
@@ -307,8 +323,9 @@ class Java(Reader):
             start, stop = scope_of(bind, _SCOPES, end)
             if bind.parent is not None and bind.parent.type == "field_declaration":
                 start, stop = 0, end  # a field
-            elif bind.type == "assignment_expression" and (start, text(left)) not in local:
-                start, stop = 0, end  # a field set in a method (or a constructor)
+            elif bind.type == "assignment_expression" and left.type == "identifier":
+                # a local of an enclosing method assigned again, else a field
+                start, stop = lexical_scope(bind, text(left), _SCOPES, local, end)
             label = text(left)
             if left.type == "field_access":
                 label = label.replace("this.", "")
@@ -347,14 +364,12 @@ class Java(Reader):
                 )
 
 
-def _locals(found: dict[str, list[Node]], end: int) -> set[tuple[int, str]]:
+def _locals(root: Node, found: dict[str, list[Node]], end: int) -> set[tuple[int, str]]:
     """(scope start, name) of every local variable and parameter: assigning one stays local."""
     names: set[tuple[int, str]] = set()
-    for bind in found.get("bind", []):
-        if bind.type == "variable_declarator" and (
-            bind.parent is None or bind.parent.type != "field_declaration"
-        ):
-            names.add((scope_of(bind, _SCOPES, end)[0], text(field(bind, "name"))))
+    for declarator in captures("java", DECLARATIONS, root).get("declaration", []):
+        if declarator.parent is None or declarator.parent.type != "field_declaration":
+            names.add((scope_of(declarator, _SCOPES, end)[0], text(field(declarator, "name"))))
     for params in found.get("params", []):
         owner = params.parent or params
         for param in named(params):

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
+from auditor.extract.syntax.base import NOUNS, Reader, Site, lexical_scope, scope_of
 from auditor.extract.syntax.resolve import Project
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
@@ -46,6 +46,9 @@ BINDINGS = """
 (formal_parameters) @params
 (import_statement) @import
 (export_statement value: (_) @value) @default_export
+"""
+DECLARATIONS = """
+(variable_declarator name: (identifier) @name) @declaration
 """
 CLASS_FIELDS = {  # class fields: `callerId = '+1…'` in a class body
     "javascript": "(field_definition property: (_) @name value: (_) @value) @bind",
@@ -355,7 +358,9 @@ class JavaScript(Reader):
                 continue
             start, stop = scope_of(bind, _SCOPES, end)
             if bind.type == "assignment_expression" and name_node.type == "identifier":
-                start, stop = 0, end  # assigned, maybe declared in an outer scope
+                # assigned: the variable of the scope that declares it (else a module one)
+                declared = self._declared(found)
+                start, stop = lexical_scope(bind, text(name_node), _SCOPES, declared, end)
             yield from self._bind(name_node, value, bind, start, stop)
         for params in found.get("params", []):
             owner = params.parent or params
@@ -375,6 +380,22 @@ class JavaScript(Reader):
                 yield ir.Binding(
                     "module.exports", statement.start_byte, 0, end, partial(self.expr, value)
                 )
+
+    def _declared(self, found: dict[str, list[Node]]) -> set[tuple[int, str]]:
+        """(scope start, name) of every variable declared in a function, and of its parameters."""
+        cached: set[tuple[int, str]] | None = getattr(self, "_declared_names", None)
+        if cached is not None:
+            return cached
+        end = self.root.end_byte + 1
+        names = {
+            (scope_of(d, _SCOPES, end)[0], text(field(d, "name")))
+            for d in captures(self.grammar, DECLARATIONS, self.root).get("declaration", [])
+        }
+        for params in found.get("params", []):
+            owner = params.parent or params
+            names.update((owner.start_byte, text(p)) for p in _param_names(params))
+        self._declared_names = names
+        return names
 
     def _bind(
         self, name: Node, value: Node, bind: Node, start: int, stop: int

@@ -6,7 +6,8 @@ first argument (`dial(array('callerId' => …))`) is meant as attributes too;
 Children: `->number(…)` chained or on the variable (2.x: `->append(new Client(…))`).
 TwiML the file prints as its page (`?> <Dial callerId="<?php echo $x ?>">`) is read
 like a string built in code, each `<?php echo $x ?>` a hole. Calls: twilio-php 5+
-`$client->calls->create($to, $from, [options])`; Services_Twilio
+`$client->calls->create($to, $from, [options])`; 2.x `->request('Accounts/…/Calls', 'POST',
+['From' => …])`; Services_Twilio
 `$client->account->calls->create($from, $to, $url)`. Participants (5+):
 `->participants->create($from, $to, [...])`. Values: `getenv`, `$_ENV`,
 `env()`, `config()`; the request as `$_REQUEST['From']`, `$request->input('From')`.
@@ -27,7 +28,7 @@ CALLS = """
 (member_call_expression
   object: (_) @receiver
   name: (name) @method
-  (#any-of? @method "dial" "addDial" "create")
+  (#any-of? @method "dial" "addDial" "create" "request")
   arguments: (arguments) @args) @call
 (object_creation_expression
   [(name) (qualified_name)] @class
@@ -79,7 +80,7 @@ _REQUEST_SUPERGLOBALS = frozenset({"$_REQUEST", "$_POST", "$_GET"})
 class Php(Reader):
     name = "php"
     grammar = "php"
-    hints = ("dial", "calls", "articipants")
+    hints = ("dial", "calls", "Calls", "articipants")
 
     def sites(self) -> Iterator[Site]:
         legacy = b"Services_Twilio" in self.data
@@ -98,6 +99,9 @@ class Php(Reader):
             values = _values(args)
             if method in ("dial", "addDial"):  # addDial: the twilio.php 2.x Response
                 yield self._dial(call, values)
+                continue
+            if method == "request":  # twilio.php 2.x: request('Accounts/…/Calls', 'POST', [...])
+                yield from self._raw_request(call, values)
                 continue
             if receiver.type != "member_access_expression":
                 continue
@@ -125,6 +129,19 @@ class Php(Reader):
         entry = options.entries["from"]
         to = options.entries.get("to")
         yield Site(via, call, entry.value, entry.key_node, to=to.value if to else None)
+
+    def _raw_request(self, call: Node, values: list[Node]) -> Iterator[Site]:
+        """A raw REST request that creates a call: its path ends in /Calls, its body has From."""
+        if len(values) < 3 or values[2].type != "array_creation_expression":
+            return
+        path, verb = (text(v).strip("'\"") for v in values[:2])
+        if verb.upper() != "POST" or not path.removesuffix(".json").endswith("/Calls"):
+            return
+        options = self.expr(values[2])
+        if isinstance(options, ir.Obj) and "From" in options.entries:
+            entry, to = options.entries["From"], options.entries.get("To")
+            target = to.value if to else None
+            yield Site(Via.CALLS_API.value, call, entry.value, entry.key_node, to=target)
 
     def _rest(self, call: Node, values: list[Node], via: str, from_index: int) -> Iterator[Site]:
         if len(values) <= from_index:
