@@ -1,16 +1,18 @@
 """C# (twilio-csharp 5+, and the 4.x anonymous-object attributes).
 
-Dial: `new Dial(callerId: x)`, `new Dial { CallerId = x }`, `response.Dial(number,
-callerId: x)`; `response.Dial(dial)` appends a Dial built before (not a new
-one); 4.x `response.Dial(new Number(n), new { callerId = x })`. Children:
-`dial.Number(…)`, `dial.Client(…)`, `dial.Append(new Client(…))`. Calls:
+Dial: `new Dial(callerId: x)`, `new Dial { CallerId = x }` or `dial.CallerId = x` on the
+variable it is kept in, `response.Dial(number, callerId: x)`; `response.Dial(dial)`
+appends a Dial built before (not a new one); 4.x `response.Dial(new Number(n),
+new { callerId = x })`. Children: `dial.Number(…)`, `dial.Client(…)`,
+`dial.Append(new Client(…))`. Calls:
 `CallResource.Create[Async](to, from, …)` or named `from:`, `new
 CreateCallOptions(to, from)`, 4.x `InitiateOutboundCall(from, to, url)` and `new
 CallOptions { From = … }` (an options object handed in from elsewhere: a run-time
 From); participants: `ParticipantResource.Create(
 pathConferenceSid, from, to)` or named. Values: `Environment.
 GetEnvironmentVariable`, `ConfigurationManager.AppSettings[…]`, `_config["…"]`;
-the request as `Request.Form["From"]` or a bound `VoiceRequest.From`.
+the request as `Request.Form["From"]`, a bound `VoiceRequest.From`, or an action's
+`string From` (`[FromForm] string from`).
 """
 
 from __future__ import annotations
@@ -193,15 +195,34 @@ class CSharp(Reader):
         if value is None and node.type == "invocation_expression" and len(positional) == 1:
             target = self.resolver.obj(self.expr(positional[0]))
             opaque = isinstance(target, ir.Opaque) and "dial" in text(positional[0]).lower()
+        value_expr = self.expr(value) if value is not None else None
+        later = self._set_later(node) if value is None else None
+        if later is not None:  # var dial = new Dial(); dial.CallerId = x;
+            value_expr, where = later.value(), later.key_node
         return Site(
             Via.DIAL.value,
             node,
-            self.expr(value) if value is not None else None,
+            value_expr,
             where,
             to=self.expr(number) if number is not None else None,
             nouns=self._nouns(node),
             opaque=opaque,
         )
+
+    def _set_later(self, dial: Node) -> ir.Binding | None:
+        """The last `dial.CallerId = x` on the variable a new Dial is kept in, before the
+        variable is bound again (the property is the attribute: twilio-csharp's TwiML)."""
+        name = _bound_name(dial)
+        if not name or dial.type != "object_creation_expression":
+            return None
+        until = self.bound_until(name, dial)
+        sets = [
+            b
+            for key in CALLER_ID
+            for b in self.resolver.bindings(f"{name}.{key}")
+            if dial.end_byte < b.pos < until
+        ]
+        return max(sets, key=lambda b: b.pos) if sets else None
 
     def _nouns(self, dial: Node) -> list[tuple[str, ir.Expr | None]]:
         nouns: list[tuple[str, ir.Expr | None]] = []
@@ -399,8 +420,9 @@ class CSharp(Reader):
                 if name is None:
                     continue
                 bound: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
-                if text(name) in PASSTHROUGH_PARAMS:  # an action's `string From`: the form's
-                    bound = partial(ir.Request, name, text(name))
+                form = _form_field(param, owner)
+                if form is not None:  # an action's `string From`: the form's From
+                    bound = partial(ir.Request, name, form)
                 yield ir.Binding(
                     text(name), param.start_byte, owner.start_byte, owner.end_byte, bound
                 )
@@ -439,6 +461,37 @@ def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:
         else:
             i += 1
     return entries
+
+
+_ACTION = re.compile(r"^(Http\w+|Route|AcceptVerbs)$")
+_FROM_REQUEST = re.compile(r"^From(Form|Query)$")
+
+
+def _attributes(node: Node) -> list[str]:
+    return [
+        text(field(a, "name") or named(a)[0]).rsplit(".", 1)[-1]
+        for lst in named(node)
+        if lst.type == "attribute_list"
+        for a in named(lst)
+        if a.type == "attribute" and named(a)
+    ]
+
+
+def _form_field(param: Node, method: Node) -> str | None:
+    """The webhook parameter an action's argument is bound to (`string From`, or
+    `[FromForm] string from` / `string from` on an `[HttpPost]` action: ASP.NET binds
+    names without regard to case), else None."""
+    name = text(field(param, "name"))
+    if name in PASSTHROUGH_PARAMS:
+        return name
+    canonical = next((p for p in PASSTHROUGH_PARAMS if p.lower() == name.lower()), None)
+    if canonical is None:
+        return None
+    if any(_FROM_REQUEST.match(a) for a in _attributes(param)):
+        return canonical
+    if method.type == "method_declaration" and any(_ACTION.match(a) for a in _attributes(method)):
+        return canonical
+    return None
 
 
 def _bound_name(node: Node) -> str | None:

@@ -1,8 +1,10 @@
 """Java (twilio-java 7+ builders, and the 6.x verbs and factories still in many apps).
 
 Dial: `new Dial.Builder(number).callerId(x).number(n).client(c).build()`: the
-builder chain is read link by link; 6.x `new Dial(number)` with `dial.setCallerId(x)`
-and `dial.append(new Number(n))` on its variable. Calls: `Call.creator(to, from, url)`
+builder chain is read link by link, and so are later chains on the variable that holds
+the builder (`builder.callerId(x)`, `builder = builder.number(n).callerId(x)`); 6.x
+`new Dial(number)` with `dial.setCallerId(x)` and `dial.append(new Number(n))` on its
+variable. Calls: `Call.creator(to, from, url)`
 (or with the account SID first, four arguments), 7.0's `Call.create(to, from, url)`,
 6.x `callFactory.create(params)` with `params.put("From", x)` (or a
 `BasicNameValuePair("From", x)` list). Participants: `Participant.creator(conferenceSid, from, to)`.
@@ -64,6 +66,12 @@ ON_VARIABLE = """
   object: (identifier) @receiver
   name: (identifier) @method
   (#any-of? @method "setCallerId" "append" "put" "add")) @call
+"""
+# Links of a chain on a variable that holds a Dial builder (see Java._builder_links).
+ON_BUILDER = """
+(method_invocation
+  name: (identifier) @method
+  (#any-of? @method "callerId" "number" "client" "sip" "queue" "conference")) @call
 """
 BINDINGS = """
 (variable_declarator name: (identifier) @name value: (_) @value) @bind
@@ -144,6 +152,13 @@ class Java(Reader):
             elif name in NOUNS:
                 nouns.append((name, self.expr(link_args[0]) if link_args else None))
             node = outer
+        for link in self._builder_links(node):
+            name = text(field(link, "name"))
+            link_args = named(field(link, "arguments"))
+            if name == "callerId" and link_args:
+                value = link_args[0]
+            elif name in NOUNS:
+                nouns.append((name, self.expr(link_args[0]) if link_args else None))
         return Site(
             Via.DIAL.value,
             builder,
@@ -152,6 +167,27 @@ class Java(Reader):
             to=number,
             nouns=nouns,
         )
+
+    def _builder_links(self, chain: Node) -> list[Node]:
+        """callerId / noun links of later chains on the variable a Dial builder is kept in
+        (`Dial.Builder b = new Dial.Builder(); b = b.number(n).callerId(x);`), in order,
+        until the variable is bound to something else or its method ends."""
+        name = _bound_name(chain)
+        if not name or text(field(chain, "name")) == "build":
+            return []  # not kept, or kept built: a Dial takes no more attributes
+        end = scope_of(chain, _SCOPES, self.root.end_byte + 1)[1]
+        for binding in self.resolver.bindings(name):
+            if chain.end_byte < binding.pos < end:
+                left = self.root.descendant_for_byte_range(binding.pos, binding.pos)
+                bound = left.parent if left is not None else None
+                value = field(bound, "right") or field(bound, "value") if bound else None
+                if value is None or _chain_root(value) != name:
+                    end = binding.pos  # b = something else: the builder is gone
+        return [
+            link
+            for link in self.calls_named(ON_BUILDER, _chain_root_node, name)
+            if chain.end_byte < link.start_byte < end
+        ]
 
     def _on_variable(self, node: Node) -> list[Node]:
         """setCallerId / append / put / add calls on the variable `node` is bound to, after it."""
@@ -375,6 +411,21 @@ def _locals(root: Node, found: dict[str, list[Node]], end: int) -> set[tuple[int
         for param in named(params):
             names.add((owner.start_byte, text(field(param, "name"))))
     return names
+
+
+def _chain_root_node(call: Node) -> Node | None:
+    """The object a chain of calls starts from: `b` in `b.number(n).callerId(x)`."""
+    node = field(call, "object")
+    while node is not None and node.type == "method_invocation":
+        node = field(node, "object")
+    return node
+
+
+def _chain_root(node: Node) -> str:
+    if node.type == "method_invocation":
+        root = _chain_root_node(node)
+        return text(root) if root is not None and root.type == "identifier" else ""
+    return text(node) if node.type == "identifier" else ""
 
 
 def _bound_name(node: Node) -> str | None:

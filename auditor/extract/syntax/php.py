@@ -37,7 +37,7 @@ CALLS = """
 """
 NOUN_CALLS = """
 (member_call_expression
-  object: (variable_name) @receiver
+  object: [(variable_name) (member_call_expression)] @receiver
   name: (name) @noun
   (#any-of? @noun "number" "client" "sip" "queue" "conference"
     "addNumber" "addClient" "addSip" "addQueue" "addConference" "append")
@@ -190,7 +190,7 @@ class Php(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
-            for call in self.calls_on(NOUN_CALLS, lambda c: field(c, "object"), name, dial):
+            for call in self.calls_on(NOUN_CALLS, _setter_receiver, name, dial):
                 noun = text(field(call, "name")).removeprefix("add").lower()
                 first = self._first(call)
                 if noun == "append":  # $dial->append(new Client($to)): twilio.php 2.x
@@ -475,6 +475,17 @@ def _arg_value(arg: Node) -> Node | None:
 
 def _blank(expr: ir.Expr) -> bool:
     return isinstance(expr, ir.Null) or (isinstance(expr, ir.Lit) and not expr.value.strip())
+
+
+def _setter_receiver(call: Node) -> Node | None:
+    """The variable a call is made on, through setters (`$dial->setMethod('POST')->client($to)`:
+    twilio-php's `set…` methods return the element they set)."""
+    node = field(call, "object")
+    while node is not None and node.type == "member_call_expression":
+        if not text(field(node, "name")).startswith("set"):
+            return None
+        node = field(node, "object")
+    return node
 
 
 def _bound_name(call: Node) -> str | None:
