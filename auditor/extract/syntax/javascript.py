@@ -85,6 +85,9 @@ _GETTERS = frozenset({"get", "param", "input"})
 _OPTION_NAMES = re.compile(r"opt|param|attr|arg|config|setting|prop", re.I)
 _FLEX_TOKEN = re.compile(rb"twilio-flex-token-validator|\bTokenValidator\s*\(")
 _ESCAPE = re.compile(r"\\(.)", re.S)
+# A module of the project imported (`from './calls'`, `require('../lib/calls')`): it may
+# export a function that hands its options on to a Calls create.
+_RELATIVE_IMPORT = re.compile(rb"""(?:from|require\()\s*['"]\.""")
 CALLER_ID = ("callerId",)
 
 
@@ -105,6 +108,7 @@ class JavaScript(Reader):
 
     def sites(self) -> Iterator[Site]:
         found = captures(self.grammar, CALLS, self.root)
+        hands_on = False  # a create(options) on a bare name: maybe a function handing it on
         for call in found.get("call", []):
             function = field(call, "function")
             method = text(field(function, "property")) if function is not None else ""
@@ -119,9 +123,11 @@ class JavaScript(Reader):
                 values = named(args)
                 if via is not None and values:
                     site = self._rest(call, values[0], via)
+                    hands_on = hands_on or values[0].type == "identifier"
             if site is not None:
                 yield site
-        yield from self._forwarded()
+        if hands_on or _RELATIVE_IMPORT.search(self.data):
+            yield from self._forwarded()
         for call in found.get("bare_dial", []):  # dial({ callerId }): a helper's own dial
             args = field(call, "arguments")
             site = self._dial(call, args) if args is not None else None
