@@ -3,10 +3,10 @@
 The oracle is the audit itself: `analyse_references` on the snapshot with the event's
 alert as its alert window (and, when Twilio was asked who holds a number now, with that
 number's holders replaced by the answer), over every reference of the snapshot (its old
-alerts' say who uses which number) plus the event's. For a generated hierarchy collected through the emulator,
-a few hundred events — every kind of caller ID, entry point, destination and live
-answer the rules tell apart — must give exactly the same findings about the event's
-alert, down to the message, the fix, who hears it and the fingerprint.
+alerts say who uses which number) plus the event's. For a generated hierarchy collected
+through the emulator, a few hundred events — every kind of caller ID, entry point,
+destination and live answer the rules tell apart — must give exactly the same findings
+about the event's alert, down to the message, the fix, who hears it and the fingerprint.
 """
 
 from __future__ import annotations
@@ -211,7 +211,8 @@ def _events(snapshot: Snapshot) -> list[tuple[Alert, str]]:
             "own number as resource": {"request_url": None, "resource_sid": own.sid},
         }
         for (what, value), (where, entry) in itertools.product(callers.items(), entries.items()):
-            body = f'<Response><Dial callerId="{value}"><Number>{US_DEST}</Number></Dial></Response>'
+            dial = f'<Dial callerId="{value}"><Number>{US_DEST}</Number></Dial>'
+            body = f"<Response>{dial}</Response>"
             out.append((_alert(next(counter), x, "13214", body, **entry), f"{what} / {where}"))
         for dests in ([GB_DEST], [PREMIUM_DEST], [US_DEST, GB_DEST]):
             legs = "".join(f"<Number>{d}</Number>" for d in dests)
