@@ -197,9 +197,7 @@ class PreparedSnapshot:
             )
 
         values = {h.e164 for h in answered}
-        removed = {
-            id(n) for e164 in values for n in base.numbers_by_e164.get(e164, []) if stale(n)
-        }
+        removed = {id(n) for e164 in values for n in base.numbers_by_e164.get(e164, []) if stale(n)}
         removed_numbers = [
             n for e164 in values for n in base.numbers_by_e164.get(e164, []) if id(n) in removed
         ]
