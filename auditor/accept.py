@@ -18,7 +18,6 @@ on the day the snapshot was collected, so a report is reproducible from its snap
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -27,12 +26,13 @@ from typing import Any
 
 from auditor.errors import AuditorError
 from auditor.extract.values import normalize
-from auditor.files import FileRefused, read_text
 from auditor.findings import fingerprint
 from auditor.model import Acceptance, Finding
 from auditor.rules import RULES_BY_ID
+from auditor.tomlfile import load_toml, toml_error
 
 MAX_BYTES = 1024 * 1024
+MAX_DEPTH = 8  # [[accept]] → a table → its values, with room to spare
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _KEYS = {"fingerprint", "rule", "account", "caller_id", "reason", "accepted_by", "expires"}
@@ -47,7 +47,7 @@ STALE = "stale"
 
 
 def _fail(path: Path, problem: str, fix: str = f"expected {EXAMPLE}") -> AuditorError:
-    return AuditorError(f"accept file {path}: {problem}; {fix}")
+    return toml_error("accept file", path, problem, fix)
 
 
 @dataclass(frozen=True)
@@ -178,21 +178,14 @@ class AcceptanceReport:
 def load_accept_file(path: Path | str) -> AcceptFile:
     """Read and validate an accept file; every problem is one line naming the entry and fix."""
     path = Path(path)
-    try:
-        text = read_text(path, MAX_BYTES)
-    except FileRefused as exc:
-        if exc.reason == "missing":
-            raise _fail(path, "not found", "check the --accept path") from None
-        if exc.reason == "folder":
-            raise _fail(path, "is a folder", "pass the TOML file itself") from None
-        reason = str(exc).removeprefix(f"{path}: ")
-        raise _fail(path, f"cannot be read ({reason})", "pass the TOML file itself") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(path, f"not valid TOML ({exc})", "fix the syntax") from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        raise _fail(path, "nested too deeply to read", "entries are flat tables") from None
+    data = load_toml(
+        path,
+        what="accept file",
+        option="--accept",
+        max_bytes=MAX_BYTES,
+        max_depth=MAX_DEPTH,
+        shape="entries are flat tables",
+    )
     return AcceptFile(path, tuple(parse_accept(data, path)))
 
 

@@ -11,7 +11,7 @@ precomputed once instead of walking the graph per reference.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Literal, TypeVar
@@ -172,9 +172,10 @@ class GraphIndex:
     # e164 -> {account_sid: "owned" | "verified"}; "owned" wins when both hold.
     authorized: Mapping[str, dict[str, Authorization]] = field(default_factory=Holders)
     numbers_by_e164: Mapping[str, list[PhoneNumber]] = field(default_factory=Listing)
-    numbers_by_account: dict[str, list[PhoneNumber]] = field(default_factory=dict)
-    number_by_sid: dict[str, PhoneNumber] = field(default_factory=dict)
-    verified_by_e164: dict[str, list[VerifiedCallerId]] = field(default_factory=dict)
+    # Mappings, not dicts: `watch` lays one event's live answers over them (read-only).
+    numbers_by_account: Mapping[str, list[PhoneNumber]] = field(default_factory=dict)
+    number_by_sid: Mapping[str, PhoneNumber] = field(default_factory=dict)
+    verified_by_e164: Mapping[str, list[VerifiedCallerId]] = field(default_factory=dict)
     apps: dict[str, TwimlApp] = field(default_factory=dict)
     flows: dict[str, StudioFlow] = field(default_factory=dict)
     functions: dict[str, list[ServerlessFunction]] = field(default_factory=dict)
@@ -209,8 +210,9 @@ def build_index(snapshot: Snapshot, references: list[CallerIdReference]) -> Grap
     authorized = Holders()
     numbers_by_e164: Listing[PhoneNumber] = Listing()
     numbers_by_account: dict[str, list[PhoneNumber]] = defaultdict(list)
+    number_by_sid: dict[str, PhoneNumber] = {}
     for number in snapshot.phone_numbers:
-        idx.number_by_sid[number.sid] = number
+        number_by_sid[number.sid] = number
         numbers_by_e164.add(number.phone_number, number)
         numbers_by_account[number.account_sid].append(number)
         authorized.add(number.phone_number, number.account_sid, "owned")
@@ -219,6 +221,7 @@ def build_index(snapshot: Snapshot, references: list[CallerIdReference]) -> Grap
         verified_by_e164[vid.phone_number].append(vid)
         authorized.add(vid.phone_number, vid.account_sid, "verified")
     idx.authorized = authorized
+    idx.number_by_sid = number_by_sid
     idx.numbers_by_e164 = numbers_by_e164
     idx.numbers_by_account = dict(numbers_by_account)
     idx.verified_by_e164 = dict(verified_by_e164)
@@ -229,12 +232,17 @@ def build_index(snapshot: Snapshot, references: list[CallerIdReference]) -> Grap
         functions[fn.sid].append(fn)
     idx.functions = dict(functions)
     idx.alerts = {alert.sid: alert for alert in snapshot.alerts}
+    idx.used_by_account = used_by_account(references)
+    return idx
+
+
+def used_by_account(references: Sequence[CallerIdReference]) -> dict[str, set[str]]:
+    """account_sid → the E.164 values that account's own references use as callerId."""
     used: dict[str, set[str]] = defaultdict(set)
     for ref in references:
         if ref.executing_account_sid and ref.e164:
             used[ref.executing_account_sid].add(ref.e164)
-    idx.used_by_account = dict(used)
-    return idx
+    return dict(used)
 
 
 def _flow_function_urls(flow: StudioFlow) -> list[str]:
@@ -514,12 +522,22 @@ def reached_by(graph: nx.MultiDiGraph, reference: CallerIdReference) -> list[str
     cached = idx.reach_cache.get(src)
     if cached is not None:
         return list(cached)
-    seen = {src}
-    stack = [src]
+    _, found = _walk_routes(graph, idx.entry_numbers, [src])
+    result = sorted(found)
+    idx.reach_cache[src] = result
+    return list(result)
+
+
+def _walk_routes(
+    graph: nx.MultiDiGraph, entry_numbers: Mapping[str, list[str]], starts: Iterable[str]
+) -> tuple[set[str], set[str]]:
+    """(nodes walked, entry labels found) going backwards along routes from `starts`."""
+    seen = set(starts)
+    stack = list(seen)
     found: set[str] = set()
     while stack:
         node = stack.pop()
-        found.update(idx.entry_numbers.get(node, ()))  # numbers without a node of their own
+        found.update(entry_numbers.get(node, ()))  # numbers without a node of their own
         if node not in graph:
             continue
         for pred, _, data in graph.in_edges(node, data=True):
@@ -530,9 +548,45 @@ def reached_by(graph: nx.MultiDiGraph, reference: CallerIdReference) -> list[str
             kind = graph.nodes[pred].get("kind")
             if kind in _ENTRY_KINDS:
                 found.add(_entry_label(graph, pred))
-    result = sorted(found)
-    idx.reach_cache[src] = result
-    return list(result)
+    return seen, found
+
+
+def alert_reach(
+    graph: nx.MultiDiGraph,
+    alert: Alert,
+    index: GraphIndex | None = None,
+    *,
+    renumbered: Mapping[str, Sequence[PhoneNumber]] | None = None,
+) -> list[str]:
+    """What `reached_by` answers for `alert`'s references in a graph built with the alert,
+    from `graph`, built without it (`watch`: one graph for every event).
+
+    An alert is a leaf of the routes (nothing routes through it), so adding one changes
+    no other answer. `index`: where the alert's entries are read (default: the graph's).
+    `renumbered`: E.164 → the numbers holding it now, for numbers whose holders changed
+    since the graph was built; whether they reach the alert is judged by these.
+    """
+    idx = index or index_of(graph)
+    found: set[str] = set()
+    starts: list[str] = []
+    for entry in _alert_entries(alert, idx):
+        kind, key = entry.split(":", 1)
+        number = idx.number_by_sid.get(key) if kind == "number" else None
+        if number is not None:
+            found.add(number_label(number))  # a number routes nowhere further back
+            continue
+        starts.append(entry)
+        if kind in _ENTRY_KINDS:
+            found.add(key)  # an app: its SID, as _entry_label names it
+    walked, labels = _walk_routes(graph, index_of(graph).entry_numbers, starts)
+    if renumbered:
+        labels -= renumbered.keys()  # a number's label is its E.164: these are judged anew
+        labels.update(
+            e164
+            for e164, numbers in renumbered.items()
+            if any(_number_route(n) in walked for n in numbers)
+        )
+    return sorted(found | labels)
 
 
 def _entry_label(graph: nx.MultiDiGraph, node: str) -> str:

@@ -10,15 +10,13 @@ Every problem becomes one AuditorError line naming the file and what to fix.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
 
-from auditor.codec import depth
 from auditor.errors import AuditorError
 from auditor.extract.values import is_e164, normalize
-from auditor.files import FileRefused, read_text
 from auditor.model import PolicyEntry
+from auditor.tomlfile import load_toml, toml_error
 
 _ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 _ACCOUNT_KEYS = {"name", "caller_ids"}
@@ -28,29 +26,20 @@ MAX_POLICY_DEPTH = 8  # accounts → table → caller_ids list, with room to spa
 
 
 def _fail(path: Path, problem: str, fix: str = f"expected {EXAMPLE}") -> AuditorError:
-    return AuditorError(f"policy file {path}: {problem}; {fix}")
+    return toml_error("policy file", path, problem, fix)
 
 
 def load_policy(path: Path | str) -> list[PolicyEntry]:
     """Read and validate a policy file; entries come in file order, repeats dropped."""
     path = Path(path)
-    try:
-        text = read_text(path, MAX_POLICY_BYTES)
-    except FileRefused as exc:
-        if exc.reason == "missing":
-            raise _fail(path, "not found", "check the --policy path") from None
-        if exc.reason == "folder":
-            raise _fail(path, "is a folder", "pass the TOML file itself") from None
-        reason = str(exc).removeprefix(f"{path}: ")
-        raise _fail(path, f"cannot be read ({reason})", "pass the TOML file itself") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise _fail(path, f"not valid TOML ({exc})", "fix the syntax") from None
-    except RecursionError:  # tomllib recurses once per nested array or inline table
-        raise _fail(path, "nested too deeply to read", "a policy is two levels deep") from None
-    if depth(data) > MAX_POLICY_DEPTH:
-        raise _fail(path, "nested too deeply", "a policy is two levels deep")
+    data = load_toml(
+        path,
+        what="policy file",
+        option="--policy",
+        max_bytes=MAX_POLICY_BYTES,
+        max_depth=MAX_POLICY_DEPTH,
+        shape="a policy is two levels deep",
+    )
     return parse_policy(data, path)
 
 

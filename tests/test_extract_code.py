@@ -241,7 +241,9 @@ SNIPPETS = [
         "c.py",
         "resp.dial(number, caller_id=os.getenv('CALLER_ID', '+15551230001'))\n"
         "dial = Dial(\n    caller_id=None,\n    record=True,\n)\ndial.queue('support')\n",
-        [("+15551230001", "number", "number", False), ("None", "empty", "queue", False)],
+        # twilio-python drops `caller_id=None`: that Dial sets no callerId (not an empty one),
+        # and a Dial without callerId is listed only in files that name Twilio
+        [("+15551230001", "number", "number", False)],
     ),
     (
         "d.php",
@@ -304,6 +306,21 @@ def test_dial_without_callerid_needs_a_twilio_file(tmp_path: Path) -> None:
     )
     refs = scan_paths([tmp_path]).references
     assert [(r.source.location, r.missing) for r in refs] == [("voice.py:2", True)]
+
+
+def test_python_caller_id_none_is_a_dial_without_callerid(tmp_path: Path) -> None:
+    """twilio-python leaves an attribute set to None out of the TwiML (checked against the
+    installed helper library): no callerId at all, never a high 'empty callerId'."""
+    from twilio.twiml.voice_response import Dial
+
+    assert "callerId" not in str(Dial(caller_id=None))
+    (tmp_path / "voice.py").write_text(
+        "from twilio.twiml.voice_response import Dial\n"
+        "dial = Dial(caller_id=None)\n"
+        "dial.number('+15557770000')\n"
+    )
+    refs = scan_paths([tmp_path]).references
+    assert [(r.raw_value, r.missing, r.dialed) for r in refs] == [("", True, "number")]
 
 
 @pytest.mark.parametrize(("name", "code", "expected"), SNIPPETS, ids=[s[0] for s in SNIPPETS])

@@ -22,6 +22,9 @@ from auditor.model import RefKind
         ("Client:Alice", RefKind.CLIENT, None),
         ("sip:desk@example.sip.twilio.com", RefKind.SIP, None),
         ("Anonymous", RefKind.OTHER, None),
+        # a leading + is written as a phone number even when the rest is a placeholder
+        ("+phoneNumber", RefKind.NUMBER, None),
+        ("+1XXXXXXXXXX", RefKind.NUMBER, None),
     ],
 )
 def test_classify_values(raw: str, kind: RefKind, e164: str | None) -> None:

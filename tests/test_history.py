@@ -5,21 +5,18 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from pg_server import PASSWORD
 from review_data import analysed_snapshot, analysis, run
+from wheel_support import build_wheel, run_from_wheel
 
 from auditor.cli import main
 from auditor.history import HistoryError, HistoryStore, record_and_review
 from auditor.history.schema import VERSION_TABLE
 from auditor.snapshot import save_snapshot
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -242,33 +239,18 @@ def test_unrelated_tables_in_a_shared_database_are_left_alone(history_target: st
 
 def test_a_built_wheel_carries_the_migrations_and_creates_the_schema(tmp_path: Path) -> None:
     """pip install twilio-audit must be able to create the schema: the migrations ship."""
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-         "-q", "-w", str(tmp_path / "dist"), str(ROOT)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr[-2000:]
-    (wheel,) = (tmp_path / "dist").glob("twilio_audit-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     assert "auditor/history/migrations/env.py" in names
     assert "auditor/history/migrations/script.py.mako" in names
     assert "auditor/history/migrations/versions/r0001_runs_and_findings.py" in names
-    site = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(site)
     db = tmp_path / "from-wheel.db"
     code = (
         "import auditor.history.store as s, sys; "
         "assert s.__file__.startswith(sys.argv[1]), s.__file__; "
         "s.HistoryStore.open(sys.argv[2]).close()"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(site), str(db)],
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=tmp_path,
-    )
+    done = run_from_wheel(wheel, tmp_path, code, str(db))
     assert done.returncode == 0, done.stderr[-2000:]
     with sqlite3.connect(db) as conn:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}

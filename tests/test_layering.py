@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "outbound": 1,  # the one outbound policy for URLs from customer data (probe, notifiers)
     "extract": 1,  # pure functions over model data; the collector uses them to filter
     "snapshot": 1,
+    "tomlfile": 1,  # the one reader of user TOML files (--policy, --accept)
     "regions": 1,  # Twilio Regions as data: regions, edges, what each supports (cited)
     "policy": 2,
     "collect": 2,

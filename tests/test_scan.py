@@ -257,6 +257,23 @@ def test_prose_is_never_twiml_and_assertions_are_not_dials(
     assert json.loads(out)["references"] == []
 
 
+def test_placeholder_from_is_high_and_a_flex_function_request_is_not_passthrough(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    patterns = FIXTURE / "patterns"
+    rc, out, _ = _run(capsys, str(patterns / "legacy-sdks"), "--format", "json")
+    doc = json.loads(out)
+    high = {f["source"]["location"] for f in doc["findings"] if f["severity"] == "high"}
+    assert "call.ts:9" in high  # from: '+phoneNumber': never a number Twilio accepts
+    assert rc == 1
+    _, out, _ = _run(capsys, str(patterns / "flex-serverless"), "--format", "json")
+    refs = {r["source"]["location"]: r for r in json.loads(out)["references"]}
+    flex = refs["outbound-dial.js:9"]  # the Flex UI's parameter, not the call's own number
+    assert (flex["passthrough"], flex["value_source"]) == (False, "runtime")
+    attributes = refs["cold-transfer.js:12"]  # <Dial${attributes}>: a callerId set at run time
+    assert (attributes["missing"], attributes["kind"]) == (False, "template")
+
+
 # --------------------------------------------------------------------------- regions
 
 

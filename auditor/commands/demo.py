@@ -51,7 +51,7 @@ from auditor.snapshot import save_snapshots, write_atomic
 
 NAME = "demo"
 HELP = (
-    "Run the whole audit against a built-in demo hierarchy (Northwind Health: a parent and 8 "
+    "Run the whole audit against a built-in demo hierarchy (Northwind Health: a parent and 9 "
     "subaccounts, in the US1 and IE1 Twilio Regions) served by a local emulator, and write the "
     "reports. No Twilio account needed; nothing leaves this machine."
 )

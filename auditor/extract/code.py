@@ -15,7 +15,7 @@ import fnmatch
 import json
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -130,6 +130,10 @@ _CALLERID_ATTR = re.compile(
 _DIAL_CLOSE = re.compile(r"</(?:[\w-]+:)?dial\s*>", re.I)
 _MARKUP_NOUN = re.compile(r"<(?:[\w-]+:)?(number|client|sip|queue|conference)\b", re.I)
 _TEMPLATE_SYNTAX = re.compile(r"\{\{|\{%|<\?|<%|\$\{|#\{|@\w|\[\[")
+# A hole a template engine fills (its output is text: a Dial's number when alone in it).
+_TEMPLATE_HOLE = re.compile(
+    r"<\?(?:php|=)?[^<>]{0,300}?\?>|<%=?[^<>]{0,300}?%>|\{\{[^{}]{0,300}\}\}"
+)
 _TWIML_BIN_PASSTHROUGH = re.compile(r"^\{\{\s*(?:#e164\s*\}\}\{\{\s*)?(From|To)\s*\}\}", re.I)
 _DIAL_HINT = re.compile(r"<(?:[\w-]+:)?dial\b", re.I)
 
@@ -354,8 +358,14 @@ def _markup_value(value: str, kind: str) -> Classified:
     return classify(value)
 
 
-def markup_dials(text: str, kind: str) -> Iterator[tuple[int, str | None, Classified | None, str]]:
-    """(offset, callerId or None, its classification, dialed) for every <Dial> tag."""
+def markup_dials(
+    text: str, kind: str, callerid_hole: Callable[[str], str | None] | None = None
+) -> Iterator[tuple[int, str | None, Classified | None, str]]:
+    """(offset, callerId or None, its classification, dialed) for every <Dial> tag.
+
+    `callerid_hole` names the hole in a tag's attributes that may write its callerId
+    (TwiML built in code: `<Dial${attrs}>`); such a Dial's callerId is known at run time.
+    """
     masked = _mask_markup(text)
     for m in _DIAL_TAG.finditer(text):
         if masked[m.start()] != "<":
@@ -367,10 +377,11 @@ def markup_dials(text: str, kind: str) -> Iterator[tuple[int, str | None, Classi
             close = _DIAL_CLOSE.search(text, tail_start, tail_start + 5_000)
             inner = text[tail_start : close.start() if close else tail_start + 500]
             noun = _MARKUP_NOUN.search(inner)
+            shown = _TEMPLATE_HOLE.sub("x", inner).strip()  # <Dial><?= $number ?></Dial>
             if noun:
                 dialed = noun.group(1).lower()
-            elif inner.strip() and not inner.lstrip().startswith("<"):
-                bare = inner.strip().lower()
+            elif shown and not shown.startswith("<"):
+                bare = shown.lower()
                 dialed = (
                     DialedKind.CLIENT.value
                     if bare.startswith("client:")
@@ -381,6 +392,10 @@ def markup_dials(text: str, kind: str) -> Iterator[tuple[int, str | None, Classi
             else:
                 dialed = DialedKind.UNKNOWN.value
         attr = _CALLERID_ATTR.search(m.group(1))
+        hole = callerid_hole(m.group(1)) if attr is None and callerid_hole else None
+        if hole is not None:
+            yield m.start(), hole, Classified(RefKind.TEMPLATE.value, template=hole), dialed
+            continue
         if attr is None:
             yield m.start(), None, None, dialed
             continue
@@ -398,12 +413,18 @@ def _mask_markup(text: str) -> str:
     return _MARKUP_COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), text)
 
 
-def _scan_markup(text: str, file: _File, kind: str, first_line: int = 1) -> list[CallerIdReference]:
+def _scan_markup(
+    text: str,
+    file: _File,
+    kind: str,
+    first_line: int = 1,
+    callerid_hole: Callable[[str], str | None] | None = None,
+) -> list[CallerIdReference]:
     """Every <Dial> tag in TwiML, a template, or a string inside code."""
     refs: list[CallerIdReference] = []
     newline = 0
     line = first_line
-    for offset, value, info, dialed in markup_dials(text, kind):
+    for offset, value, info, dialed in markup_dials(text, kind, callerid_hole):
         line += text.count("\n", newline, offset)
         newline = offset
         if value is None or info is None:
@@ -600,9 +621,11 @@ def _code_refs(data: bytes, file: _File, scan: _Scan) -> list[CallerIdReference]
 
 def _code_markup(string: TwimlString, file: _File) -> list[CallerIdReference]:
     """<Dial> tags in TwiML built as a string in code; a hole in the callerId is resolved."""
-    refs = _scan_markup(string.text, file, "template" if string.literal else "code", string.line)
+    kind = "template" if string.literal else "code"
+    refs = _scan_markup(string.text, file, kind, string.line, string.callerid_hole)
     for ref in refs:
-        value = None if ref.missing else string.hole(ref.raw_value)
+        attributes = ref.raw_value in string.sets_callerid  # <Dial${attrs}>: not a value
+        value = None if ref.missing or attributes else string.hole(ref.raw_value)
         if value is not None:
             info = value.classified
             ref.raw_value, ref.kind, ref.e164 = value.raw, info.kind, info.e164

@@ -72,12 +72,13 @@ def _markup_refs(string: TwimlString) -> list[Found]:
 
     found: list[Found] = []
     body = string.text
-    for offset, value, info, dialed in markup_dials(body, "template" if string.literal else "code"):
+    kind = "template" if string.literal else "code"
+    for offset, value, info, dialed in markup_dials(body, kind, string.callerid_hole):
         at = string.line + body.count("\n", 0, offset)
         if value is None or info is None:
             found.append(Found(at, "dial", None, dialed))
             continue
-        resolved = string.hole(value)
+        resolved = None if value in string.sets_callerid else string.hole(value)
         if resolved is None:
             source = (
                 ValueSource.PASSTHROUGH.value

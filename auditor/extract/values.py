@@ -144,8 +144,9 @@ def classify(raw: str | None, *, default_region: str | None = None) -> Classifie
         return Classified(RefKind.SIP.value)
     if text.startswith("+") or _PHONEISH.fullmatch(text):
         e164, region = _normalize(text, default_region)
-        if e164 is None and not re.search(r"\d{3}", text):
+        if e164 is None and not text.startswith("+") and not re.search(r"\d{3}", text):
             return Classified(RefKind.OTHER.value)
+        # a leading + says "phone number" even when the rest is a placeholder (+phoneNumber)
         return Classified(RefKind.NUMBER.value, e164=e164, assumed_region=region)
     return Classified(RefKind.OTHER.value)
 

@@ -1,15 +1,15 @@
 """One event → what went wrong and the fix, by the same extraction and rules as `audit`.
 
-The event's alert is added to the snapshot (in place of the snapshot's own old
-alerts, which are history), its callerId references are extracted as the
-collector's alerts are (auditor.extract.alerts), and the whole rule set runs
-over the snapshot's references plus the event's (auditor.analysis). The
-findings about the event's own alert are the diagnosis: most severe first, and
-`alert-13214-observed` (which only says "Twilio refused it") only when no rule
-explains the refusal.
+The event's alert takes the place of the snapshot's own old alerts (history), its
+callerId references are extracted as the collector's alerts are
+(auditor.extract.alerts), and every rule runs over them against the snapshot's
+graph and indexes, built once (auditor.watch.prepared): the findings are the
+audit's about that alert. The diagnosis is the finding that explains the event's
+error code, most severe first; `alert-13214-observed` (which only says "Twilio
+refused it") only when no rule explains the refusal.
 
 When the snapshot does not know a caller ID, or is older than `max_age`, the
-inventory for that number is replaced by what Twilio says now (auditor.watch.live)
+holders of that number are replaced by what Twilio says now (auditor.watch.live)
 before the rules run, so the verdict is about today's owner.
 """
 
@@ -21,25 +21,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from auditor.analysis import analyse_references
-from auditor.extract import references_from_snapshot
 from auditor.extract.alerts import AUDITED_ALERT_CODES, extract_alert
-from auditor.graph import alert_variables, build_index, normalize_url
-from auditor.lookup import Authorization
-from auditor.model import (
-    Account,
-    CallerIdReference,
-    Finding,
-    PhoneNumber,
-    Severity,
-    Snapshot,
-    SourceKind,
-    VerifiedCallerId,
-)
+from auditor.graph import alert_variables, normalize_url
+from auditor.model import Account, CallerIdReference, Finding, Severity, Snapshot
 from auditor.redact import redact_optional
 from auditor.rules import RULE_ORDER, alert_13214_observed
 from auditor.watch.events import WatchEvent
 from auditor.watch.live import LiveHolders, LiveOwnership
+from auditor.watch.prepared import PreparedSnapshot
 
 # The error codes diagnosed (the ones `audit` fetches: caller-ID refusals and calls the
 # Geo Permissions blocked); every other code is only counted (/healthz).
@@ -139,16 +128,8 @@ class Diagnoser:
         self.snapshot = (
             replace(snapshot, accounts=[*snapshot.accounts, *extra]) if extra else snapshot
         )
-        refs, _ = references_from_snapshot(self.snapshot)
-        # The snapshot's old alerts are history; the event's alert takes their place.
-        # Other references reach a finding about the event only through who else uses
-        # the same number (`used_by_account`: "the owner uses it itself, do not move
-        # it"), so per event only those with one of its numbers join the analysis.
-        self._refs_by_e164: dict[str, list[CallerIdReference]] = {}
-        for ref in refs:
-            if ref.source.kind != SourceKind.ALERT and ref.e164:
-                self._refs_by_e164.setdefault(ref.e164, []).append(ref)
-        self._index = build_index(self.snapshot, [])
+        self.prepared = PreparedSnapshot(self.snapshot)
+        self._index = self.prepared.index
         self._collected = _parse_time(snapshot.collected_at)
         self._names = {a.sid: a.friendly_name for a in self.snapshot.accounts}
         self._names.update({a.sid: a.friendly_name for a in accounts if a.friendly_name})
@@ -175,6 +156,8 @@ class Diagnoser:
         """
         alert = event.alert
         refs, notes = extract_alert(alert)
+        for ref in refs:
+            ref.region = self.snapshot.region  # as the audit's references: where it ran
         live = self._confirm(refs, event.account_sid)
         key = _cache_key(event, refs, live)
         hit = self._cache.get(key)
@@ -194,16 +177,7 @@ class Diagnoser:
         notes: list[str],
         live: list[LiveHolders],
     ) -> list[Diagnosis]:
-        alert = event.alert
-        snapshot = _with_live(replace(self.snapshot, alerts=[alert]), live)
-        values = sorted({r.e164 for r in refs if r.e164})
-        others = [o for e164 in values for o in self._refs_by_e164.get(e164, [])]
-        analysis = analyse_references(snapshot, [*others, *refs])
-        mine = [
-            f
-            for f in analysis.findings
-            if f.source.kind == SourceKind.ALERT and f.source.sid == alert.sid
-        ]
+        mine = self.prepared.findings(event.alert, refs, live)
         confirmed = _confirmed_text(live)
         picked = _pick(mine)
         if not picked:
@@ -369,40 +343,6 @@ def _better(a: Finding, b: Finding) -> bool:
         -Severity(b.severity).rank,
         RULE_ORDER.get(b.rule, 99),
     )
-
-
-def _with_live(snapshot: Snapshot, live: Sequence[LiveHolders]) -> Snapshot:
-    """The snapshot with each confirmed number's holders replaced by Twilio's answer."""
-    answered = [h for h in live if h.error is None]
-    if not answered:
-        return snapshot
-
-    def stale(item: PhoneNumber | VerifiedCallerId) -> bool:
-        for h in answered:
-            if item.phone_number == h.e164 and (h.complete or item.account_sid == h.executing):
-                return True
-        return False
-
-    numbers = [n for n in snapshot.phone_numbers if not stale(n)]
-    verified = [v for v in snapshot.verified_caller_ids if not stale(v)]
-    known_numbers = {(n.sid, n.account_sid): n for n in snapshot.phone_numbers}
-    for h in answered:
-        for status in h.holders:
-            if status.authorization is Authorization.OWNED:
-                sid = status.resource_sid or ""
-                numbers.append(
-                    known_numbers.get((sid, status.account_sid))
-                    or PhoneNumber(sid=sid, account_sid=status.account_sid, phone_number=h.e164)
-                )
-            elif status.authorization is Authorization.VERIFIED:
-                verified.append(
-                    VerifiedCallerId(
-                        sid=status.resource_sid or "",
-                        account_sid=status.account_sid,
-                        phone_number=h.e164,
-                    )
-                )
-    return replace(snapshot, phone_numbers=numbers, verified_caller_ids=verified)
 
 
 def _confirmed_text(live: Sequence[LiveHolders]) -> str:

@@ -20,6 +20,7 @@ from auditor.extract.syntax.tree import Node, ancestors, captures, line, parse, 
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
 MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
+_CALLERID_WORD = re.compile(r"caller_?id\s*=", re.I)
 # Other telephony providers whose SDKs also spell `calls.create({ from, to })`.
 _OTHER_VENDOR = re.compile(rb"(?i)\b(?:nexmo|vonage|telnyx|plivo|vapi|bandwidth|sinch)\b")
 NOUNS = ("number", "client", "sip", "queue", "conference")
@@ -114,6 +115,30 @@ class Reader:
             seen.add(top.start_byte)
             yield top
 
+    def twiml_strings(self) -> Iterator[TwimlString]:
+        """TwiML the code builds as text: each string once, its holes resolved."""
+        for node in self.strings():
+            expr = self.expr(node)
+            if isinstance(expr, ir.Lit):
+                yield TwimlString(line(node), True, expr.value)
+                continue
+            holes: dict[str, Value] = {}
+            sets_callerid: set[str] = set()
+            for part in _holes(expr):
+                if part.node is not None:
+                    key = re.sub(r"\s+", "", text(part.node))
+                    holes[key] = self.resolver.value(part)
+                    if self._writes_callerid(part):
+                        sets_callerid.add(key)
+            yield TwimlString(line(node), False, text(node), holes, frozenset(sets_callerid))
+
+    def _writes_callerid(self, part: ir.Expr) -> bool:
+        """True when a hole may hold a callerId attribute (`<Dial${attrs}>`)."""
+        written = [part.node]
+        if isinstance(part, ir.Ref):
+            written.extend(b.value().node for b in self.resolver.bindings(part.name))
+        return any(n is not None and _CALLERID_WORD.search(text(n)) for n in written)
+
     # shared helpers for the language modules
     def joined(self, node: Node, left: Node, right: Node) -> ir.Concat:
         """`left + right` (or PHP's `.`): the parts of both sides, flattened."""
@@ -131,6 +156,14 @@ class Reader:
             positions = self._positions[name] = sorted(b.pos for b in self.resolver.bindings(name))
         index = bisect_right(positions, dial.end_byte)
         return positions[index] if index < len(positions) else self.root.end_byte + 1
+
+    def calls_named(
+        self, query_source: str, receiver: Callable[[Node], Node | None], name: str
+    ) -> list[Node]:
+        """Every call on the variable `name`, in order: captured as @call by a query once per
+        file and indexed by receiver."""
+        self.calls_on(query_source, receiver, name, self.root)
+        return self._calls_on[query_source].get(name, [])
 
     def calls_on(
         self, query_source: str, receiver: Callable[[Node], Node | None], name: str, dial: Node
@@ -173,6 +206,33 @@ def scope_of(node: Node, scopes: frozenset[str], end: int) -> tuple[int, int]:
     return 0, end
 
 
+def lexical_scope(
+    node: Node, name: str, scopes: frozenset[str], declared: set[tuple[int, str]], end: int
+) -> tuple[int, int]:
+    """[start, end) of the variable an assignment `name = …` at `node` sets: the innermost
+    enclosing function-like scope that declares `name` (a local, a parameter), else the file
+    (a field, a module variable)."""
+    for parent in ancestors(node):
+        if parent.type in scopes and (parent.start_byte, name) in declared:
+            return parent.start_byte, parent.end_byte
+    return 0, end
+
+
+def formatted(node: Node, template: str, args: list[ir.Expr], hole: re.Pattern[str]) -> ir.Concat:
+    """`format("client:{0}", id)`: the template's fixed text and, for each hole, its argument
+    (`{0}` / `%1$s` by number, else in order)."""
+    parts: list[ir.Expr] = []
+    at = 0
+    for used, m in enumerate(hole.finditer(template)):
+        parts.append(ir.Lit(node, template[at : m.start()]))
+        number = m.group(1)
+        index = int(number.rstrip("$")) - (1 if number.endswith("$") else 0) if number else used
+        parts.append(args[index] if 0 <= index < len(args) else ir.Opaque(node))
+        at = m.end()
+    parts.append(ir.Lit(node, template[at:]))
+    return ir.Concat(node, tuple(p for p in parts if not (isinstance(p, ir.Lit) and not p.value)))
+
+
 def fragment_text(node: Node) -> str:
     """A string fragment or an escape sequence (`\\n`, `\\"`) as the program sees it."""
     value = text(node)
@@ -197,6 +257,8 @@ def dialed_for(value: Value | None) -> str:
         return DialedKind.CLIENT.value
     if prefix.startswith(("sip:", "sips:")):
         return DialedKind.SIP.value
+    if prefix.startswith("+") and not prefix.strip("+0123456789 -()."):
+        return DialedKind.NUMBER.value  # `+${digits}`: a phone number whatever the digits
     return DialedKind.UNKNOWN.value
 
 
@@ -268,18 +330,8 @@ def read(
         judged = judge(site, reader.resolver)
         if judged is not None:
             found.append(judged)
-    strings: list[TwimlString] = []
     has_tag = b"<Dial" in data or b"<dial" in data or b"<DIAL" in data
-    for node in reader.strings() if has_tag else ():
-        expr = reader.expr(node)
-        if isinstance(expr, ir.Lit):
-            strings.append(TwimlString(line(node), True, expr.value))
-            continue
-        holes: dict[str, Value] = {}
-        for part in _holes(expr):
-            if part.node is not None:
-                holes[re.sub(r"\s+", "", text(part.node))] = reader.resolver.value(part)
-        strings.append(TwimlString(line(node), False, text(node), holes))
+    strings = list(reader.twiml_strings()) if has_tag else []
     return found, strings, True
 
 
@@ -291,10 +343,17 @@ class TwimlString:
     literal: bool  # a plain literal: `text` is its value; else the source of the expression
     text: str
     holes: dict[str, Value] = field(default_factory=dict)  # `${expr}` source → its value
+    sets_callerid: frozenset[str] = frozenset()  # holes whose text may be a callerId="…" attribute
+
+    def callerid_hole(self, attributes: str) -> str | None:
+        """The hole in a tag's attributes that may write its callerId (`<Dial${attrs}>`)."""
+        squeezed = re.sub(r"\s+", "", attributes)
+        return next((h for h in sorted(self.sets_callerid) if h in squeezed), None)
 
     def hole(self, written: str) -> Value | None:
         """The value of an attribute written as one hole (`${context.X}`, `{cid}`, `" + x + "`)."""
         inner = re.sub(r"\s+", "", written)
+        inner = re.sub(r"^<\?(?:php)?(?:echo|print|=)?(.*?);?\?>$", r"\1", inner)  # <?= $x ?>
         inner = re.sub(r"^(?:\$\{|#\{|\{\$|\{)(.*)\}$", r"\1", inner)
         inner = re.sub(r"^[\"'`]?[+.](.*?)[+.][\"'`]?$", r"\1", inner)
         value = self.holes.get(inner) or self.holes.get(inner.lstrip("$"))

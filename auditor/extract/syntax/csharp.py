@@ -1,14 +1,18 @@
 """C# (twilio-csharp 5+, and the 4.x anonymous-object attributes).
 
-Dial: `new Dial(callerId: x)`, `new Dial { CallerId = x }`, `response.Dial(number,
-callerId: x)`; `response.Dial(dial)` appends a Dial built before (not a new
-one); 4.x `response.Dial(new Number(n), new { callerId = x })`. Children:
-`dial.Number(…)`, `dial.Client(…)`, `dial.Append(new Client(…))`. Calls:
+Dial: `new Dial(callerId: x)`, `new Dial { CallerId = x }` or `dial.CallerId = x` on the
+variable it is kept in, `response.Dial(number, callerId: x)`; `response.Dial(dial)`
+appends a Dial built before (not a new one); 4.x `response.Dial(new Number(n),
+new { callerId = x })`. Children: `dial.Number(…)`, `dial.Client(…)`,
+`dial.Append(new Client(…))`. Calls:
 `CallResource.Create[Async](to, from, …)` or named `from:`, `new
-CreateCallOptions(to, from)`; participants: `ParticipantResource.Create(
+CreateCallOptions(to, from)`, 4.x `InitiateOutboundCall(from, to, url)` and `new
+CallOptions { From = … }` (an options object handed in from elsewhere: a run-time
+From); participants: `ParticipantResource.Create(
 pathConferenceSid, from, to)` or named. Values: `Environment.
 GetEnvironmentVariable`, `ConfigurationManager.AppSettings[…]`, `_config["…"]`;
-the request as `Request.Form["From"]` or a bound `VoiceRequest.From`.
+the request as `Request.Form["From"]`, a bound `VoiceRequest.From`, or an action's
+`string From` (`[FromForm] string from`).
 """
 
 from __future__ import annotations
@@ -18,7 +22,15 @@ from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, fragment_text, scope_of
+from auditor.extract.syntax.base import (
+    NOUNS,
+    Reader,
+    Site,
+    formatted,
+    fragment_text,
+    lexical_scope,
+    scope_of,
+)
 from auditor.extract.syntax.resolve import PASSTHROUGH_PARAMS
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
@@ -26,10 +38,10 @@ from auditor.model import Via
 CALLS = """
 (object_creation_expression
   type: [(identifier) (qualified_name)] @type
-  (#match? @type "(^|[.])(Dial|CreateCallOptions|CreateParticipantOptions)$")) @new
+  (#match? @type "(^|[.])(Dial|CreateCallOptions|CallOptions|CreateParticipantOptions)$")) @new
 (invocation_expression
   function: (member_access_expression name: (identifier) @method)
-  (#any-of? @method "Dial" "Create" "CreateAsync")) @call
+  (#any-of? @method "Dial" "Create" "CreateAsync" "InitiateOutboundCall")) @call
 """
 NOUN_CALLS = """
 (invocation_expression
@@ -63,12 +75,13 @@ _SCOPES = frozenset(
 _WRAPPERS = frozenset({"PhoneNumber", "Uri", "Number", "Client", "Sip"})
 _CONVERSIONS = frozenset({"ToString", "Trim"})
 _CONFIG = re.compile(r"config|setting|appsettings|options", re.I)
+_FORMAT_HOLE = re.compile(r"\{(\d+)(?:[,:][^}]*)?\}")  # string.Format("client:{0}", id)
 
 
 class CSharp(Reader):
     name = "csharp"
     grammar = "csharp"
-    hints = ("Dial", "CallResource", "CallOptions", "Participant")
+    hints = ("Dial", "CallResource", "CallOptions", "Participant", "InitiateOutboundCall")
 
     def sites(self) -> Iterator[Site]:
         found = captures(self.grammar, CALLS, self.root)
@@ -81,6 +94,8 @@ class CSharp(Reader):
                 continue
             elif kind == "CreateCallOptions":
                 yield from self._rest(node, Via.CALLS_API.value, ("to", "from"))
+            elif kind == "CallOptions":  # 4.x: new CallOptions { From = …, To = … }
+                yield from self._rest(node, Via.CALLS_API.value, ())
             elif b"Account.Conference" in self.data:
                 yield from self._rest(node, Via.CONFERENCE_PARTICIPANT.value, ("", "from", "to"))
         for call in found.get("call", []):
@@ -93,6 +108,8 @@ class CSharp(Reader):
                     yield site
             elif holder.endswith("CallResource"):
                 yield from self._rest(call, Via.CALLS_API.value, ("to", "from"))
+            elif method == "InitiateOutboundCall":  # 4.x: (from, to, url) or (CallOptions)
+                yield from self._rest(call, Via.CALLS_API.value, ("from", "to"))
             elif holder.endswith("ParticipantResource") and b"Account.Conference" in self.data:
                 yield from self._rest(
                     call, Via.CONFERENCE_PARTICIPANT.value, ("pathConferenceSid", "from", "to")
@@ -134,11 +151,23 @@ class CSharp(Reader):
                 slots[name] = positional[index]
         for name, (_, value) in init.items():
             slots.setdefault(name.lower(), value)
-        if len(positional) == 1 and not keywords and "from" not in slots:
-            return  # CallResource.Create(options): the options object is the site
+        if len(positional) == 1 and not keywords and not init:
+            yield from self._options(node, positional[0], via)
+            return
         to = self.expr(slots["to"]) if "to" in slots else None
         if "from" in slots:
             yield Site(via, node, self.expr(slots["from"]), slots["from"], to=to)
+
+    def _options(self, call: Node, arg: Node, via: str) -> Iterator[Site]:
+        """`Create(options)`: an options object built here is its own site (or its
+        `options.From = …` is); one handed in from elsewhere has a run-time From."""
+        options = self.expr(arg)
+        entry, _, _ = self.option(options, ("From",), call)
+        to, _, _ = self.option(options, ("To",), call)
+        if entry is not None:
+            yield Site(via, call, entry.value, entry.key_node, to=to.value if to else None)
+        elif not isinstance(self.resolver.obj(options), ir.Made):
+            yield Site(via, call, ir.Member(arg, ir.Opaque(arg, "options"), "From"), arg)
 
     def _dial(self, node: Node) -> Site | None:
         positional, keywords = self._arguments(node)
@@ -166,15 +195,34 @@ class CSharp(Reader):
         if value is None and node.type == "invocation_expression" and len(positional) == 1:
             target = self.resolver.obj(self.expr(positional[0]))
             opaque = isinstance(target, ir.Opaque) and "dial" in text(positional[0]).lower()
+        value_expr = self.expr(value) if value is not None else None
+        later = self._set_later(node) if value is None else None
+        if later is not None:  # var dial = new Dial(); dial.CallerId = x;
+            value_expr, where = later.value(), later.key_node
         return Site(
             Via.DIAL.value,
             node,
-            self.expr(value) if value is not None else None,
+            value_expr,
             where,
             to=self.expr(number) if number is not None else None,
             nouns=self._nouns(node),
             opaque=opaque,
         )
+
+    def _set_later(self, dial: Node) -> ir.Binding | None:
+        """The last `dial.CallerId = x` on the variable a new Dial is kept in, before the
+        variable is bound again (the property is the attribute: twilio-csharp's TwiML)."""
+        name = _bound_name(dial)
+        if not name or dial.type != "object_creation_expression":
+            return None
+        until = self.bound_until(name, dial)
+        sets = [
+            b
+            for key in CALLER_ID
+            for b in self.resolver.bindings(f"{name}.{key}")
+            if dial.end_byte < b.pos < until
+        ]
+        return max(sets, key=lambda b: b.pos) if sets else None
 
     def _nouns(self, dial: Node) -> list[tuple[str, ir.Expr | None]]:
         nouns: list[tuple[str, ir.Expr | None]] = []
@@ -299,11 +347,17 @@ class CSharp(Reader):
         key = first.value if isinstance(first, ir.Lit) else None
         if callee.endswith("Environment.GetEnvironmentVariable") and key is not None:
             return ir.Env(node, key)
+        if callee in ("string.Format", "String.Format") and key is not None:
+            return formatted(node, key, [self.expr(a) for a in positional[1:]], _FORMAT_HOLE)
         if function is not None and function.type == "member_access_expression":
             name = text(field(function, "name"))
             obj = field(function, "expression")
             if name in _CONVERSIONS and obj is not None:
                 return self.expr(obj)
+            if name.lower() in (*NOUNS, "append") and obj is not None:
+                inner = self.expr(obj)
+                if isinstance(inner, ir.Made) and inner.what == "Dial":
+                    return inner  # new Dial().Conference(…): the Dial, built fluently
             if key is not None and (name.startswith("GetValue") or name == "GetSection"):
                 return ir.Config(node, key)
         if function is not None and function.type == "generic_name":
@@ -315,6 +369,7 @@ class CSharp(Reader):
     def bindings(self) -> Iterable[ir.Binding]:
         found = captures(self.grammar, BINDINGS, self.root)
         end = self.root.end_byte + 1
+        local = _locals(found, end)
         for bind in found.get("bind", []):
             if bind.type == "variable_declarator":
                 name = field(bind, "name")
@@ -336,8 +391,18 @@ class CSharp(Reader):
                 continue
             start, stop = 0, end  # a field set in a constructor is seen by every method
             label = text(left)
+            scope = scope_of(bind, _SCOPES, end)
+            if left.type == "identifier":  # a local of an enclosing method, else a field
+                start, stop = lexical_scope(bind, label, _SCOPES, local, end)
             if left.type == "member_access_expression":
                 label = label.removeprefix("this.")
+                holder = label.split(".", 1)[0]
+                if label.count(".") == 1 and (scope[0], holder) in local:
+                    start, stop = scope  # options.From = x on a local options object
+                    yield ir.Binding(
+                        label, bind.start_byte, start, stop, partial(self.expr, right), left
+                    )
+                    continue
                 if "." in label:
                     continue
                 start, stop = 0, end
@@ -355,11 +420,33 @@ class CSharp(Reader):
                 if name is None:
                     continue
                 bound: Callable[[], ir.Expr] = partial(ir.Opaque, name, "parameter")
-                if text(name) in PASSTHROUGH_PARAMS:  # an action's `string From`: the form's
-                    bound = partial(ir.Request, name, text(name))
+                form = _form_field(param, owner)
+                if form is not None:  # an action's `string From`: the form's From
+                    bound = partial(ir.Request, name, form)
                 yield ir.Binding(
                     text(name), param.start_byte, owner.start_byte, owner.end_byte, bound
                 )
+
+
+def _locals(found: dict[str, list[Node]], end: int) -> set[tuple[int, str]]:
+    """(scope start, name) of every local variable and parameter: assigning one stays local."""
+    names: set[tuple[int, str]] = set()
+    for bind in found.get("bind", []):
+        if bind.type == "variable_declarator":
+            name = field(bind, "name")
+            if name is not None and _is_local(bind):
+                names.add((scope_of(bind, _SCOPES, end)[0], text(name)))
+    for params in found.get("params", []):
+        owner = params.parent or params
+        for param in named(params):
+            name = field(param, "name")
+            if name is not None:
+                names.add((owner.start_byte, text(name)))
+    return names
+
+
+def _is_local(declarator: Node) -> bool:
+    return any(p.type == "local_declaration_statement" for p in ancestors(declarator))
 
 
 def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:
@@ -374,6 +461,37 @@ def _anonymous(node: Node) -> dict[str, tuple[Node, Node]]:
         else:
             i += 1
     return entries
+
+
+_ACTION = re.compile(r"^(Http\w+|Route|AcceptVerbs)$")
+_FROM_REQUEST = re.compile(r"^From(Form|Query)$")
+
+
+def _attributes(node: Node) -> list[str]:
+    return [
+        text(field(a, "name") or named(a)[0]).rsplit(".", 1)[-1]
+        for lst in named(node)
+        if lst.type == "attribute_list"
+        for a in named(lst)
+        if a.type == "attribute" and named(a)
+    ]
+
+
+def _form_field(param: Node, method: Node) -> str | None:
+    """The webhook parameter an action's argument is bound to (`string From`, or
+    `[FromForm] string from` / `string from` on an `[HttpPost]` action: ASP.NET binds
+    names without regard to case), else None."""
+    name = text(field(param, "name"))
+    if name in PASSTHROUGH_PARAMS:
+        return name
+    canonical = next((p for p in PASSTHROUGH_PARAMS if p.lower() == name.lower()), None)
+    if canonical is None:
+        return None
+    if any(_FROM_REQUEST.match(a) for a in _attributes(param)):
+        return canonical
+    if method.type == "method_declaration" and any(_ACTION.match(a) for a in _attributes(method)):
+        return canonical
+    return None
 
 
 def _bound_name(node: Node) -> str | None:

@@ -123,6 +123,15 @@ class Made(Expr):
 
 
 @dataclass(frozen=True)
+class Forwards(Expr):
+    """A function that hands its parameter `index` on as the options of a Twilio call
+    (`const createCall = (params) => client.calls.create(params)`): its callers set the From."""
+
+    via: str
+    index: int
+
+
+@dataclass(frozen=True)
 class Opaque(Expr):
     """Known only at run time: a parameter, a function's result, a database field."""
 

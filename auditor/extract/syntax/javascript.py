@@ -4,7 +4,9 @@ Dial: `twiml.dial({ callerId }, number)` / `.dial(number, opts)`, children
 `.number()`, `.client()`, … chained or on the variable the Dial is bound to.
 Calls: `client.calls.create({ to, from })` (any receiver chain, `client.api.
 accounts(sid).calls`), twilio-node 1.x `client.makeCall({...})`; participants:
-`conferences(sid).participants.create({ from, to })`. Values: `process.env.X`,
+`conferences(sid).participants.create({ from, to })`. A function that only hands
+its options on (`const createCall = (p) => client.calls.create(p)`, here or in a module
+the file imports) is read at its callers: `createCall({ to, from })`. Values: `process.env.X`,
 a Function's `context.X`, the request as `event.From` or `req.body.From`.
 """
 
@@ -15,7 +17,8 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
+from auditor.extract.syntax.base import NOUNS, Reader, Site, lexical_scope, scope_of
+from auditor.extract.syntax.resolve import Foreign, Project
 from auditor.extract.syntax.tree import Node, ancestors, captures, field, named, text
 from auditor.model import Via
 
@@ -31,6 +34,13 @@ CALLS = """
   (#eq? @function "dial")
   arguments: (arguments) @args) @bare_dial
 """
+# Calls of a function by name (`createCall({...})`, `calls.createCall({...})`): read when
+# the name is bound to a function that hands the options on to a Calls create.
+INVOKES = """
+(call_expression
+  function: [(identifier) (member_expression object: (identifier))] @callee
+  arguments: (arguments) @args) @call
+"""
 NOUN_CALLS = """
 (call_expression
   function: (member_expression
@@ -45,6 +55,10 @@ BINDINGS = """
 (formal_parameters) @params
 (import_statement) @import
 (export_statement value: (_) @value) @default_export
+(function_declaration name: (identifier) @name) @function
+"""
+DECLARATIONS = """
+(variable_declarator name: (identifier) @name) @declaration
 """
 CLASS_FIELDS = {  # class fields: `callerId = '+1…'` in a class body
     "javascript": "(field_definition property: (_) @name value: (_) @value) @bind",
@@ -69,7 +83,11 @@ _WRAPPERS = frozenset({"String", "Number", "decodeURIComponent", "encodeURI", "P
 _CONVERSIONS = frozenset({"toString", "trim", "valueOf", "toUpperCase", "toLowerCase"})
 _GETTERS = frozenset({"get", "param", "input"})
 _OPTION_NAMES = re.compile(r"opt|param|attr|arg|config|setting|prop", re.I)
+_FLEX_TOKEN = re.compile(rb"twilio-flex-token-validator|\bTokenValidator\s*\(")
 _ESCAPE = re.compile(r"\\(.)", re.S)
+# A module of the project imported (`from './calls'`, `require('../lib/calls')`): it may
+# export a function that hands its options on to a Calls create.
+_RELATIVE_IMPORT = re.compile(rb"""(?:from|require\()\s*['"]\.""")
 CALLER_ID = ("callerId",)
 
 
@@ -80,50 +98,93 @@ def _unescape(body: str) -> str:
 class JavaScript(Reader):
     name = "js"
     grammar = "javascript"
-    hints = ("dial", "calls", "makeCall", "articipants", "Dial")
+    hints = ("dial", "calls", "makeCall", "articipants", "Dial", "Call(")
+
+    def __init__(self, root: Node, data: bytes, project: Project) -> None:
+        super().__init__(root, data, project)
+        # A Function wrapped in twilio-flex-token-validator is called by the Flex UI, not by
+        # Twilio: `event.From` is what the plugin sends (an agent's caller ID), not pass-through.
+        self.resolver.request_is_webhook = _FLEX_TOKEN.search(data) is None
 
     def sites(self) -> Iterator[Site]:
         found = captures(self.grammar, CALLS, self.root)
+        hands_on = False  # a create(options) on a bare name: maybe a function handing it on
         for call in found.get("call", []):
             function = field(call, "function")
             method = text(field(function, "property")) if function is not None else ""
-            receiver = field(function, "object") if function is not None else None
             args = field(call, "arguments")
-            if receiver is None or args is None:
+            if args is None:
                 continue
-            site: Site | None
+            site: Site | None = None
             if method == "dial":
                 site = self._dial(call, args)
-            elif method == "makeCall":
-                site = self._rest(call, args, Via.CALLS_API.value)
             else:
-                collection = _last_name(receiver)
-                if collection == "calls":
-                    site = self._rest(call, args, Via.CALLS_API.value)
-                elif collection == "participants" and "conferences" in text(receiver):
-                    site = self._rest(call, args, Via.CONFERENCE_PARTICIPANT.value)
-                else:
-                    site = None
+                via = _rest_via(call)
+                values = named(args)
+                if via is not None and values:
+                    site = self._rest(call, values[0], via)
+                    hands_on = hands_on or values[0].type == "identifier"
             if site is not None:
                 yield site
+        if hands_on or _RELATIVE_IMPORT.search(self.data):
+            yield from self._forwarded()
         for call in found.get("bare_dial", []):  # dial({ callerId }): a helper's own dial
             args = field(call, "arguments")
             site = self._dial(call, args) if args is not None else None
             if site is not None and site.value is not None:
                 yield site
 
-    def _rest(self, call: Node, args: Node, via: str) -> Site | None:
-        values = named(args)
-        if not values:
-            return None
-        entry_from, is_options, opaque = self.option(self.expr(values[0]), ("from",), call)
-        entry_to, _, _ = self.option(self.expr(values[0]), ("to",), call)
+    def _rest(self, call: Node, options: Node, via: str) -> Site | None:
+        entry_from, is_options, opaque = self.option(self.expr(options), ("from",), call)
+        entry_to, _, _ = self.option(self.expr(options), ("to",), call)
         if not is_options:
             return None
         to = entry_to.value if entry_to else None
         if entry_from is None:
             return None if opaque else Site(via, call, None, to=to, opaque=True)
         return Site(via, call, entry_from.value, entry_from.key_node, to=to)
+
+    def _forwarded(self) -> Iterator[Site]:
+        """Calls of a function that hands its options on to a Calls create (see INVOKES)."""
+        for call in captures(self.grammar, INVOKES, self.root).get("call", []):
+            callee, args = field(call, "function"), field(call, "arguments")
+            if callee is None or args is None:
+                continue
+            root = callee if callee.type == "identifier" else field(callee, "object")
+            if not self.resolver.bindings(text(root)):
+                continue  # a global or a built-in
+            target = self.resolver.obj(self.expr(callee))
+            if isinstance(target, Foreign):  # exported by a module the file imports
+                target = target.resolver.obj(target.inner)
+            values = named(args)
+            if isinstance(target, ir.Forwards) and target.index < len(values):
+                site = self._rest(call, values[target.index], target.via)
+                if site is not None:
+                    yield site
+
+    def _function(self, node: Node) -> ir.Expr:
+        """A function as a value: `Forwards` when it passes a parameter straight to a Calls
+        create (`(params) => rest.calls.create(params)`), else known only at run time."""
+        cache: dict[int, ir.Expr] = self.__dict__.setdefault("_functions", {})
+        if node.id in cache:
+            return cache[node.id]
+        result: ir.Expr = ir.Opaque(node, "function")
+        params = field(node, "parameters")
+        names = [text(p) for p in _param_names(params)] if params is not None else []
+        single = field(node, "parameter")  # x => …
+        if single is not None and single.type == "identifier":
+            names = [text(single)]
+        body = field(node, "body")
+        if names and body is not None:
+            for call in captures(self.grammar, CALLS, body).get("call", []):
+                via, values = _rest_via(call), named(field(call, "arguments"))
+                if via is None or not values or values[0].type != "identifier":
+                    continue
+                if text(values[0]) in names:
+                    result = ir.Forwards(node, via, names.index(text(values[0])))
+                    break
+        cache[node.id] = result
+        return result
 
     def _dial(self, call: Node, args: Node) -> Site:
         number: ir.Expr | None = None
@@ -247,6 +308,8 @@ class JavaScript(Reader):
             return self.expr(inner[0]) if inner else ir.Opaque(node)
         if kind == "object":
             return self._object(node)
+        if kind in ("arrow_function", "function_expression", "function"):
+            return self._function(node)
         if kind == "new_expression":
             ctor = text(field(node, "constructor"))
             args = field(node, "arguments")
@@ -347,7 +410,9 @@ class JavaScript(Reader):
                 continue
             start, stop = scope_of(bind, _SCOPES, end)
             if bind.type == "assignment_expression" and name_node.type == "identifier":
-                start, stop = 0, end  # assigned, maybe declared in an outer scope
+                # assigned: the variable of the scope that declares it (else a module one)
+                declared = self._declared(found)
+                start, stop = lexical_scope(bind, text(name_node), _SCOPES, declared, end)
             yield from self._bind(name_node, value, bind, start, stop)
         for params in found.get("params", []):
             owner = params.parent or params
@@ -359,6 +424,12 @@ class JavaScript(Reader):
                     owner.end_byte,
                     partial(ir.Opaque, param, "parameter"),
                 )
+        for function in found.get("function", []):  # function createCall(params) { … }
+            name_node = field(function, "name")
+            start, stop = scope_of(function, _SCOPES, end)
+            yield ir.Binding(
+                text(name_node), function.start_byte, start, stop, partial(self._function, function)
+            )
         for statement in found.get("import", []):
             yield from _imports(statement, end)
         for statement in found.get("default_export", []):  # export default { callerId: … }
@@ -367,6 +438,22 @@ class JavaScript(Reader):
                 yield ir.Binding(
                     "module.exports", statement.start_byte, 0, end, partial(self.expr, value)
                 )
+
+    def _declared(self, found: dict[str, list[Node]]) -> set[tuple[int, str]]:
+        """(scope start, name) of every variable declared in a function, and of its parameters."""
+        cached: set[tuple[int, str]] | None = getattr(self, "_declared_names", None)
+        if cached is not None:
+            return cached
+        end = self.root.end_byte + 1
+        names = {
+            (scope_of(d, _SCOPES, end)[0], text(field(d, "name")))
+            for d in captures(self.grammar, DECLARATIONS, self.root).get("declaration", [])
+        }
+        for params in found.get("params", []):
+            owner = params.parent or params
+            names.update((owner.start_byte, text(p)) for p in _param_names(params))
+        self._declared_names = names
+        return names
 
     def _bind(
         self, name: Node, value: Node, bind: Node, start: int, stop: int
@@ -438,6 +525,25 @@ def _has_object(expr: ir.Expr) -> bool:
     if isinstance(expr, ir.Either):
         return _has_object(expr.first) or _has_object(expr.second)
     return False
+
+
+def _rest_via(call: Node) -> str | None:
+    """How a `….create(…)` / `makeCall(…)` call reaches Twilio: Calls or participants."""
+    function = field(call, "function")
+    receiver = field(function, "object")
+    if function is None or receiver is None:
+        return None
+    method = text(field(function, "property"))
+    if method == "makeCall":
+        return Via.CALLS_API.value
+    if method != "create":
+        return None
+    collection = _last_name(receiver)
+    if collection == "calls":
+        return Via.CALLS_API.value
+    if collection == "participants" and "conferences" in text(receiver):
+        return Via.CONFERENCE_PARTICIPANT.value
+    return None
 
 
 def _last_name(node: Node) -> str:

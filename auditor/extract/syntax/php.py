@@ -1,9 +1,13 @@
-"""PHP (twilio-php 5+ and the older Services_Twilio).
+"""PHP (twilio-php 5+, the older Services_Twilio, and twilio.php 2.x).
 
 Dial: `$response->dial($number, ['callerId' => …])`; an attributes array as the
-first argument (`dial(array('callerId' => …))`) is meant as attributes too.
-Children: `->number(…)` chained or on the variable. Calls: twilio-php 5+
-`$client->calls->create($to, $from, [options])`; Services_Twilio
+first argument (`dial(array('callerId' => …))`) is meant as attributes too;
+`new Dial($number, $attributes)` and 2.x `$response->addDial($to, $attributes)`.
+Children: `->number(…)` chained or on the variable (2.x: `->append(new Client(…))`).
+TwiML the file prints as its page (`?> <Dial callerId="<?php echo $x ?>">`) is read
+like a string built in code, each `<?php echo $x ?>` a hole. Calls: twilio-php 5+
+`$client->calls->create($to, $from, [options])`; 2.x `->request('Accounts/…/Calls', 'POST',
+['From' => …])`; Services_Twilio
 `$client->account->calls->create($from, $to, $url)`. Participants (5+):
 `->participants->create($from, $to, [...])`. Values: `getenv`, `$_ENV`,
 `env()`, `config()`; the request as `$_REQUEST['From']`, `$request->input('From')`.
@@ -15,7 +19,8 @@ from collections.abc import Iterable, Iterator
 from functools import partial
 
 from auditor.extract.syntax import ir
-from auditor.extract.syntax.base import NOUNS, Reader, Site, scope_of
+from auditor.extract.syntax.base import NOUNS, Reader, Site, TwimlString, scope_of
+from auditor.extract.syntax.resolve import Value
 from auditor.extract.syntax.tree import Node, captures, field, named, text
 from auditor.model import Via
 
@@ -23,14 +28,19 @@ CALLS = """
 (member_call_expression
   object: (_) @receiver
   name: (name) @method
-  (#any-of? @method "dial" "create")
+  (#any-of? @method "dial" "addDial" "create" "request")
   arguments: (arguments) @args) @call
+(object_creation_expression
+  [(name) (qualified_name)] @class
+  (#match? @class "Dial$")
+  (arguments) @args) @new
 """
 NOUN_CALLS = """
 (member_call_expression
-  object: (variable_name) @receiver
+  object: [(variable_name) (member_call_expression)] @receiver
   name: (name) @noun
-  (#any-of? @noun "number" "client" "sip" "queue" "conference")
+  (#any-of? @noun "number" "client" "sip" "queue" "conference"
+    "addNumber" "addClient" "addSip" "addQueue" "addConference" "append")
   arguments: (arguments) @args) @call
 """
 BINDINGS = """
@@ -44,6 +54,14 @@ STRINGS = """
 (string) @string
 (heredoc) @string
 """
+# The page a PHP file prints around its code (`?> <Dial callerId="<?php echo $x ?>">`):
+# its text, and what `<?php echo … ?>` / `<?= … ?>` print into it.
+INLINE = """
+(text) @text
+(echo_statement) @echo
+(expression_statement) @echo
+"""
+_MAX_REGION = 20_000  # bytes of page read after a <Dial: a tag and its nouns, not a document
 CALLER_ID = ("callerId",)
 _SCOPES = frozenset(
     {
@@ -62,19 +80,28 @@ _REQUEST_SUPERGLOBALS = frozenset({"$_REQUEST", "$_POST", "$_GET"})
 class Php(Reader):
     name = "php"
     grammar = "php"
-    hints = ("dial", "calls", "articipants")
+    hints = ("dial", "calls", "Calls", "articipants")
 
     def sites(self) -> Iterator[Site]:
         legacy = b"Services_Twilio" in self.data
-        for call in captures(self.grammar, CALLS, self.root).get("call", []):
+        found = captures(self.grammar, CALLS, self.root)
+        for new in found.get("new", []):  # new Dial($number, $attributes), twilio.php 2.x too
+            parts = named(new)
+            if not parts or text(parts[0]).rsplit("\\", 1)[-1] != "Dial":
+                continue
+            yield self._dial(new, _values(next((c for c in parts if c.type == "arguments"), None)))
+        for call in found.get("call", []):
             method = text(field(call, "name"))
             receiver = field(call, "object")
             args = field(call, "arguments")
             if receiver is None or args is None:
                 continue
             values = _values(args)
-            if method == "dial":
+            if method in ("dial", "addDial"):  # addDial: the twilio.php 2.x Response
                 yield self._dial(call, values)
+                continue
+            if method == "request":  # twilio.php 2.x: request('Accounts/…/Calls', 'POST', [...])
+                yield from self._raw_request(call, values)
                 continue
             if receiver.type != "member_access_expression":
                 continue
@@ -102,6 +129,19 @@ class Php(Reader):
         entry = options.entries["from"]
         to = options.entries.get("to")
         yield Site(via, call, entry.value, entry.key_node, to=to.value if to else None)
+
+    def _raw_request(self, call: Node, values: list[Node]) -> Iterator[Site]:
+        """A raw REST request that creates a call: its path ends in /Calls, its body has From."""
+        if len(values) < 3 or values[2].type != "array_creation_expression":
+            return
+        path, verb = (text(v).strip("'\"") for v in values[:2])
+        if verb.upper() != "POST" or not path.removesuffix(".json").endswith("/Calls"):
+            return
+        options = self.expr(values[2])
+        if isinstance(options, ir.Obj) and "From" in options.entries:
+            entry, to = options.entries["From"], options.entries.get("To")
+            target = to.value if to else None
+            yield Site(Via.CALLS_API.value, call, entry.value, entry.key_node, to=target)
 
     def _rest(self, call: Node, values: list[Node], via: str, from_index: int) -> Iterator[Site]:
         if len(values) <= from_index:
@@ -150,8 +190,18 @@ class Php(Reader):
             node = outer
         name = _bound_name(dial)
         if name:
-            for call in self.calls_on(NOUN_CALLS, lambda c: field(c, "object"), name, dial):
-                nouns.append((text(field(call, "name")), self._first(call)))
+            for call in self.calls_on(NOUN_CALLS, _setter_receiver, name, dial):
+                noun = text(field(call, "name")).removeprefix("add").lower()
+                first = self._first(call)
+                if noun == "append":  # $dial->append(new Client($to)): twilio.php 2.x
+                    made = self._first_node(call)
+                    parts = named(made) if made is not None else []
+                    if made is None or made.type != "object_creation_expression" or not parts:
+                        continue
+                    noun = text(parts[0]).rsplit("\\", 1)[-1].lower()
+                    first = self._first(made)
+                if noun in NOUNS:
+                    nouns.append((noun, first))
         return nouns
 
     def _first(self, call: Node) -> ir.Expr | None:
@@ -162,6 +212,45 @@ class Php(Reader):
 
     string_query = STRINGS
     concat_types = frozenset(("binary_expression", "parenthesized_expression"))
+
+    def twiml_strings(self) -> Iterator[TwimlString]:
+        """Strings in the code, then TwiML the file prints as its page around `<?php ?>` tags.
+
+        The page is read from a `<Dial` to its `</Dial>` as written; each `<?php echo $x ?>`
+        in it is a hole with the value of `$x`.
+        """
+        yield from super().twiml_strings()
+        found = captures(self.grammar, INLINE, self.root)
+        echoes = sorted(found.get("echo", []), key=lambda n: n.start_byte)
+        done = 0
+        for node in sorted(found.get("text", []), key=lambda n: n.start_byte):
+            body = (node.text or b"").lower()
+            at = body.find(b"<dial")
+            while at >= 0:
+                begin = node.start_byte + at
+                if begin >= done:
+                    done = self._region_end(begin)
+                    yield self._page(begin, done, echoes)
+                at = body.find(b"<dial", max(at + 1, done - node.start_byte))
+
+    def _page(self, begin: int, stop: int, echoes: list[Node]) -> TwimlString:
+        holes: dict[str, Value] = {}
+        for echo in echoes:
+            shown = named(echo)
+            if begin <= echo.start_byte < stop and shown:
+                holes[text(shown[0]).replace(" ", "")] = self.resolver.value(self.expr(shown[0]))
+        first = self.data.count(b"\n", 0, begin) + 1
+        return TwimlString(first, False, self.data[begin:stop].decode("utf-8", "replace"), holes)
+
+    def _region_end(self, begin: int) -> int:
+        """Where the Dial that starts at `begin` ends (its `</Dial>`), bounded."""
+        window = self.data[begin : begin + _MAX_REGION]
+        close = window.lower().find(b"</dial")
+        if close < 0:
+            tag_end = window.find(b">")
+            return begin + (tag_end + 1 if tag_end >= 0 else len(window))
+        end = window.find(b">", close)
+        return begin + (end + 1 if end >= 0 else len(window))
 
     # ------------------------------------------------------------ expressions
 
@@ -386,6 +475,17 @@ def _arg_value(arg: Node) -> Node | None:
 
 def _blank(expr: ir.Expr) -> bool:
     return isinstance(expr, ir.Null) or (isinstance(expr, ir.Lit) and not expr.value.strip())
+
+
+def _setter_receiver(call: Node) -> Node | None:
+    """The variable a call is made on, through setters (`$dial->setMethod('POST')->client($to)`:
+    twilio-php's `set…` methods return the element they set)."""
+    node = field(call, "object")
+    while node is not None and node.type == "member_call_expression":
+        if not text(field(node, "name")).startswith("set"):
+            return None
+        node = field(node, "object")
+    return node
 
 
 def _bound_name(call: Node) -> str | None:

@@ -143,6 +143,10 @@ class Python(Reader):
         positional, keywords, splat = self._args(args)
         key = next((k for k in CALLER_ID if k in keywords), None)
         value = field(keywords[key], "value") if key else None
+        if value is not None and value.type == "none":
+            # twilio-python drops an attribute whose value is None: `Dial(caller_id=None)`
+            # sends no callerId at all (Twilio shows the caller's number), not an empty one.
+            key, value = None, None
         number = field(keywords["number"], "value") if "number" in keywords else None
         if number is None and positional:
             number = positional[0]

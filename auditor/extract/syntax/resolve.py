@@ -141,6 +141,9 @@ class Resolver:
         self._bindings: dict[str, list[ir.Binding]] | None = None
         self.project = project
         self.missing_env_is_empty = missing_env_is_empty
+        # False when the request is not Twilio's webhook (a Function the Flex UI calls with a
+        # Flex token): its From/To are parameters the caller chose, not the call's own number.
+        self.request_is_webhook = True
 
     # ----------------------------------------------------------------- bindings
 
@@ -375,7 +378,7 @@ class Resolver:
 
     def _request(self, expr: ir.Request, depth: int) -> Value:
         raw = _raw(expr.node)
-        if expr.param in PASSTHROUGH_PARAMS:
+        if expr.param in PASSTHROUGH_PARAMS and self.request_is_webhook:
             return Value(
                 raw,
                 Classified(RefKind.TEMPLATE.value, passthrough=True, template=raw),
