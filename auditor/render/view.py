@@ -56,8 +56,9 @@ class Limits:
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
 PRINT = Limits(full_evidence=5, compact_rows=50, account_rows=100, coverage_problems=50)
 # On paper beyond DETAILED_ACCOUNTS_MAX accounts: WeasyPrint lays out ~0.2 s a page, and
-# a 1,000-account report is read for its summary (measured: 30 pages, 6 s → 21, 3.7 s).
-PRINT_AT_SCALE = Limits(full_evidence=3, compact_rows=10, account_rows=40, coverage_problems=50)
+# a 1,000-account report is read for its summary: per rule two worked examples and five
+# more rows (measured at 1,000 accounts: 30 pages, 6 s → 21, 3.7 s at 3/10/40 → 15, 2.2 s).
+PRINT_AT_SCALE = Limits(full_evidence=2, compact_rows=5, account_rows=25, coverage_problems=50)
 
 
 def print_limits(view: ReportView) -> Limits:
