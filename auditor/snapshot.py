@@ -147,12 +147,14 @@ def _legacy_text(value: Any, level: int) -> bytes:
 
 def _encoded_plain(value: Any) -> bytes | None:
     """Compact JSON of `value` if every writer spells it the same way and redaction would
-    leave it alone (ASCII without escapes, DEL or "@"); None otherwise."""
+    leave it alone (ASCII without DEL or "@"); None otherwise. msgspec escapes every ASCII
+    character as json.dumps does (quote, backslash, \\n, \\u001b…; the tests compare them),
+    so a Function's source or an alert's TwiML stays on this path."""
     try:
         chunk = _ENCODER.encode(value)
     except (UnicodeEncodeError, TypeError, OverflowError, msgspec.EncodeError):
         return None  # a lone surrogate, a key that is not text…: the plain writer decides
-    plain = chunk.isascii() and b"\\" not in chunk and b"@" not in chunk and b"\x7f" not in chunk
+    plain = chunk.isascii() and b"@" not in chunk and b"\x7f" not in chunk
     return chunk if plain else None
 
 

@@ -66,6 +66,7 @@ ODD_TEXTS = [
     "evil\u202egpj.exe",  # bidi override: escaped in the file
     "tab\tnew\nline\r",  # JSON escapes
     'quote " and backslash \\',
+    "controls \x00\x01\x08\x0b\x0c\x1b\x1f",  # \\u escapes and short ones, as json.dumps
     "del \x7f and c1 \x85",
     "lone \ud800 surrogate",
     "https://user:secret@hooks.example.com/voice",  # a password: redacted in the file
