@@ -61,6 +61,8 @@ def environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.globals["t"] = bdi
+    env.globals["sev"] = severity_badge
     env.filters["thousands"] = lambda n: f"{int(n):,}"
     env.filters["clip"] = clip
     env.filters["source_label"] = _source_label
@@ -69,6 +71,18 @@ def environment() -> jinja2.Environment:
 
 
 TOKEN_LIMIT = 120
+
+
+# The report's two most-called helpers, in Python rather than as template macros (a macro
+# call costs ~15 µs, and a large report makes 20,000): the same hygiene (`shown`) and escaping.
+def bdi(value: object, limit: int = 160) -> Markup:
+    """Account text clipped and isolated (`<bdi>`), so right-to-left names keep their place."""
+    return Markup("<bdi>%s</bdi>") % shown(clip(value, limit))
+
+
+def severity_badge(severity: object) -> Markup:
+    text = shown(severity)
+    return Markup('<span class="sev sev-%s">%s</span>') % (text, text)
 
 
 def _source_label(source: str) -> str:

@@ -576,8 +576,16 @@ def number_route(
 
 
 def account_views(
-    snapshot: Snapshot, analysis: Analysis, d: Directory, refs: dict[str, list[CallerIdReference]]
+    snapshot: Snapshot,
+    analysis: Analysis,
+    d: Directory,
+    refs: dict[str, list[CallerIdReference]],
+    *,
+    detailed: bool = True,
 ) -> list[AccountView]:
+    """Per account, its counts; `detailed` (a hierarchy small enough for per-account tables)
+    also its number rows and where its other numbers' calls go. Beyond that the reports
+    show one summary line per account, and the rows would cost a route per number."""
     flagged = {f.caller_id for f in analysis.findings if f.caller_id}
     numbers = defaultdict(list)
     for pn in snapshot.phone_numbers:
@@ -598,7 +606,7 @@ def account_views(
 
     views = []
     for acc in hierarchy_order(snapshot):
-        pns = numbers[acc.sid]
+        pns = numbers[acc.sid] if detailed else []  # numbers_total counts them all
         # The numbers that matter first: used as caller ID or named by a finding.
         pns_sorted = sorted(
             pns,
@@ -632,7 +640,7 @@ def account_views(
                 name=acc.friendly_name or acc.sid,
                 status=acc.status,
                 parent_name=d.name(acc.owner_account_sid) if acc.owner_account_sid else None,
-                numbers_total=len(pns),
+                numbers_total=len(numbers[acc.sid]),
                 numbers=rows,
                 other_routes=sorted(other_routes.items(), key=lambda kv: (-kv[1], kv[0])),
                 verified=[
@@ -815,7 +823,8 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
     refs = reference_index(analysis.references)
     counts = Counter(f.severity for f in analysis.findings)
     generated = options.resolved_generated_at()
-    accounts = account_views(snapshot, analysis, d, refs)
+    detailed = len(snapshot.accounts) <= DETAILED_ACCOUNTS_MAX
+    accounts = account_views(snapshot, analysis, d, refs, detailed=detailed)
     unaccepted = open_findings(analysis.findings)  # the summary speaks of what is still open
     with_findings = sorted(
         {f.account_sid for f in analysis.findings if f.account_sid}, key=lambda s: (d.name(s), s)
@@ -843,7 +852,7 @@ def build_view(snapshot: Snapshot, analysis: Analysis, options: ReportOptions) -
         ),
         accounts=accounts,
         accounts_by_risk=sorted(accounts, key=_risk_key),
-        detailed_accounts=len(accounts) <= DETAILED_ACCOUNTS_MAX,
+        detailed_accounts=detailed,
         filter_accounts=[(s, d.name(s)) for s in with_findings],
         coverage=coverage_view(snapshot, analysis, d),
         snapshot=snapshot,
