@@ -13,6 +13,7 @@ import io
 import json
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -72,6 +73,55 @@ def test_dump_json_round_trips_and_escapes_what_a_terminal_would_obey(value: obj
     assert json.loads(text) == value
     assert not any(ch in BIDI + C1 + "\u2028\u2029" for ch in text)
     assert not re.search("[\ud800-\udfff]", text)
+
+
+def _reference_dump(value: object) -> str:
+    """What dump_json wrote before it used msgspec: json.dumps, then the same escapes."""
+    from auditor.text import _JSON_UNSAFE, _escape
+
+    return _JSON_UNSAFE.sub(_escape, json.dumps(value, indent=2, ensure_ascii=False)) + "\n"
+
+
+json_like = st.recursive(
+    st.none() | st.booleans() | st.integers() | hostile_text | st.text() | st.floats(),
+    lambda c: (
+        st.lists(c, max_size=4)
+        | st.lists(c, max_size=3).map(tuple)
+        | st.dictionaries(hostile_text | st.text(), c, max_size=4)
+        | st.dictionaries(st.integers() | st.none() | st.booleans(), c, max_size=2)
+    ),
+    max_leaves=16,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(json_like)
+def test_dump_json_writes_what_json_dumps_writes(value: object) -> None:
+    # msgspec encodes what it spells like json.dumps; floats, non-text keys and lone
+    # surrogates go to json.dumps itself: either way the same text.
+    assert dump_json(value) == _reference_dump(value)
+
+
+def test_dump_json_odd_shapes_are_json_dumps_own() -> None:
+    deep: list[object] = []
+    node = deep
+    for _ in range(300):  # deeper than the fast path goes
+        node.append([])
+        node = node[0]  # type: ignore[assignment]
+    shared = ["x"]
+    odd = [deep, {"a": shared, "b": shared}, [1.5, float("nan"), 1e16], {1: "one"}, "\ud800"]
+    odd += [10**30, ("t", "u"), {"k": "\x00\x1b\x7f\x85 é \u2028"}]
+    for value in odd:
+        assert dump_json(value) == _reference_dump(value)
+    from auditor.text import _formatted  # which path wrote it: msgspec for plain data only
+
+    assert _formatted({"a": [1, "é", None, True, ("t",)], "b": {}}, 2) is not None
+    assert _formatted(deep, 2) is None and _formatted([1.5], 2) is None
+    assert _formatted({"a": shared, "b": shared}, 2) is None and _formatted({1: "x"}, 2) is None
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular reference"):
+        dump_json(cycle)
 
 
 # --------------------------------------------------------------------------- CSV
