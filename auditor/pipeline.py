@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor import heap
 from auditor.accept import (
     AcceptanceReport,
     AcceptFile,
@@ -104,6 +105,11 @@ class AuditResult:
 
 def run_audit(options: AuditOptions) -> AuditResult:
     """collect → snapshot.json → analyse → render; raise AuditorError on bad input."""
+    with heap.held():
+        return _run_audit(options)
+
+
+def _run_audit(options: AuditOptions) -> AuditResult:
     if options.collect is None and options.collector is None:
         raise AuditorError("audit needs collect settings; pass credentials and --api-url if any")
     normalise_formats(options.formats)
@@ -133,6 +139,7 @@ def run_audit(options: AuditOptions) -> AuditResult:
             if scanned is not None:
                 config = replace(config, known_references=tuple(scanned.references))
             collected = collect(config, options.progress or NullProgress())
+        heap.settle()
         scope = RegionalInput.of(collected)
         attach_code(scope.snapshots[0], scanned)
         snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
@@ -147,7 +154,13 @@ def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> 
     They are copied into --out (snapshot.json, snapshot-<region>.json) unless they are there.
     """
     paths = [snapshot_files] if isinstance(snapshot_files, Path) else list(snapshot_files)
+    with heap.held():
+        return _run_report(paths, options)
+
+
+def _run_report(paths: list[Path], options: AuditOptions) -> AuditResult:
     scope = RegionalInput.of(load_snapshots(paths))
+    heap.settle()
     baseline = _baseline(options)
     policy = load_policy_file(options.policy)
     review = Review.load(options)
@@ -211,6 +224,7 @@ def _analyse_and_render(
 ) -> AuditResult:
     snapshot = scope.merged
     analysis = analyse(scope, baseline=baseline, policy=policy)
+    heap.settle()  # the graph and the findings stay to the end too
     comparison = None
     if baseline is not None:  # marks each finding new or unchanged, in every format
         comparison = compare_with_baseline(baseline, snapshot, analysis.findings, policy=policy)

@@ -23,6 +23,7 @@ LAYERS: dict[str, int] = {
     "data": 0,  # facts as data files (the destination caller-ID table); no code
     "files": 0,  # the one reader (regular files, size cap) and writer (atomic, umask)
     "text": 0,  # text hygiene (controls, bidi) for every renderer and printer; safe JSON
+    "heap": 0,  # the cyclic GC over a run that keeps a big heap (pause, freeze)
     "crash": 1,  # crash reports for exit 4 (uses redact)
     "outbound": 1,  # the one outbound policy for URLs from customer data (probe, notifiers)
     "extract": 1,  # pure functions over model data; the collector uses them to filter

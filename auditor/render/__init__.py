@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from auditor import heap
 from auditor.errors import AuditorError
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def render_reports(
                 v.changes_html = render_html(comparison)
                 v.changes_md = render_markdown(comparison)
             view_cache["view"] = v
+            heap.settle()  # kept until every format is written
         return view_cache["view"]
 
     writers: dict[str, Callable[[Path], None]] = {
