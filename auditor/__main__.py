@@ -1,5 +1,5 @@
 """`python -m auditor` is the same as the `twilio-audit` command."""
 
-from auditor.cli import main
+from auditor.cli import entry
 
-main()
+entry()

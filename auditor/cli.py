@@ -9,6 +9,8 @@ problem they can fix. Anything else is a bug: exit 4 (never 1, which means
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import sys
 
@@ -94,6 +96,17 @@ def _root(
 def error_line(exc: BaseException) -> str:
     """The one line for an input error: no secrets, no control characters, no newline."""
     return "twilio-audit: error: " + visible(scrub(str(exc)))
+
+
+def entry() -> None:
+    """The `twilio-audit` console script and `python -m auditor`: `main` in its own process.
+
+    When the process ends, the interpreter's last full collection would walk every object
+    a run left (a million records: half a second) to free memory the exit frees anyway;
+    frozen at exit, it does not (atexit runs before that collection).
+    """
+    atexit.register(gc.freeze)
+    main()
 
 
 def main(argv: list[str] | None = None) -> None:

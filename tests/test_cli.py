@@ -1,7 +1,7 @@
 """`audit`, `report` and `demo` as a user runs them: exit codes 0/1/2/3, one-line errors.
 
 The audits run against the emulator over real HTTP (serving the demo hierarchy),
-through `auditor.cli.main`, which is what the console script calls.
+through `auditor.cli.main`, which the console script runs (through `entry`).
 """
 
 from __future__ import annotations
