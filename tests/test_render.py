@@ -6,6 +6,8 @@ import csv
 import io
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -35,11 +37,24 @@ from auditor.model import (
     Source,
 )
 from auditor.render import FILE_NAMES, ReportOptions, render_reports
-from auditor.render.diagram import MAX_ARROWS, OTHERS, fold, hierarchy_graph, hierarchy_svg
+from auditor.render.diagram import (
+    MAX_ARROWS,
+    MAX_BOXES,
+    OTHERS,
+    fold,
+    hierarchy_graph,
+    hierarchy_svg,
+)
 from auditor.render.html import render_html
 from auditor.render.inventory_csv import COLUMNS
 from auditor.render.templating import csp_hash, resource_text
-from auditor.render.view import DETAILED_ACCOUNTS_MAX, build_view
+from auditor.render.view import (
+    DETAILED_ACCOUNTS_MAX,
+    PRINT,
+    PRINT_AT_SCALE,
+    SCREEN,
+    build_view,
+)
 from auditor.snapshot import write_atomic
 
 OPTIONS = ReportOptions("Northwind <b>Health</b>", 'Ada & "Co"', "a4", "2026-11-29T12:00:00Z")
@@ -247,6 +262,37 @@ def test_large_hierarchy_summarises_accounts(tmp_path: Path) -> None:
     assert not view.detailed_accounts
     html = render_html(view)
     assert "summary-table" in html and html.count("data-account-section=") == len(snap.accounts)
+
+
+def test_print_limits_keep_small_reports_as_the_screen_draws_them() -> None:
+    # Up to DETAILED_ACCOUNTS_MAX accounts the PDF draws the screen's picture; beyond, fewer
+    # and larger boxes, and fewer worked examples per rule (PRINT_AT_SCALE).
+    assert SCREEN.diagram == PRINT.diagram == (MAX_BOXES, MAX_ARROWS)
+    assert PRINT_AT_SCALE.diagram < PRINT.diagram
+    assert PRINT_AT_SCALE.full_evidence < PRINT.full_evidence
+    assert PRINT_AT_SCALE.compact_rows < PRINT.compact_rows
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+def test_large_hierarchy_pdf_draws_the_smaller_picture(tmp_path: Path) -> None:
+    snap, analysis = _wide(300, 2)
+    refs = []
+    for i in range(300):  # every account dials with the next account's first number
+        value = f"+1555{(i + 1) % 300:04d}000"
+        refs.append(CallerIdReference(value, "number", Source("code", None, f"x.js:{i}"),
+                                      sid("AC", i + 1), e164=value))  # fmt: skip
+    analysis.references = refs
+    html_path, pdf_path = render_reports(snap, analysis, tmp_path, ["html", "pdf"], OPTIONS)
+    html = html_path.read_text(encoding="utf-8")
+    assert f"{MAX_BOXES - 1} of 301 accounts are drawn" in html
+    assert html.count('marker-end="url(#arrowhead)"') == MAX_ARROWS
+    boxes, arrows = PRINT_AT_SCALE.diagram
+    text = subprocess.run(["pdftotext", "-layout", str(pdf_path), "-"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    flat = " ".join(text.split())
+    assert f"{boxes - 1} of 301 accounts are drawn" in flat
+    assert f"{arrows} of " in flat and "red arrows are drawn" in flat
+    assert "Sub 0000" in flat  # the picture's boxes are text in the PDF too
 
 
 def test_csv_lists_every_number_and_verified_id(out: Path) -> None:

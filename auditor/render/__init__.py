@@ -22,7 +22,7 @@ from auditor.files import write_atomic
 from auditor.model import Analysis, Snapshot
 from auditor.redact import redact_data
 from auditor.render.options import ReportOptions
-from auditor.render.view import ReportView, build_view
+from auditor.render.view import SCREEN, ReportView, build_view, print_limits
 from auditor.text import dump_json, dump_json_chunks
 
 FILE_NAMES = {
@@ -74,14 +74,16 @@ def render_reports(
 
     def view() -> ReportView:
         if "view" not in view_cache:
-            from auditor.render.diagram import hierarchy_svg
+            from auditor.render.diagram import hierarchy_svgs
             from auditor.render.review import review_view
 
             v = build_view(snapshot, analysis, options)
             assert v.directory is not None
             v.review = review_view(analysis.findings, v.directory, acceptance, history)
-            if "html" in wanted or "pdf" in wanted:
-                v.diagram_svg, v.diagram_note = hierarchy_svg(snapshot, analysis)
+            sizes = {SCREEN.diagram} if "html" in wanted else set()
+            if "pdf" in wanted:
+                sizes.add(print_limits(v).diagram)
+            v.diagrams = hierarchy_svgs(snapshot, analysis, sorted(sizes))
             if comparison is not None:
                 from auditor.render.comparison import render_html, render_markdown
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 import networkx as nx
@@ -234,7 +235,7 @@ def _label(numbers: list[str]) -> tuple[str, str]:
 
 
 def layout(
-    g: nx.MultiDiGraph, root: str
+    g: nx.MultiDiGraph, root: str, max_arrows: int = MAX_ARROWS
 ) -> tuple[list[Box], list[tuple[float, float, float, float]], list[Arrow], float, float]:
     children = sorted(
         (n for n in g if n != root),
@@ -293,7 +294,7 @@ def layout(
     uses = [(u, v, d) for u, v, d in g.edges(data=True) if d.get("kind") == "uses"]
     # Arrows between drawn accounts first; those to or from the folded box only if room is left.
     uses.sort(key=lambda e: (OTHERS in (e[0], e[1]), -len(e[2]["numbers"]), e[0], e[1]))
-    for u, v, data in sorted(uses[:MAX_ARROWS], key=lambda e: (e[0], e[1])):
+    for u, v, data in sorted(uses[:max_arrows], key=lambda e: (e[0], e[1])):
         (x1, y1), (x2, y2) = pos[u], pos[v]
         k = pair_count[frozenset((u, v))]
         pair_count[frozenset((u, v))] += 1
@@ -323,11 +324,30 @@ def layout(
     return boxes, lines, arrows, width, height
 
 
-def hierarchy_svg(snapshot: Snapshot, analysis: Analysis) -> tuple[str, str]:
+DiagramSize = tuple[int, int]  # (boxes, arrows) at most
+SCREEN_SIZE: DiagramSize = (MAX_BOXES, MAX_ARROWS)
+
+
+def hierarchy_svg(
+    snapshot: Snapshot, analysis: Analysis, size: DiagramSize = SCREEN_SIZE
+) -> tuple[str, str]:
     """The inline SVG markup (escaped by the template) and a sentence on what it leaves out."""
+    return hierarchy_svgs(snapshot, analysis, [size])[size]
+
+
+def hierarchy_svgs(
+    snapshot: Snapshot, analysis: Analysis, sizes: Iterable[DiagramSize]
+) -> dict[DiagramSize, tuple[str, str]]:
+    """The picture at each size, from one graph (report.pdf of a large hierarchy draws fewer
+    boxes than report.html: fewer, larger boxes read better on paper, and WeasyPrint lays
+    out each SVG text on its own)."""
     full = hierarchy_graph(snapshot, analysis)
-    g = fold(full, snapshot.root_account_sid)
-    boxes, lines, arrows, width, height = layout(g, snapshot.root_account_sid)
+    return {size: _drawn(full, snapshot.root_account_sid, *size) for size in sizes}
+
+
+def _drawn(full: nx.MultiDiGraph, root: str, max_boxes: int, max_arrows: int) -> tuple[str, str]:
+    g = fold(full, root, max_boxes)
+    boxes, lines, arrows, width, height = layout(g, root, max_arrows)
     folded = OTHERS in g
     svg = (
         environment()

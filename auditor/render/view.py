@@ -51,14 +51,28 @@ class Limits:
     compact_rows: int  # further findings per rule, one table row each
     account_rows: int  # summary rows when the hierarchy is too large for per-account tables
     coverage_problems: int
+    diagram_boxes: int = 50  # the hierarchy picture's boxes (diagram.MAX_BOXES), root included
+    diagram_arrows: int = 40  # and its red arrows (diagram.MAX_ARROWS)
+
+    @property
+    def diagram(self) -> tuple[int, int]:
+        return (self.diagram_boxes, self.diagram_arrows)
 
 
 SCREEN = Limits(full_evidence=50, compact_rows=1000, account_rows=100_000, coverage_problems=500)
 PRINT = Limits(full_evidence=5, compact_rows=50, account_rows=100, coverage_problems=50)
 # On paper beyond DETAILED_ACCOUNTS_MAX accounts: WeasyPrint lays out ~0.2 s a page, and
 # a 1,000-account report is read for its summary: per rule two worked examples and five
-# more rows (measured at 1,000 accounts: 30 pages, 6 s → 21, 3.7 s at 3/10/40 → 15, 2.2 s).
-PRINT_AT_SCALE = Limits(full_evidence=2, compact_rows=5, account_rows=25, coverage_problems=50)
+# more rows, a picture of 24 accounts whose boxes can be read on paper (measured at 1,000
+# accounts: 30 pages, 6 s → 21, 3.7 s at 3/10/40 and 50 boxes → 15 pages, 1.9 s).
+PRINT_AT_SCALE = Limits(
+    full_evidence=2,
+    compact_rows=5,
+    account_rows=25,
+    coverage_problems=50,
+    diagram_boxes=25,
+    diagram_arrows=20,
+)
 
 
 def print_limits(view: ReportView) -> Limits:
@@ -803,14 +817,19 @@ class ReportView:
     detailed_accounts: bool
     filter_accounts: list[tuple[str, str]]  # sid, name: accounts with findings
     coverage: CoverageView
-    diagram_svg: str = ""
+    # (svg, note) per size drawn (Limits.diagram): the screen's, and report.pdf's if smaller
+    diagrams: dict[tuple[int, int], tuple[str, str]] = field(default_factory=dict)
     changes_html: str = ""  # the 'changes since the baseline' section (auditor.diff)
     changes_md: str = ""
-    diagram_note: str = ""
     snapshot: Snapshot | None = None
     geo_method: list[str] = field(default_factory=list)  # how destinations were judged
     directory: Directory | None = None
     review: ReviewView | None = None  # --accept / --history: accepted risks, trend
+
+
+def diagram_for(view: ReportView, limits: Limits) -> tuple[str, str]:
+    """The hierarchy picture (svg, note) drawn for these limits; empty when not drawn."""
+    return view.diagrams.get(limits.diagram, ("", ""))
 
 
 def _risk_key(a: AccountView) -> tuple[int, int, str]:
