@@ -102,12 +102,22 @@ def render_reports(
         "md": lambda p: _md(p, view()),
     }
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name in sorted(wanted, key=ORDER.index):
-        path = out_dir / FILE_NAMES[name]
-        writers[name](path)
-        written.append(path)
-    return written
+    aside = None
+    if "pdf" in wanted and not view().detailed_accounts:  # large: laid out meanwhile
+        from auditor.render.aside import PdfAside
+        from auditor.render.html import render_html
+
+        aside = PdfAside(render_html(view(), pdf=True), options.checked_paper())
+    try:
+        for name in sorted(wanted, key=ORDER.index):
+            if not (aside and name == "pdf"):
+                writers[name](out_dir / FILE_NAMES[name])
+        if aside:
+            write_atomic(out_dir / FILE_NAMES["pdf"], aside.result())
+    finally:
+        if aside:
+            aside.close()
+    return [out_dir / FILE_NAMES[name] for name in sorted(wanted, key=ORDER.index)]
 
 
 def _html(path: Path, view: ReportView) -> None:
