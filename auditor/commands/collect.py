@@ -17,7 +17,15 @@ from auditor.collect import CollectConfig, collect
 from auditor.collect.config import DEFAULT_CONCURRENCY, KNOWN_REFERENCES
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.probe import PROBE_PHASE_DEADLINE
-from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, Verbose
+from auditor.commands.options import (
+    ApiUrl,
+    Compress,
+    EdgeOpt,
+    OutDir,
+    Quiet,
+    RegionOpt,
+    Verbose,
+)
 from auditor.errors import AuditorError
 from auditor.files import prepare_out_dir
 from auditor.outbound import parse_cidr
@@ -188,6 +196,7 @@ def run(
             "probed by then are listed in the coverage notes.",
         ),
     ] = PROBE_PHASE_DEADLINE,
+    compress: Compress = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -227,7 +236,7 @@ def run(
         raise typer.Abort() from None
     if cancel.is_set():  # Ctrl-C came after the last check, or its exception was lost
         raise typer.Abort()
-    (path,) = save_snapshots([snapshot], out)
+    (path,) = save_snapshots([snapshot], out, compress=compress)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")
     )
