@@ -7,7 +7,9 @@ same zlib and level, the same bytes in give the same file out.
 In: a `.gz` is untrusted like any input, and a few kilobytes can inflate to gigabytes (a
 gzip bomb). `gunzip` inflates one bounded piece at a time and refuses as soon as the
 output would pass the cap, so memory never holds more than the cap plus one piece, and
-the compressed bytes are never whole in memory (they arrive a chunk at a time). zlib
+the compressed bytes are never whole in memory (they arrive a chunk at a time). A stream
+that inflates far better than any snapshot does is judged without keeping its output,
+so a bomb costs one piece of memory, not the cap. zlib
 checks each member's CRC-32 and length; a stream that ends early, carries bytes after
 its end that are not another member, or fails a check is a `GunzipError`.
 """
@@ -16,12 +18,17 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 GZIP_MAGIC = b"\x1f\x8b"
 LEVEL = 6  # zlib's default: at 1,000 × 100 a 60 MB snapshot becomes ~5 MB (benchmarks/README)
 _PIECE = 1 << 20  # inflated bytes per step: what one step may add beyond the cap's check
 _GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip wrapper (header and CRC-32/size trailer)
+# A snapshot inflates about 16 times (measured at 1,000 × 100, level 6 or 9); a gzip bomb
+# of zeros about 1,000 times. Past SUSPECT_AFTER inflated bytes, a stream inflating more
+# than SUSPECT_RATIO times is judged while holding nothing (see `gunzip`).
+SUSPECT_RATIO = 64
+SUSPECT_AFTER = 16 << 20
 
 
 class GunzipError(ValueError):
@@ -57,26 +64,50 @@ def is_gzip(head: bytes | bytearray) -> bool:
     return bytes(head[:2]) == GZIP_MAGIC
 
 
-def gunzip(chunks: Iterable[bytes], cap: int) -> bytearray:
+def gunzip(
+    chunks: Iterable[bytes], cap: int, *, again: Callable[[], Iterable[bytes]] | None = None
+) -> bytearray:
     """The inflated bytes of the gzip stream `chunks` (one or more members), at most `cap`.
 
     A bytearray, not bytes: growing it in place costs no second copy (bytes would need one
     at the end); msgspec and str decoding read it as they read bytes.
+
+    With `again` (a way to read the same stream once more), a stream that inflates more than
+    SUSPECT_RATIO times its size is not kept while it is judged: what it inflated is dropped
+    and the rest only counted, so a bomb is refused at the cap holding one piece, not the
+    cap. One that then ends within the cap (a genuine file that compresses that well) is
+    inflated again from `again()`, kept this time.
     """
-    out = bytearray()
+    out = _inflate(chunks, cap, judge=again is not None)
+    if out is None:
+        assert again is not None
+        out = _inflate(again(), cap, judge=False)
+        assert out is not None
+    return out
+
+
+def _inflate(chunks: Iterable[bytes], cap: int, *, judge: bool) -> bytearray | None:
+    """`gunzip`'s one pass; None when it stopped keeping the output (see `gunzip`)."""
+    out: bytearray | None = bytearray()
+    total = taken = 0  # bytes inflated, compressed bytes read
     inflate = zlib.decompressobj(_GZIP_WBITS)
     fed = False  # the current member has been given bytes (it began)
     for chunk in chunks:
-        data = chunk
+        data, taken = chunk, taken + len(chunk)
         while True:
             fed = fed or bool(data)
             try:
                 piece = inflate.decompress(data, _PIECE)
             except zlib.error as exc:
                 raise GunzipError(f"corrupt gzip data ({exc})", "corrupt") from None
-            if len(out) + len(piece) > cap:
+            total += len(piece)
+            if total > cap:
                 raise GunzipError(f"inflates to more than the {cap:,}-byte cap", "too-large")
-            out += piece
+            if out is not None:
+                out += piece
+                used = taken - len(inflate.unconsumed_tail)  # compressed bytes inflated so far
+                if judge and total > SUSPECT_AFTER and total > SUSPECT_RATIO * used:
+                    out = None  # a bomb, most likely: count the rest, keep nothing
             if inflate.eof:  # a member ended: what follows can only be another member
                 data = inflate.unused_data
                 if len(data) >= 2 and not is_gzip(data):

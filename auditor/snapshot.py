@@ -25,7 +25,7 @@ import json
 import re
 import typing
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -289,7 +289,8 @@ def read_snapshot_bytes(path: Path) -> tuple[bytes | bytearray, bool]:
         if not is_gzip(head):
             return b"".join(chunks), False
         try:
-            return gunzip(chunks, MAX_SNAPSHOT_BYTES), True
+            again = partial(read_chunks, path, MAX_SNAPSHOT_BYTES)  # to judge a likely bomb
+            return gunzip(chunks, MAX_SNAPSHOT_BYTES, again=again), True
         except GunzipError as exc:
             raise SnapshotError(_gunzip_problem(path, exc)) from None
     except FileRefused as exc:

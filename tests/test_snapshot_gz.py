@@ -27,7 +27,7 @@ from test_collect import scenario, secrets_of
 from auditor.cli import main
 from auditor.emulator import EmulatorServer
 from auditor.errors import SnapshotError
-from auditor.gzstream import gunzip, gzip_chunks
+from auditor.gzstream import SUSPECT_AFTER, gunzip, gzip_chunks
 from auditor.snapshot import (
     MAX_SNAPSHOT_BYTES,
     load_snapshot,
@@ -429,3 +429,40 @@ def test_the_stream_is_plain_gzip_at_any_chunking() -> None:
     with gzip.GzipFile("snapshot.json", "wb", fileobj=named, mtime=5) as fh:
         fh.write(b"[1, ")
     assert gunzip([named.getvalue() + gzip.compress(b"2]")], 100) == b"[1, 2]"
+
+
+def test_a_bomb_at_the_real_cap_is_refused_holding_next_to_nothing(tmp_path: Path) -> None:
+    # 129 members of 16 MiB of zeros: 2 GiB + 16 MiB inflated from a 2 MB file.
+    member = gzip.compress(b"\0" * (16 << 20), compresslevel=9)
+    bomb = tmp_path / "snapshot.json.gz"
+    bomb.write_bytes(member * 129)
+    tracemalloc.start()
+    try:
+        with pytest.raises(SnapshotError) as err:
+            load_snapshot(tmp_path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert f"more than the {MAX_SNAPSHOT_BYTES:,}-byte cap" in str(err.value)
+    assert peak < 2 * SUSPECT_AFTER  # not the 2 GiB it would have kept
+
+
+def test_a_genuine_file_that_inflates_like_a_bomb_is_read_again_and_kept(
+    runs: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = b"".join(b'{"n": %d, "pad": "%s"}\n' % (i, b"x" * 200) for i in range(20_000))
+    packed = gzip.compress(data)
+    assert len(data) > 64 * len(packed)  # compresses better than SUSPECT_RATIO
+    reads = []
+
+    def again() -> Iterator[bytes]:
+        reads.append(1)
+        yield packed
+
+    assert gunzip([packed], len(data), again=again) == data and not reads  # under 16 MiB
+    monkeypatch.setattr("auditor.gzstream.SUSPECT_AFTER", 1 << 20)
+    assert gunzip([packed], len(data), again=again) == data and reads == [1]
+    # A snapshot through the same path (judged at any ratio): what a plain load gives.
+    monkeypatch.setattr("auditor.gzstream.SUSPECT_RATIO", 1)
+    monkeypatch.setattr("auditor.gzstream.SUSPECT_AFTER", 0)
+    assert load_snapshot(runs["root"] / "gz") == load_snapshot(runs["root"] / "plain")
