@@ -50,8 +50,8 @@ Compress = Annotated[
     typer.Option(
         "--compress",
         help="Write the snapshot gzip-compressed, as snapshot.json.gz (snapshot-<region>.json.gz) "
-        "instead of snapshot.json: about a tenth of the size. Every command that reads a "
-        "snapshot reads either form.",
+        "instead of snapshot.json: about 6 % of its size. Every command that reads a snapshot "
+        "reads either form.",
     ),
 ]
 Formats = Annotated[
