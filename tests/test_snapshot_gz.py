@@ -15,7 +15,6 @@ import re
 import signal
 import tracemalloc
 from collections.abc import Iterator
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,8 +22,8 @@ from typing import Any
 
 import pytest
 from test_collect import scenario, secrets_of
+from test_hostile_output import run_cli
 
-from auditor.cli import main
 from auditor.emulator import EmulatorServer
 from auditor.errors import SnapshotError
 from auditor.gzstream import SUSPECT_AFTER, gunzip, gzip_chunks
@@ -45,15 +44,6 @@ class _FrozenClock(datetime):
     @classmethod
     def now(cls, tz: Any = None) -> _FrozenClock:
         return cls.fromtimestamp(FROZEN.timestamp(), tz)
-
-
-def run_cli(args: list[str]) -> tuple[int, str, str]:
-    """The console script's main() in-process, with stdout and stderr captured."""
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err), pytest.raises(SystemExit) as exc:
-        main(args)
-    code = exc.value.code
-    return (code if isinstance(code, int) else 1), out.getvalue(), err.getvalue()
 
 
 def one_line(err: str) -> str:
