@@ -24,6 +24,8 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
 
 from __future__ import annotations
 
+import base64
+import http.client
 import logging
 import os
 import random
@@ -36,14 +38,19 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
-import certifi
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from auditor.collect.bounded import ApiRefusedError, read_capped, request_deadline, watch_pools
+from auditor.collect.bounded import (
+    ApiRefusedError,
+    Connections,
+    read_capped,
+    request_deadline,
+    watch_pools,
+)
 from auditor.errors import AuditorError
 from auditor.outbound import shown_url
 from auditor.redact import redact_url
@@ -53,6 +60,9 @@ log = logging.getLogger("auditor.http")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024**2  # a page of 1000 records is a few MiB at most
 _CHUNK = 64 * 1024
+# What a request target may hold as it is (RFC 3986 pchar, "/", "?", "%"); the rest
+# is percent-encoded first.
+_PLAIN_TARGET = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 _TARGET_ACCOUNT = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\b")
 
 
@@ -166,21 +176,13 @@ class ReadOnlyHttpClient(HttpClient):
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # requests costs ~0.6 ms of CPU per request (it re-reads the environment
-        # for proxies each time); urllib3 alone costs half that, and the collector
-        # is CPU-bound at its concurrency. requests stays the transport when a
+        # for proxies each time), urllib3 about half that, http.client half again; the
+        # collector is CPU-bound at its concurrency. requests stays the transport when a
         # proxy is configured (it knows proxies and no_proxy).
-        self._pool: urllib3.PoolManager | None = None
+        self._direct: Connections | None = None
         if not urllib.request.getproxies():
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            self._pool = watch_pools(
-                urllib3.PoolManager(
-                    num_pools=8,
-                    maxsize=pool_size,
-                    retries=False,
-                    cert_reqs="CERT_REQUIRED",
-                    ca_certs=bundle or certifi.where(),
-                )
-            )
+            self._direct = Connections(maxsize=pool_size, ca_certs=bundle or None)
 
     @property
     def api_url(self) -> str | None:
@@ -222,14 +224,19 @@ class ReadOnlyHttpClient(HttpClient):
         requests.Timeout (retried), an answer too large ApiRefusedError (not retried)."""
         with request_deadline(timeout) as watchdog:
             try:
-                if self._pool is None:
+                if self._direct is None:
                     return self._send_via_requests(url, params, headers, auth, timeout)
-                return self._send_via_urllib3(url, params, headers, auth, timeout)
+                return self._send_direct(url, params, headers, auth, timeout)
             except ApiRefusedError:
                 raise  # an OSError too (as every RequestException): not a network failure
-            except (urllib3.exceptions.TimeoutError, requests.Timeout):
+            except (urllib3.exceptions.TimeoutError, requests.Timeout, TimeoutError):
                 raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
-            except (urllib3.exceptions.HTTPError, requests.ConnectionError, OSError) as exc:
+            except (
+                urllib3.exceptions.HTTPError,
+                http.client.HTTPException,
+                requests.ConnectionError,
+                OSError,
+            ) as exc:
                 if watchdog.fired:
                     raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
                 raise requests.ConnectionError(f"connection failed: {type(exc).__name__}") from None
@@ -260,7 +267,7 @@ class ReadOnlyHttpClient(HttpClient):
             resp.close()
         return int(resp.status_code), data.decode("utf-8", errors="replace"), resp.headers
 
-    def _send_via_urllib3(
+    def _send_direct(
         self,
         url: str,
         params: dict[str, object] | None,
@@ -268,31 +275,26 @@ class ReadOnlyHttpClient(HttpClient):
         auth: tuple[str, str] | None,
         timeout: float,
     ) -> tuple[int, str, Mapping[str, str]]:
-        assert self._pool is not None
+        assert self._direct is not None
+        parts = urlsplit(url)
+        origin = _origin_of(url)
+        assert origin is not None  # _check_origin let it through
+        query = parts.query
         if params:
-            query = urlencode(params, doseq=True)
-            url = f"{url}{'&' if '?' in url else '?'}{query}"
+            extra = urlencode(params, doseq=True)
+            query = f"{query}&{extra}" if query else extra
+        target = f"{parts.path or '/'}?{query}" if query else parts.path or "/"
+        if not _PLAIN_TARGET.fullmatch(target):
+            # A next-page link with spaces or non-ASCII: percent-encoded as urllib3 does.
+            target = urllib3.util.parse_url(target).request_uri
         all_headers = dict(headers or {})
         if auth:
-            all_headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        r = self._pool.request(
-            "GET",
-            url,
-            headers=all_headers,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            redirect=False,
-            retries=False,
-            preload_content=False,
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode()
+            all_headers["Authorization"] = f"Basic {token}"
+        status, data, resp_headers = self._direct.get(
+            origin, target, all_headers, timeout, self.max_response_bytes
         )
-        done = False
-        try:
-            data = read_capped(r, self.max_response_bytes, r.stream(_CHUNK))
-            done = True
-        finally:
-            if not done:
-                r.close()  # a broken or refused answer: the connection is not reused
-            r.release_conn()
-        return int(r.status), data.decode("utf-8", errors="replace"), r.headers
+        return status, data.decode("utf-8", errors="replace"), resp_headers  # type: ignore[return-value]
 
     def _interruptible_sleep(self, delay: float) -> None:
         self.cancel.wait(delay)
