@@ -29,7 +29,6 @@ from socket import socket
 from typing import Any, Protocol, TypeVar
 
 import certifi
-
 import requests
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -105,13 +104,11 @@ def request_deadline(seconds: float) -> Iterator[Watchdog]:
         _local.watchdog = None
 
 
-class _Headers(Protocol):
-    def get(self, name: str, default: Any = None) -> Any: ...
-
-
 class _Answer(Protocol):
+    """urllib3's or http.client's response: headers with a case-insensitive get()."""
+
     @property
-    def headers(self) -> _Headers: ...
+    def headers(self) -> Any: ...
 
 
 def read_capped(response: _Answer, max_bytes: int, chunks: Iterable[bytes]) -> bytes:

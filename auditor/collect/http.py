@@ -35,8 +35,9 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
 import requests
 import urllib3
@@ -101,10 +102,15 @@ def rewrite_url(url: str, api_url: str | None) -> str:
     if not host.endswith(".twilio.com"):
         return url
     product = host.removesuffix(".twilio.com")
-    base = urlsplit(api_url.rstrip("/"))
+    base = _base(api_url)
     return urlunsplit(
         (base.scheme, base.netloc, f"{base.path}/{product}{parts.path}", parts.query, "")
     )
+
+
+@lru_cache(maxsize=8)
+def _base(api_url: str) -> SplitResult:
+    return urlsplit(api_url.rstrip("/"))
 
 
 def api_origin(api_url: str | None) -> tuple[str, str, int] | None:
@@ -193,24 +199,25 @@ class ReadOnlyHttpClient(HttpClient):
         self._origin = api_origin(value)  # AuditorError for a malformed --api-url
         self._api_url = value.rstrip("/") if value else None
 
-    def _check_origin(self, url: str) -> None:
-        """Credentials go to the API's own origin only, whatever a next-page link says."""
+    def _check_origin(self, url: str) -> tuple[str, str, int]:
+        """Credentials go to the API's own origin only, whatever a next-page link says;
+        the origin to send to."""
         origin = _origin_of(url)
         if self._origin is not None:
             allowed = origin == self._origin
-            where = redact_url(self._api_url or "")
         else:
             allowed = (
                 origin is not None
                 and origin[0] == "https"
                 and (origin[1] == "twilio.com" or origin[1].endswith(".twilio.com"))
             )
-            where = "https://*.twilio.com"
-        if not allowed:
+        if not allowed or origin is None:
+            where = redact_url(self._api_url or "") if self._origin else "https://*.twilio.com"
             raise ApiRefusedError(
                 f"refused to follow a link to {shown_url(url)}: requests (and credentials) "
                 f"go to {where} only"
             )
+        return origin
 
     def _send(
         self,
@@ -219,6 +226,7 @@ class ReadOnlyHttpClient(HttpClient):
         headers: dict[str, str] | None,
         auth: tuple[str, str] | None,
         timeout: float,
+        origin: tuple[str, str, int] | None = None,
     ) -> tuple[int, str, Mapping[str, str]]:
         """One GET under one deadline: network problems raise requests.ConnectionError or
         requests.Timeout (retried), an answer too large ApiRefusedError (not retried)."""
@@ -226,7 +234,7 @@ class ReadOnlyHttpClient(HttpClient):
             try:
                 if self._direct is None:
                     return self._send_via_requests(url, params, headers, auth, timeout)
-                return self._send_direct(url, params, headers, auth, timeout)
+                return self._send_direct(url, params, headers, auth, timeout, origin)
             except ApiRefusedError:
                 raise  # an OSError too (as every RequestException): not a network failure
             except (urllib3.exceptions.TimeoutError, requests.Timeout, TimeoutError):
@@ -274,10 +282,11 @@ class ReadOnlyHttpClient(HttpClient):
         headers: dict[str, str] | None,
         auth: tuple[str, str] | None,
         timeout: float,
+        origin: tuple[str, str, int] | None = None,
     ) -> tuple[int, str, Mapping[str, str]]:
         assert self._direct is not None
         parts = urlsplit(url)
-        origin = _origin_of(url)
+        origin = origin or _origin_of(url)
         assert origin is not None  # _check_origin let it through
         query = parts.query
         if params:
@@ -348,7 +357,7 @@ class ReadOnlyHttpClient(HttpClient):
                 f"refused {method.upper()} {redact_url(url)}: twilio-audit only sends GET requests"
             )
         target = rewrite_url(url, self.api_url)
-        self._check_origin(target)
+        origin = self._check_origin(target)
         started = time.monotonic()
         attempt = 0
         slots = self._slots_for(url, auth)
@@ -363,7 +372,7 @@ class ReadOnlyHttpClient(HttpClient):
                 slot.acquire()
             try:
                 status, text, resp_headers = self._send(
-                    target, params, headers, auth, timeout or self.timeout
+                    target, params, headers, auth, timeout or self.timeout, origin
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure: Exception | None = exc
