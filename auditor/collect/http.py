@@ -17,9 +17,14 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
    without reading them whole (auditor.collect.bounded);
 6. counts requests, retries and errors for the progress display, and logs
    method + URL only (never headers, never credentials);
-7. keeps at most `per_account_limit` requests in flight per authenticating
-   account (Twilio answers 429 past its own limit), and stops sending once
-   `cancel` is set (Ctrl-C), even in the middle of a backoff.
+7. keeps at most `per_account_limit` requests in flight per account (the
+   authenticating one and the one named in the path; Twilio answers 429 past its
+   own limit), and stops sending once `cancel` is set (Ctrl-C), even in the
+   middle of a backoff.
+
+Without a proxy it sends over kept-alive `http.client` connections
+(bounded.Connections: CPU per request is what bounds the collector); behind a
+proxy through `requests`, which knows proxies and no_proxy.
 """
 
 from __future__ import annotations
