@@ -14,7 +14,11 @@ from typing import Annotated
 import typer
 
 from auditor.collect import CollectConfig, collect
-from auditor.collect.config import DEFAULT_CONCURRENCY, KNOWN_REFERENCES
+from auditor.collect.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_PER_ACCOUNT_LIMIT,
+    KNOWN_REFERENCES,
+)
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.probe import PROBE_PHASE_DEADLINE
 from auditor.commands.options import (
@@ -151,7 +155,13 @@ def run(
     ] = False,
     concurrency: Annotated[
         int,
-        typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=256,
+            help=f"Requests in flight at most (never more than {DEFAULT_PER_ACCOUNT_LIMIT} for any "
+            "one account).",
+        ),
     ] = DEFAULT_CONCURRENCY,
     probe_webhooks: Annotated[
         bool,
