@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -152,3 +153,16 @@ def test_fields_the_sdk_parses_are_parsed_the_same_way_from_json(
             instance, "AC" + "3" * 32, sdk_notes
         )
         assert raw_notes == sdk_notes
+
+
+def _kept_alive_then_closed(_: Request, conn: socket.socket) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")  # keep-alive, then gone
+
+
+def test_an_idle_connection_the_server_closed_is_replaced_without_a_retry() -> None:
+    with Listener(_kept_alive_then_closed) as server:
+        client = ReadOnlyHttpClient(server.url())
+        for _ in range(3):
+            assert client.request("GET", API, auth=AUTH).text == "{}"
+            time.sleep(0.05)  # the server has closed its end by now
+    assert server.connections == 3 and client.stats.retries == 0
