@@ -8,6 +8,7 @@ the same records, the same refusals (deadline, byte cap, TLS, origin), the same 
 from __future__ import annotations
 
 import gzip
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from typing import Any
 
 import pytest
 import requests
-from loopback import CA, Listener, Request, answer
+from loopback import API_CA, CA, Listener, Request, answer
 
 from auditor.collect import records
 from auditor.collect.bounded import ApiRefusedError
@@ -125,6 +126,32 @@ def test_tls_is_verified_before_anything_is_sent(monkeypatch: pytest.MonkeyPatch
         with pytest.raises(requests.ConnectionError, match="SSLCertVerificationError"):
             client.request("GET", API, auth=AUTH)
     assert server.requests == []
+
+
+def test_the_sdk_reads_over_verified_tls_through_the_direct_sender(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The positive half of the TLS test: a certificate the bundle trusts, for this host."""
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", API_CA)
+    sid = "AC" + "1" * 32
+    page = json.dumps(
+        {
+            "accounts": [{"sid": sid, "friendly_name": "Over TLS", "status": "active"}],
+            "next_page_uri": None,
+            "page": 0,
+            "page_size": 50,
+            "uri": "/2010-04-01/Accounts.json",
+        }
+    )
+    headers = {"Content-Type": "application/json"}
+    with Listener(answer(200, page, headers), tls=True, cert="api") as server:
+        http = ReadOnlyHttpClient(server.url(), retry=RetryPolicy(max_attempts=1))
+        assert http._direct is not None  # no proxy: the kept-alive http.client sender
+        creds = Credentials(account_sid=sid, auth_token="token")
+        sdk = make_client(creds, server.url(), http_client=http)
+        accounts = sdk.api.v2010.accounts.list()
+    assert [(a.sid, a.friendly_name) for a in accounts] == [(sid, "Over TLS")]
+    assert [r.target.split("?")[0] for r in server.requests] == ["/api/2010-04-01/Accounts.json"]
 
 
 def test_a_link_with_spaces_or_non_ascii_is_percent_encoded() -> None:
