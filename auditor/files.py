@@ -23,7 +23,7 @@ import errno
 import os
 import secrets
 import stat
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from pathlib import Path
 
 PUBLIC_MODE = 0o666  # & ~umask: reports are meant to be shared, as the umask allows
@@ -70,7 +70,36 @@ def _kind(mode: int) -> str | None:
 
 def read_bytes(path: Path | str, cap: int) -> bytes:
     """The contents of a regular file of at most `cap` bytes (symlinks to one are fine)."""
+    return b"".join(read_chunks(path, cap))
+
+
+def read_chunks(path: Path | str, cap: int) -> Generator[bytes, None, None]:
+    """`read_bytes`, a chunk (up to 1 MiB) at a time, for a reader that consumes the file
+    as it comes (a compressed snapshot is inflated while it is read). Each refusal is
+    raised by the `next()` that meets it; the file is closed when the iterator is."""
     name = os.fspath(path)
+    fd = _open_regular(name, cap)
+    try:
+        left = cap + 1
+        while left > 0:
+            try:
+                chunk = os.read(fd, min(_CHUNK, left))
+            except BlockingIOError:  # pragma: no cover - regular files never block
+                raise FileRefused(f"{name}: not a regular file", "special") from None
+            except OSError as exc:
+                raise FileRefused(f"{name}: cannot read ({_why(exc)})") from None
+            if not chunk:
+                return
+            left -= len(chunk)
+            if left <= 0:
+                raise FileRefused(f"{name}: over the {cap:,}-byte cap", "too-large")
+            yield chunk
+    finally:
+        os.close(fd)
+
+
+def _open_regular(name: str, cap: int) -> int:
+    """A read-only descriptor of `name` once it is known to be a regular file within `cap`."""
     try:
         before = os.stat(name)
     except FileNotFoundError:
@@ -92,27 +121,13 @@ def read_bytes(path: Path | str, cap: int) -> bytes:
         raise FileRefused(f"{name}: cannot read ({_why(exc)})") from None
     try:
         now = os.fstat(fd)
-        if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino) or _kind(now.st_mode):
-            raise FileRefused(f"{name}: changed while it was opened; try again", "special")
-        chunks: list[bytes] = []
-        left = cap + 1
-        while left > 0:
-            try:
-                chunk = os.read(fd, min(_CHUNK, left))
-            except BlockingIOError:  # pragma: no cover - regular files never block
-                raise FileRefused(f"{name}: not a regular file", "special") from None
-            except OSError as exc:
-                raise FileRefused(f"{name}: cannot read ({_why(exc)})") from None
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    finally:
+    except OSError as exc:  # pragma: no cover - fstat of an open descriptor
         os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > cap:
-        raise FileRefused(f"{name}: over the {cap:,}-byte cap", "too-large")
-    return data
+        raise FileRefused(f"{name}: cannot read ({_why(exc)})") from None
+    if (now.st_dev, now.st_ino) != (before.st_dev, before.st_ino) or _kind(now.st_mode):
+        os.close(fd)
+        raise FileRefused(f"{name}: changed while it was opened; try again", "special")
+    return fd
 
 
 def read_text(path: Path | str, cap: int, *, errors: str = "strict") -> str:

@@ -37,7 +37,13 @@ from auditor.progress import NullProgress, Progress
 from auditor.regional import RegionalInput
 from auditor.render import render_reports
 from auditor.render.options import DEFAULT_FORMATS, Format, ReportOptions
-from auditor.snapshot import load_snapshots, resolve_snapshot_paths, save_snapshots
+from auditor.snapshot import (
+    holds_snapshot,
+    is_compressed,
+    load_snapshots,
+    resolve_snapshot_paths,
+    save_snapshots,
+)
 
 if TYPE_CHECKING:
     # Loaded when used: the SDK and HTTP stack (collect) and SQLAlchemy (--history) are not
@@ -73,6 +79,7 @@ class AuditOptions:
     strict: bool = False
     accept: Path | None = None  # --accept FILE: accepted risks
     history: str | None = None  # --history TARGET: SQLite path or database URL
+    compress: bool = False  # --compress: snapshot.json.gz (report: also when an input was)
 
 
 @dataclass
@@ -142,7 +149,8 @@ def _run_audit(options: AuditOptions) -> AuditResult:
         heap.settle()
         scope = RegionalInput.of(collected)
         attach_code(scope.snapshots[0], scanned)
-        snapshot_path = save_snapshots(scope.snapshots, options.out_dir)[0]
+        written = save_snapshots(scope.snapshots, options.out_dir, compress=options.compress)
+        snapshot_path = written[0]
         return _analyse_and_render(scope, snapshot_path, options, baseline, policy, review)
     finally:
         review.close()
@@ -151,7 +159,8 @@ def _run_audit(options: AuditOptions) -> AuditResult:
 def run_report(snapshot_files: Path | Sequence[Path], options: AuditOptions) -> AuditResult:
     """analyse + render saved snapshots offline: one, or one per region of a hierarchy.
 
-    They are copied into --out (snapshot.json, snapshot-<region>.json) unless they are there.
+    They are copied into --out (snapshot.json, snapshot-<region>.json) unless they are there;
+    the copies are gzip (snapshot.json.gz …) when an input was or with `compress`.
     """
     paths = [snapshot_files] if isinstance(snapshot_files, Path) else list(snapshot_files)
     with heap.held():
@@ -168,9 +177,12 @@ def _run_report(paths: list[Path], options: AuditOptions) -> AuditResult:
         check_out_dir(options.out_dir)  # after the inputs: a bad input leaves no folder behind
         sources = {p.resolve() for path in paths for p in resolve_snapshot_paths(path)}
         out = options.out_dir
-        here = set(resolve_snapshot_paths(out)) if (out / "snapshot.json").exists() else set()
-        if {p.resolve() for p in here} != sources:
-            written = save_snapshots(scope.snapshots, out)
+        here = set(resolve_snapshot_paths(out)) if holds_snapshot(out) else set()
+        compress = options.compress or any(map(is_compressed, sources))
+        if {p.resolve() for p in here} != sources or (
+            options.compress and not all(map(is_compressed, here))
+        ):
+            written = save_snapshots(scope.snapshots, out, compress=compress)
         else:
             written = resolve_snapshot_paths(out)
         return _analyse_and_render(scope, written[0], options, baseline, policy, review)

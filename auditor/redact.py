@@ -88,7 +88,13 @@ def redact_in_place(obj: object) -> None:
         else:
             continue
         for key, value in pairs:
-            if isinstance(value, str):
+            kind = type(value)
+            if kind is str:
+                if "@" in value:
+                    _store(node, key, redact_url(value))
+            elif value is None or kind in _SCALARS:
+                continue  # most fields of a snapshot: nothing to look into
+            elif isinstance(value, str):
                 if "@" in value:
                     _store(node, key, redact_url(value))
             elif isinstance(value, dict | list) or hasattr(value, "__dataclass_fields__"):
@@ -96,6 +102,9 @@ def redact_in_place(obj: object) -> None:
         if isinstance(node, dict) and any(type(k) is str and "@" in k for k in node):
             for key in [k for k in node if type(k) is str and "@" in k]:
                 node[redact_url(key)] = node.pop(key)
+
+
+_SCALARS = frozenset({int, bool, float})
 
 
 def _store(node: Any, key: Any, value: Any) -> None:

@@ -10,16 +10,22 @@ straight into the model with msgspec (no intermediate dicts). Each fast path giv
 what the plain one gives (`_legacy_text`, `codec.loads` + `from_data`): a record whose text
 needs care (non-ASCII, an escape, an "@" that may be a URL password) or a file msgspec
 refuses goes the plain way, which also words every error.
+
+`--compress` writes snapshot.json.gz (snapshot-<region>.json.gz) instead: the same bytes
+through `auditor.gzstream`, deterministic (mtime 0, no name), still atomic and 0600. Every
+reader takes either form, told apart by the gzip magic bytes (not the name); the inflated
+size is held to the cap a plain snapshot has, so a gzip bomb is one line, not an OOM.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import re
 import typing
-from collections.abc import Iterator, Sequence
-from functools import cache
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +34,8 @@ import msgspec
 from auditor import heap
 from auditor.codec import MAX_DEPTH, DecodeError, depth, field_names, from_data, loads, to_data
 from auditor.errors import SnapshotError
-from auditor.files import FileRefused, read_bytes, write_atomic
+from auditor.files import FileRefused, read_chunks, write_atomic
+from auditor.gzstream import GunzipError, gunzip, gzip_chunks, is_gzip
 from auditor.model import SCHEMA_VERSION, SharedTexts, Snapshot, share_repeated
 from auditor.redact import redact_data
 from auditor.text import dump_json
@@ -36,44 +43,64 @@ from auditor.text import dump_json
 __all__ = ["dump_json", "load_snapshot", "save_snapshot", "write_atomic"]
 
 SNAPSHOT_NAME = "snapshot.json"
-MAX_SNAPSHOT_BYTES = 2 * 1024**3
+GZ = ".gz"  # --compress: snapshot.json.gz, snapshot-<region>.json.gz
+MAX_SNAPSHOT_BYTES = 2 * 1024**3  # of the file, and of what a .gz inflates to
 # A folder holding one audit per Twilio Region: snapshot.json (the first region, US1 when
-# audited) and snapshot-<region>.json for each other region.
-_REGIONAL_NAME = re.compile(r"^snapshot-([a-z]{2}[0-9])\.json$")
+# audited) and snapshot-<region>.json for each other region; either may end in .gz.
+_REGIONAL_NAME = re.compile(r"^snapshot-([a-z]{2}[0-9])\.json(?:\.gz)?$")
 _REGION = re.compile(r"^[a-z]{2}[0-9]$")
 _EDGE = re.compile(r"^[a-z][a-z-]{0,30}[a-z]$")
 
 
-def save_snapshot(snapshot: Snapshot, path: Path) -> Path:
+def save_snapshot(snapshot: Snapshot, path: Path, *, compress: bool = False) -> Path:
     """Write `snapshot` to `path` (a file, or a folder that gets snapshot.json), 0600.
 
+    With `compress` (or a `path` ending in .gz) the file is gzip and its name ends in .gz.
     URL userinfo is redacted once more on the way out (the collector already did):
     whatever built this snapshot, no password reaches the file.
     """
     if path.is_dir():
         path = path / SNAPSHOT_NAME
-    write_atomic(path, snapshot_chunks(snapshot), private=True)
+    compress = compress or path.name.endswith(GZ)
+    chunks: Iterable[bytes] = snapshot_chunks(snapshot)
+    if compress:
+        path = path if path.name.endswith(GZ) else path.with_name(path.name + GZ)
+        chunks = gzip_chunks(chunks)
+    write_atomic(path, chunks, private=True)
     return path
 
 
-def regional_name(index: int, region: str) -> str:
+def regional_name(index: int, region: str, *, compress: bool = False) -> str:
     """The file name of the `index`-th snapshot of a multi-region folder."""
-    return SNAPSHOT_NAME if index == 0 else f"snapshot-{region}.json"
+    name = SNAPSHOT_NAME if index == 0 else f"snapshot-{region}.json"
+    return name + GZ if compress else name
 
 
-def save_snapshots(snapshots: Sequence[Snapshot], folder: Path) -> list[Path]:
-    """Write one snapshot per region into `folder` and remove regional files left from an
-    earlier run, so the folder holds exactly this audit (`report FOLDER` reads them all)."""
+def save_snapshots(
+    snapshots: Sequence[Snapshot], folder: Path, *, compress: bool = False
+) -> list[Path]:
+    """Write one snapshot per region into `folder` and remove snapshot files left from an
+    earlier run (other regions, or the other form: snapshot.json beside a new
+    snapshot.json.gz), so the folder holds exactly this audit (`report FOLDER` reads it)."""
     written = [
-        save_snapshot(snap, folder / regional_name(i, snap.region))
+        save_snapshot(snap, folder / regional_name(i, snap.region, compress=compress))
         for i, snap in enumerate(snapshots)
     ]
     keep = {p.name for p in written}
     if folder.is_dir():
         for stale in folder.iterdir():
-            if _REGIONAL_NAME.match(stale.name) and stale.name not in keep and stale.is_file():
+            if _is_snapshot_name(stale.name) and stale.name not in keep and stale.is_file():
                 stale.unlink()
     return written
+
+
+def _is_snapshot_name(name: str) -> bool:
+    return name in (SNAPSHOT_NAME, SNAPSHOT_NAME + GZ) or bool(_REGIONAL_NAME.match(name))
+
+
+def holds_snapshot(folder: Path) -> bool:
+    """Whether `folder` holds an audit's snapshot (snapshot.json or snapshot.json.gz)."""
+    return any((folder / name).is_file() for name in (SNAPSHOT_NAME, SNAPSHOT_NAME + GZ))
 
 
 def resolve_snapshot_paths(path: Path) -> list[Path]:
@@ -82,7 +109,29 @@ def resolve_snapshot_paths(path: Path) -> list[Path]:
     if not path.is_dir():
         return [first]
     others = sorted(p for p in path.iterdir() if _REGIONAL_NAME.match(p.name) and p.is_file())
+    for a, b in itertools.pairwise(others):
+        if b.name == a.name + GZ:
+            raise SnapshotError(_both(path, a.name))
     return [first, *others]
+
+
+def _both(folder: Path, name: str) -> str:
+    return (
+        f"{folder}: holds both {name} and {name}{GZ}, two copies of one snapshot; "
+        "remove the one you do not mean"
+    )
+
+
+def is_compressed(path: Path) -> bool:
+    """Whether the snapshot file at `path` is gzip (by its first bytes, not its name)."""
+    try:
+        chunks = read_chunks(path, MAX_SNAPSHOT_BYTES)
+        try:
+            return is_gzip(_head(chunks)[0])
+        finally:
+            chunks.close()
+    except FileRefused:
+        return False
 
 
 def load_snapshots(paths: Sequence[Path]) -> list[Snapshot]:
@@ -197,35 +246,84 @@ def _fast_hint(hint: Any) -> bool:
 
 
 def resolve_snapshot_path(path: Path) -> Path:
-    """Accept a snapshot file or an audit output folder that holds one."""
+    """Accept a snapshot file or an audit output folder that holds one (.json or .json.gz)."""
     if path.is_dir():
-        candidate = path / SNAPSHOT_NAME
-        if not candidate.exists():
+        plain, packed = path / SNAPSHOT_NAME, path / (SNAPSHOT_NAME + GZ)
+        if plain.exists() and packed.exists():
+            raise SnapshotError(_both(path, SNAPSHOT_NAME))
+        if packed.exists():
+            return packed
+        if not plain.exists():
             raise SnapshotError(
-                f"{path}: folder has no {SNAPSHOT_NAME}; "
+                f"{path}: folder has no {SNAPSHOT_NAME} (or {SNAPSHOT_NAME}{GZ}); "
                 "pass a snapshot file or the --out folder of `twilio-audit collect`"
             )
-        return candidate
+        return plain
     return path
 
 
 def load_snapshot(path: Path) -> Snapshot:
     """Load and validate a snapshot; every problem becomes one SnapshotError line."""
     path = resolve_snapshot_path(path)
-    try:
-        data = read_bytes(path, MAX_SNAPSHOT_BYTES)
-    except FileRefused as exc:
-        if exc.reason == "missing":
-            raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
-        raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
+    data, packed = read_snapshot_bytes(path)
     shared = SharedTexts()
     snapshot = _decode_fast(data, shared)
     if snapshot is not None:
         share_repeated(snapshot, shared, done=_BATCHED)
         return snapshot
-    snapshot = _decode(data, path)
+    try:
+        snapshot = _decode(data, path)
+    except SnapshotError as exc:
+        reason = str(exc).removeprefix(f"{path}: ")
+        if packed:  # the gzip was whole and valid: what it holds is not a snapshot
+            raise SnapshotError(f"{path} (inflated): {reason}") from None
+        if path.name.endswith(GZ):  # by its first bytes not gzip, and not a snapshot either
+            raise SnapshotError(f"{path}: not gzip data despite its name, and {reason}") from None
+        raise
     share_repeated(snapshot, shared)
     return snapshot
+
+
+def read_snapshot_bytes(path: Path) -> tuple[bytes | bytearray, bool]:
+    """The JSON text of the snapshot file at `path`, inflated if it is gzip, and whether it
+    was; capped at MAX_SNAPSHOT_BYTES either way. Refusals are one SnapshotError line."""
+    source = read_chunks(path, MAX_SNAPSHOT_BYTES)
+    try:
+        head, chunks = _head(source)
+        if not is_gzip(head):
+            return b"".join(chunks), False
+        try:
+            again = partial(read_chunks, path, MAX_SNAPSHOT_BYTES)  # to judge a likely bomb
+            return gunzip(chunks, MAX_SNAPSHOT_BYTES, again=again), True
+        except GunzipError as exc:
+            raise SnapshotError(_gunzip_problem(path, exc)) from None
+    except FileRefused as exc:
+        if exc.reason == "missing":
+            raise SnapshotError(f"{path}: no such file; run `twilio-audit collect` first") from None
+        raise SnapshotError(f"{exc}; pass a snapshot.json written by twilio-audit") from None
+    finally:
+        source.close()
+
+
+def _head(chunks: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    """The first two bytes of `chunks` (fewer in a shorter file), and every chunk again."""
+    seen: list[bytes] = []
+    for chunk in chunks:
+        seen.append(chunk)
+        if sum(map(len, seen)) >= 2:
+            break
+    return b"".join(seen)[:2], itertools.chain(seen, chunks)
+
+
+def _gunzip_problem(path: Path, exc: GunzipError) -> str:
+    if exc.reason == "too-large":
+        return (
+            f"{path}: {exc}, the size cap of a snapshot (a gzip bomb, or not a twilio-audit "
+            "snapshot); pass a snapshot.json.gz written by twilio-audit"
+        )
+    if exc.reason == "truncated":
+        return f"{path}: {exc}; copy the whole file again, or collect again"
+    return f"{path}: {exc}; the file is damaged: copy it again, or collect again"
 
 
 class _Header(msgspec.Struct):
@@ -256,7 +354,7 @@ def _lean_snapshot() -> Any:
     return dataclasses.make_dataclass("LeanSnapshot", specs)
 
 
-def _decode_fast(data: bytes, shared: SharedTexts | None = None) -> Snapshot | None:
+def _decode_fast(data: bytes | bytearray, shared: SharedTexts | None = None) -> Snapshot | None:
     """The snapshot msgspec decodes from `data`, or None where the plain path must judge.
 
     None for anything msgspec refuses (not JSON, NaN, lone surrogates, a wrong type…),
@@ -293,7 +391,7 @@ def _decode_fast(data: bytes, shared: SharedTexts | None = None) -> Snapshot | N
     return snapshot
 
 
-def _decode(data: bytes, path: Path) -> Snapshot:
+def _decode(data: bytes | bytearray, path: Path) -> Snapshot:
     try:
         raw = loads(data.decode("utf-8"))
     except UnicodeDecodeError:

@@ -1,7 +1,7 @@
 """Collector benchmark: the concurrent collector vs a naive sequential SDK script, one run.
 
     python benchmarks/collect_bench.py [--subaccounts 200] [--numbers 25] [--latency-ms 30]
-                                       [--in-flight 32] [--concurrency 8,16,32,48] [--no-naive]
+                                       [--in-flight 32] [--concurrency 16,32,48,64] [--no-naive]
 
 The emulator runs in its own process (as Twilio would be another machine), with
 a fixed latency per request and a per-account limit on requests in flight
@@ -228,7 +228,7 @@ def main() -> None:
     parser.add_argument("--numbers", type=int, default=25)
     parser.add_argument("--latency-ms", type=int, default=30)
     parser.add_argument("--in-flight", type=int, default=32)
-    parser.add_argument("--concurrency", default="8,16,32,48")
+    parser.add_argument("--concurrency", default="16,32,48,64")
     parser.add_argument("--no-naive", action="store_true")
     args = parser.parse_args()
 

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 TLS_DIR = Path(__file__).parent / "fixtures" / "tls"
 CA = str(TLS_DIR / "ca.pem")
+API_CA = str(TLS_DIR / "api-ca.pem")  # signed api.pem, a certificate for 127.0.0.1
 
 Respond = Callable[["Request", socket.socket], None]
 
@@ -85,6 +86,7 @@ class Listener:
     respond: Respond = field(default_factory=lambda: answer(200, "<Response/>"))
     host: str = "127.0.0.1"
     tls: bool = False
+    cert: str = "hook"  # tests/fixtures/tls/<cert>.pem: "hook" (hook.example) or "api" (127.0.0.1)
     connections: int = 0
     requests: list[Request] = field(default_factory=list)
 
@@ -101,7 +103,8 @@ class Listener:
         self._sni = threading.local()  # the handshake runs in the connection's own thread
         if self.tls:
             self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            self._context.load_cert_chain(TLS_DIR / "hook.pem", TLS_DIR / "hook.key")
+            cert = TLS_DIR / self.cert
+            self._context.load_cert_chain(cert.with_suffix(".pem"), cert.with_suffix(".key"))
             self._context.sni_callback = self._record_sni
         threading.Thread(target=self._serve, daemon=True).start()
 

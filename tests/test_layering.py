@@ -22,6 +22,7 @@ LAYERS: dict[str, int] = {
     "redact": 0,  # the one URL redaction (userinfo → ***), used wherever a URL is shown
     "data": 0,  # facts as data files (the destination caller-ID table); no code
     "files": 0,  # the one reader (regular files, size cap) and writer (atomic, umask)
+    "gzstream": 0,  # gzip over byte chunks: deterministic out, inflated size capped in
     "text": 0,  # text hygiene (controls, bidi) for every renderer and printer; safe JSON
     "heap": 0,  # the cyclic GC over a run that keeps a big heap (pause, freeze)
     "crash": 1,  # crash reports for exit 4 (uses redact)

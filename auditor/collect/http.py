@@ -17,13 +17,20 @@ Every request the SDK builds passes through `ReadOnlyHttpClient.request`, which
    without reading them whole (auditor.collect.bounded);
 6. counts requests, retries and errors for the progress display, and logs
    method + URL only (never headers, never credentials);
-7. keeps at most `per_account_limit` requests in flight per authenticating
-   account (Twilio answers 429 past its own limit), and stops sending once
-   `cancel` is set (Ctrl-C), even in the middle of a backoff.
+7. keeps at most `per_account_limit` requests in flight per account (the
+   authenticating one and the one named in the path; Twilio answers 429 past its
+   own limit), and stops sending once `cancel` is set (Ctrl-C), even in the
+   middle of a backoff.
+
+Without a proxy it sends over kept-alive `http.client` connections
+(bounded.Connections: CPU per request is what bounds the collector); behind a
+proxy through `requests`, which knows proxies and no_proxy.
 """
 
 from __future__ import annotations
 
+import base64
+import http.client
 import logging
 import os
 import random
@@ -33,17 +40,23 @@ import time
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urlencode, urlsplit, urlunsplit
 
-import certifi
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 from twilio.http import HttpClient
 from twilio.http.response import Response
 
-from auditor.collect.bounded import ApiRefusedError, read_capped, request_deadline, watch_pools
+from auditor.collect.bounded import (
+    ApiRefusedError,
+    Connections,
+    read_capped,
+    request_deadline,
+    watch_pools,
+)
 from auditor.collect.config import DEFAULT_MAX_RESPONSE_BYTES
 from auditor.errors import AuditorError
 from auditor.outbound import shown_url
@@ -53,6 +66,9 @@ log = logging.getLogger("auditor.http")
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 _CHUNK = 64 * 1024
+# What a request target may hold as it is (RFC 3986 pchar, "/", "?", "%"); the rest
+# is percent-encoded first.
+_PLAIN_TARGET = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*")
 _TARGET_ACCOUNT = re.compile(r"/2010-04-01/Accounts/(AC[0-9a-fA-F]{32})\b")
 
 
@@ -91,10 +107,15 @@ def rewrite_url(url: str, api_url: str | None) -> str:
     if not host.endswith(".twilio.com"):
         return url
     product = host.removesuffix(".twilio.com")
-    base = urlsplit(api_url.rstrip("/"))
+    base = _base(api_url)
     return urlunsplit(
         (base.scheme, base.netloc, f"{base.path}/{product}{parts.path}", parts.query, "")
     )
+
+
+@lru_cache(maxsize=8)
+def _base(api_url: str) -> SplitResult:
+    return urlsplit(api_url.rstrip("/"))
 
 
 def api_origin(api_url: str | None) -> tuple[str, str, int] | None:
@@ -166,21 +187,13 @@ class ReadOnlyHttpClient(HttpClient):
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         # requests costs ~0.6 ms of CPU per request (it re-reads the environment
-        # for proxies each time); urllib3 alone costs half that, and the collector
-        # is CPU-bound at its concurrency. requests stays the transport when a
+        # for proxies each time), urllib3 about half that, http.client half again; the
+        # collector is CPU-bound at its concurrency. requests stays the transport when a
         # proxy is configured (it knows proxies and no_proxy).
-        self._pool: urllib3.PoolManager | None = None
+        self._direct: Connections | None = None
         if not urllib.request.getproxies():
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            self._pool = watch_pools(
-                urllib3.PoolManager(
-                    num_pools=8,
-                    maxsize=pool_size,
-                    retries=False,
-                    cert_reqs="CERT_REQUIRED",
-                    ca_certs=bundle or certifi.where(),
-                )
-            )
+            self._direct = Connections(maxsize=pool_size, ca_certs=bundle or None)
 
     @property
     def api_url(self) -> str | None:
@@ -191,24 +204,25 @@ class ReadOnlyHttpClient(HttpClient):
         self._origin = api_origin(value)  # AuditorError for a malformed --api-url
         self._api_url = value.rstrip("/") if value else None
 
-    def _check_origin(self, url: str) -> None:
-        """Credentials go to the API's own origin only, whatever a next-page link says."""
+    def _check_origin(self, url: str) -> tuple[str, str, int]:
+        """Credentials go to the API's own origin only, whatever a next-page link says;
+        the origin to send to."""
         origin = _origin_of(url)
         if self._origin is not None:
             allowed = origin == self._origin
-            where = redact_url(self._api_url or "")
         else:
             allowed = (
                 origin is not None
                 and origin[0] == "https"
                 and (origin[1] == "twilio.com" or origin[1].endswith(".twilio.com"))
             )
-            where = "https://*.twilio.com"
-        if not allowed:
+        if not allowed or origin is None:
+            where = redact_url(self._api_url or "") if self._origin else "https://*.twilio.com"
             raise ApiRefusedError(
                 f"refused to follow a link to {shown_url(url)}: requests (and credentials) "
                 f"go to {where} only"
             )
+        return origin
 
     def _send(
         self,
@@ -217,19 +231,25 @@ class ReadOnlyHttpClient(HttpClient):
         headers: dict[str, str] | None,
         auth: tuple[str, str] | None,
         timeout: float,
+        origin: tuple[str, str, int] | None = None,
     ) -> tuple[int, str, Mapping[str, str]]:
         """One GET under one deadline: network problems raise requests.ConnectionError or
         requests.Timeout (retried), an answer too large ApiRefusedError (not retried)."""
         with request_deadline(timeout) as watchdog:
             try:
-                if self._pool is None:
+                if self._direct is None:
                     return self._send_via_requests(url, params, headers, auth, timeout)
-                return self._send_via_urllib3(url, params, headers, auth, timeout)
+                return self._send_direct(url, params, headers, auth, timeout, origin)
             except ApiRefusedError:
                 raise  # an OSError too (as every RequestException): not a network failure
-            except (urllib3.exceptions.TimeoutError, requests.Timeout):
+            except (urllib3.exceptions.TimeoutError, requests.Timeout, TimeoutError):
                 raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
-            except (urllib3.exceptions.HTTPError, requests.ConnectionError, OSError) as exc:
+            except (
+                urllib3.exceptions.HTTPError,
+                http.client.HTTPException,
+                requests.ConnectionError,
+                OSError,
+            ) as exc:
                 if watchdog.fired:
                     raise requests.Timeout(f"no complete answer within {timeout:g} s") from None
                 raise requests.ConnectionError(f"connection failed: {type(exc).__name__}") from None
@@ -260,39 +280,35 @@ class ReadOnlyHttpClient(HttpClient):
             resp.close()
         return int(resp.status_code), data.decode("utf-8", errors="replace"), resp.headers
 
-    def _send_via_urllib3(
+    def _send_direct(
         self,
         url: str,
         params: dict[str, object] | None,
         headers: dict[str, str] | None,
         auth: tuple[str, str] | None,
         timeout: float,
+        origin: tuple[str, str, int] | None = None,
     ) -> tuple[int, str, Mapping[str, str]]:
-        assert self._pool is not None
+        assert self._direct is not None
+        parts = urlsplit(url)
+        origin = origin or _origin_of(url)
+        assert origin is not None  # _check_origin let it through
+        query = parts.query
         if params:
-            query = urlencode(params, doseq=True)
-            url = f"{url}{'&' if '?' in url else '?'}{query}"
+            extra = urlencode(params, doseq=True)
+            query = f"{query}&{extra}" if query else extra
+        target = f"{parts.path or '/'}?{query}" if query else parts.path or "/"
+        if not _PLAIN_TARGET.fullmatch(target):
+            # A next-page link with spaces or non-ASCII: percent-encoded as urllib3 does.
+            target = urllib3.util.parse_url(target).request_uri
         all_headers = dict(headers or {})
         if auth:
-            all_headers.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        r = self._pool.request(
-            "GET",
-            url,
-            headers=all_headers,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            redirect=False,
-            retries=False,
-            preload_content=False,
+            token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode("latin-1")).decode()
+            all_headers["Authorization"] = f"Basic {token}"
+        status, data, resp_headers = self._direct.get(
+            origin, target, all_headers, timeout, self.max_response_bytes
         )
-        done = False
-        try:
-            data = read_capped(r, self.max_response_bytes, r.stream(_CHUNK))
-            done = True
-        finally:
-            if not done:
-                r.close()  # a broken or refused answer: the connection is not reused
-            r.release_conn()
-        return int(r.status), data.decode("utf-8", errors="replace"), r.headers
+        return status, data.decode("utf-8", errors="replace"), resp_headers  # type: ignore[return-value]
 
     def _interruptible_sleep(self, delay: float) -> None:
         self.cancel.wait(delay)
@@ -346,7 +362,7 @@ class ReadOnlyHttpClient(HttpClient):
                 f"refused {method.upper()} {redact_url(url)}: twilio-audit only sends GET requests"
             )
         target = rewrite_url(url, self.api_url)
-        self._check_origin(target)
+        origin = self._check_origin(target)
         started = time.monotonic()
         attempt = 0
         slots = self._slots_for(url, auth)
@@ -361,7 +377,7 @@ class ReadOnlyHttpClient(HttpClient):
                 slot.acquire()
             try:
                 status, text, resp_headers = self._send(
-                    target, params, headers, auth, timeout or self.timeout
+                    target, params, headers, auth, timeout or self.timeout, origin
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure: Exception | None = exc

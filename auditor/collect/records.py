@@ -16,10 +16,12 @@ snapshot is complete (redact.redact_in_place), after the webhook probe used it.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import is_dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+from twilio.base import deserialize
 
 from auditor.codec import (
     MAX_RECORD_DEPTH,
@@ -74,17 +76,33 @@ def iso(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class Fields:
-    """Typed reads of one SDK record (or dict); odd values are noted in `notes`."""
+# The few fields the mappers read that the SDK's instance parses (twilio.base.deserialize):
+# a record read as the JSON object Twilio sent (walker.page_records) is parsed the same way.
+Parsers = Mapping[str, Callable[[Any], Any]]
+FLOW_PARSED: Parsers = {"revision": deserialize.integer}
+ALERT_PARSED: Parsers = {"date_created": deserialize.iso8601_datetime}
 
-    def __init__(self, rec: Any, what: str, notes: list[str] | None) -> None:
+
+class Fields:
+    """Typed reads of one SDK record (or JSON object); odd values are noted in `notes`.
+
+    `parsed`: for a JSON object, the fields the SDK's instance would have parsed, and how.
+    """
+
+    def __init__(
+        self, rec: Any, what: str, notes: list[str] | None, parsed: Parsers | None = None
+    ) -> None:
         self.rec = rec
         self.what = what
         self.notes = notes
+        self.parsed = parsed
 
     def raw(self, name: str) -> Any:
-        if isinstance(self.rec, Mapping):
-            return self.rec.get(name)
+        if type(self.rec) is dict or isinstance(self.rec, Mapping):
+            value = self.rec.get(name)
+            if self.parsed and name in self.parsed:
+                return self.parsed[name](value)
+            return value
         return getattr(self.rec, name, None)
 
     def sid(self, name: str = "sid", prefix: str | None = None) -> str:
@@ -141,10 +159,11 @@ class Fields:
             self.notes.append(f"{self.what}: {name} was {describe(value)}")
 
 
-def _fields(rec: Any, kind: str, notes: list[str] | None) -> Fields:
-    sid = rec.get("sid") if isinstance(rec, Mapping) else getattr(rec, "sid", None)
+def _fields(rec: Any, kind: str, notes: list[str] | None, parsed: Parsers | None = None) -> Fields:
+    is_map = type(rec) is dict or isinstance(rec, Mapping)
+    sid = rec.get("sid") if is_map else getattr(rec, "sid", None)
     shown = sid if isinstance(sid, str) and _SID.match(sid) else "(no SID)"
-    return Fields(rec, f"{kind} {shown}", notes)
+    return Fields(rec, f"{kind} {shown}", notes, parsed)
 
 
 def account(rec: Any, root_sid: str, notes: list[str] | None = None) -> Account:
@@ -217,7 +236,7 @@ def sip_domain(rec: Any, account_sid: str, notes: list[str] | None = None) -> Si
 
 
 def flow(rec: Any, account_sid: str, notes: list[str] | None = None) -> StudioFlow:
-    f = _fields(rec, "Studio flow", notes)
+    f = _fields(rec, "Studio flow", notes, FLOW_PARSED)
     return StudioFlow(
         sid=f.sid(prefix="FW"),
         account_sid=f.optional("account_sid") or account_sid,
@@ -257,7 +276,7 @@ def function_version(
 
 
 def alert(rec: Any, account_sid: str, notes: list[str] | None = None) -> Alert:
-    f = _fields(rec, "alert", notes)
+    f = _fields(rec, "alert", notes, ALERT_PARSED)
     return Alert(
         sid=f.sid(prefix="NO"),
         account_sid=f.optional("account_sid") or account_sid,

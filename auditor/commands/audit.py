@@ -20,7 +20,7 @@ from auditor.commands import collect as collect_command
 from auditor.commands.options import Accept, FailOn, FailOnOpt, Formats, History, Strict
 from auditor.pipeline import AuditOptions, AuditResult, parse_code_args, run_audit
 from auditor.render.options import ReportOptions
-from auditor.snapshot import SNAPSHOT_NAME, load_snapshot
+from auditor.snapshot import load_snapshot
 from auditor.text import visible
 
 NAME = "audit"
@@ -34,8 +34,8 @@ Baseline = Annotated[
     Path | None,
     typer.Option(
         "--baseline",
-        help="An earlier snapshot (or audit folder): fires callerid-released and marks each "
-        "finding new or unchanged.",
+        help="An earlier snapshot, .json or .json.gz (or audit folder): fires "
+        "callerid-released and marks each finding new or unchanged.",
     ),
 ]
 Policy = Annotated[
@@ -150,7 +150,7 @@ def run(**kwargs: Any) -> int:
 
     def collector() -> Any:
         collect_command.run(**collect_kwargs)
-        return load_snapshot(out / SNAPSHOT_NAME)
+        return load_snapshot(out)  # snapshot.json, or snapshot.json.gz with --compress
 
     options = AuditOptions(
         out_dir=out,
@@ -166,6 +166,7 @@ def run(**kwargs: Any) -> int:
         strict=bool(kwargs.get("strict", False)),
         accept=kwargs.get("accept"),
         history=kwargs.get("history"),
+        compress=bool(kwargs.get("compress", False)),
     )
     with interruptible():
         result = run_audit(options)

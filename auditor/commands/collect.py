@@ -14,10 +14,22 @@ from typing import Annotated
 import typer
 
 from auditor.collect import CollectConfig
-from auditor.collect.config import DEFAULT_CONCURRENCY, KNOWN_REFERENCES
+from auditor.collect.config import (
+    DEFAULT_CONCURRENCY,
+    DEFAULT_PER_ACCOUNT_LIMIT,
+    KNOWN_REFERENCES,
+)
 from auditor.collect.credentials import credentials_from_env
 from auditor.collect.probe import PROBE_PHASE_DEADLINE
-from auditor.commands.options import ApiUrl, EdgeOpt, OutDir, Quiet, RegionOpt, Verbose
+from auditor.commands.options import (
+    ApiUrl,
+    Compress,
+    EdgeOpt,
+    OutDir,
+    Quiet,
+    RegionOpt,
+    Verbose,
+)
 from auditor.errors import AuditorError
 from auditor.files import prepare_out_dir
 from auditor.outbound import parse_cidr
@@ -143,7 +155,13 @@ def run(
     ] = False,
     concurrency: Annotated[
         int,
-        typer.Option("--concurrency", min=1, max=256, help="Requests in flight at most."),
+        typer.Option(
+            "--concurrency",
+            min=1,
+            max=256,
+            help=f"Requests in flight at most (never more than {DEFAULT_PER_ACCOUNT_LIMIT} for any "
+            "one account).",
+        ),
     ] = DEFAULT_CONCURRENCY,
     probe_webhooks: Annotated[
         bool,
@@ -188,6 +206,7 @@ def run(
             "probed by then are listed in the coverage notes.",
         ),
     ] = PROBE_PHASE_DEADLINE,
+    compress: Compress = False,
     quiet: Quiet = False,
     verbose: Verbose = False,
 ) -> None:
@@ -229,7 +248,7 @@ def run(
         raise typer.Abort() from None
     if cancel.is_set():  # Ctrl-C came after the last check, or its exception was lost
         raise typer.Abort()
-    (path,) = save_snapshots([snapshot], out)
+    (path,) = save_snapshots([snapshot], out, compress=compress)
     errors = sum(
         1 for cov in snapshot.coverage.values() for v in cov.values() if v.startswith("error")
     )

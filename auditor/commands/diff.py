@@ -57,13 +57,15 @@ def run(
     old: Annotated[
         Path,
         typer.Argument(
-            metavar="OLD", help="The earlier run: snapshot.json or an audit --out folder."
+            metavar="OLD",
+            help="The earlier run: snapshot.json (or .json.gz) or an audit --out folder.",
         ),
     ],
     new: Annotated[
         Path,
         typer.Argument(
-            metavar="NEW", help="The later run: snapshot.json or an audit --out folder."
+            metavar="NEW",
+            help="The later run: snapshot.json (or .json.gz) or an audit --out folder.",
         ),
     ],
     fmt: Annotated[

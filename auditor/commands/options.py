@@ -45,6 +45,15 @@ EdgeOpt = Annotated[
 OutDir = Annotated[
     Path, typer.Option("--out", "-o", help="Folder for snapshot.json and the reports.")
 ]
+Compress = Annotated[
+    bool,
+    typer.Option(
+        "--compress",
+        help="Write the snapshot gzip-compressed, as snapshot.json.gz (snapshot-<region>.json.gz) "
+        "instead of snapshot.json: about 6 % of its size. Every command that reads a snapshot "
+        "reads either form.",
+    ),
+]
 Formats = Annotated[
     list[Format] | None,
     typer.Option(

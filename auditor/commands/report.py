@@ -32,10 +32,10 @@ from auditor.pipeline import AuditOptions, run_report
 
 NAME = "report"
 HELP = (
-    "Turn saved snapshots (snapshot.json files or audit folders) into reports, offline: no "
-    "request is sent. Give one snapshot per Twilio Region the hierarchy uses (each collected "
-    "with that region's credentials): every Dial is judged in the region it runs in. "
-    "Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."
+    "Turn saved snapshots (snapshot.json or snapshot.json.gz files, or audit folders) into "
+    "reports, offline: no request is sent. Give one snapshot per Twilio Region the hierarchy "
+    "uses (each collected with that region's credentials): every Dial is judged in the region "
+    "it runs in. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."
 )
 
 
@@ -44,8 +44,9 @@ def run(
         list[Path],
         typer.Argument(
             metavar="SNAPSHOT",
-            help="snapshot.json, or the --out folder of collect/audit; one per region of the "
-            "same hierarchy (a folder may hold several: snapshot.json, snapshot-ie1.json).",
+            help="snapshot.json (or .json.gz), or the --out folder of collect/audit; one per "
+            "region of the same hierarchy (a folder may hold several: snapshot.json, "
+            "snapshot-ie1.json).",
         ),
     ],
     out: OutDir,
@@ -61,6 +62,14 @@ def run(
     strict: Strict = False,
     accept: Accept = None,
     history: History = None,
+    compress: Annotated[
+        bool,
+        typer.Option(
+            "--compress",
+            help="Write the copies of the snapshots in --out gzip-compressed "
+            "(snapshot.json.gz). Without it a copy is compressed when an input was.",
+        ),
+    ] = False,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -81,6 +90,7 @@ def run(
         strict=strict,
         accept=accept,
         history=history,
+        compress=compress,
     )
     with interruptible():
         result = run_report(snapshot, options)

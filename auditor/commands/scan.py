@@ -316,8 +316,8 @@ def run(
         Path | None,
         typer.Option(
             "--snapshot",
-            help="A snapshot, or an audit output folder (every region's snapshot in it), to "
-            "check against.",
+            help="A snapshot (.json or .json.gz), or an audit output folder (every region's "
+            "snapshot in it), to check against.",
         ),
     ] = None,
     region: Annotated[

@@ -45,7 +45,9 @@ def run(
     snapshot: Annotated[
         Path,
         typer.Option(
-            "--snapshot", help="The snapshot to judge events against (file or audit folder)."
+            "--snapshot",
+            help="The snapshot to judge events against (snapshot.json or .json.gz, or an "
+            "audit folder).",
         ),
     ],
     listen: Annotated[
