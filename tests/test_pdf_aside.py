@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import pytest
 from render_fixtures import build_analysis, build_snapshot
 
 from auditor.render import ReportOptions
-from auditor.render.aside import PdfAside
+from auditor.render.aside import PdfAside, can_fork
 from auditor.render.html import render_html
 from auditor.render.pdf import render_pdf
 from auditor.render.view import build_view
@@ -62,3 +63,26 @@ def test_a_run_that_stops_early_leaves_no_process() -> None:
     with pytest.raises(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
     aside.close()  # twice is harmless
+
+
+def test_the_pdf_is_laid_out_in_process_while_another_thread_runs() -> None:
+    """A fork copies one thread; a non-daemon thread's locks would stay held in the child."""
+    assert can_fork()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not can_fork()
+        aside = PdfAside(_html(), "a4")
+        assert aside._pid == 0  # no child: laid out here, the same PDF
+        assert aside.result().startswith(b"%PDF")
+        aside.close()
+        done: list[bool] = []
+        worker = threading.Thread(target=lambda: done.append(can_fork()))
+        worker.start()
+        worker.join()
+        assert done == [False]  # never from a thread other than the main one
+    finally:
+        stop.set()
+        other.join()
+    assert can_fork()

@@ -7,7 +7,12 @@ that lays it out and sends the PDF's bytes back through a pipe. This process wri
 file as it would have (atomically: an interrupted run leaves no half file), and raises
 what the child raised. The child inherits the settled heap copy-on-write and leaves it
 alone (auditor.heap: no collection walks it), and ends with os._exit, so it runs none of
-this process's exit handlers. Small reports are laid out in process, as before.
+this process's exit handlers. Small reports are laid out in process, as before, and so is
+any PDF when the fork is not called from the main thread or another non-daemon thread runs
+(a library caller's threads): a fork copies only the calling thread, and a lock another
+thread holds at that moment would stay held in the child for ever. Daemon threads are
+allowed: ours (the collector's idle pool, the deadline watchdogs) wait on their own
+conditions, which hold no lock while waiting, and the child touches nothing of theirs.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import contextlib
 import os
 import pickle
 import signal
+import threading
 import traceback
 from typing import BinaryIO
 
@@ -27,7 +33,7 @@ class PdfAside:
         self._pid = 0
         self._pdf: bytes | None = None
         self._pipe: BinaryIO | None = None
-        if not hasattr(os, "fork"):
+        if not can_fork():
             self._pdf = _render(html, paper)
             return
         read_fd, write_fd = os.pipe()
@@ -69,6 +75,13 @@ class PdfAside:
             return "reaped"
         _, status = os.waitpid(pid, 0)
         return f"status {os.waitstatus_to_exitcode(status)}"
+
+
+def can_fork() -> bool:
+    """A fork is safe here: POSIX, the main thread, and no other thread but daemons."""
+    if not hasattr(os, "fork") or threading.current_thread() is not threading.main_thread():
+        return False
+    return all(t.daemon for t in threading.enumerate() if t is not threading.main_thread())
 
 
 def _render(html: str, paper: str) -> bytes:
