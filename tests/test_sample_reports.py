@@ -73,3 +73,29 @@ def test_pdf_report_is_current(fresh: Path) -> None:
     old, new = text(committed), text(fresh / "report.pdf")
     assert old.count("\f") == new.count("\f"), f"{HINT} (page count changed)"
     assert old == new, HINT
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils is not installed")
+def test_the_summary_counts_table_breaks_no_word(fresh: Path) -> None:
+    """The body lets long values wrap anywhere; the counts table's headings must not."""
+    out = subprocess.run(
+        [
+            "pdftotext",
+            "-enc",
+            "UTF-8",
+            "-layout",
+            "-f",
+            "3",
+            "-l",
+            "3",
+            str(fresh / "report.pdf"),
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    lines = [line.split() for line in out.splitlines()]
+    assert any(words[-1:] == ["total"] and "CRITICAL" in words for words in lines), out
+    assert any(words[:1] == ["accepted"] for words in lines), out
+    assert any(words[:1] == ["open"] for words in lines), out
