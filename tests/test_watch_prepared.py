@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from watch_support import assert_diagnosed_as_audited
 
 from auditor.analysis import analyse, analyse_references
 from auditor.collect import CollectConfig, collect
@@ -314,23 +315,7 @@ def test_every_alert_of_a_generated_hierarchy_is_diagnosed_as_the_audit_judges_i
     rules = set()
     for alert in alerts:
         for d in diagnoser.diagnose(event_from_alert(alert)):
-            same = [
-                f
-                for f in audit
-                if f.source.kind == "alert"
-                and f.account_sid == alert.account_sid
-                and f.caller_id == d.caller_id
-                and f.rule == d.rule
-            ]
-            assert same, f"{alert.sid}: audit has no {d.rule} finding for {d.caller_id}"
-            f = same[0]
-            assert (d.severity, d.owner_account_sid, d.path, d.remediation, d.impacted) == (
-                f.severity,
-                f.owner_account_sid,
-                f.path,
-                f.remediation,
-                f.impacted,
-            )
+            assert_diagnosed_as_audited(audit, alert, d)
             rules.add(d.rule)
     assert {
         "callerid-cross-account",

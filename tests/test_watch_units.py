@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import watch_fixtures as W
 from twilio.request_validator import RequestValidator
-from watch_support import PARENT_CREDS
+from watch_support import PARENT_CREDS, assert_diagnosed_as_audited
 
 from auditor.collect.client import make_client
 from auditor.collect.credentials import Credentials
@@ -275,22 +275,7 @@ def test_each_demo_alert_is_diagnosed_as_the_audit_judges_it() -> None:
     rules = set()
     for alert in alerts:
         (d,) = diagnoser.diagnose(event_from_alert(alert))
-        same = [
-            f
-            for f in audit
-            if f.source.kind == "alert"
-            and f.account_sid == alert.account_sid
-            and f.caller_id == d.caller_id
-            and f.rule == d.rule
-        ]
-        assert same, f"{alert.sid}: audit has no {d.rule} finding for {d.caller_id}"
-        f = same[0]
-        assert (d.severity, d.owner_account_sid, d.path) == (
-            f.severity,
-            f.owner_account_sid,
-            f.path,
-        )
-        assert (d.remediation, d.impacted) == (f.remediation, f.impacted)
+        assert_diagnosed_as_audited(audit, alert, d)
         rules.add(d.rule)
     assert {"callerid-cross-account", "callerid-client-on-pstn", "callerid-empty"} <= rules
 

@@ -10,7 +10,7 @@ import ipaddress
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -21,8 +21,10 @@ import watch_fixtures as W
 from auditor.collect import CollectConfig, collect
 from auditor.collect.credentials import Credentials
 from auditor.emulator import EmulatorServer
+from auditor.model import Alert, Finding
 from auditor.snapshot import save_snapshot
 from auditor.watch import WatchConfig, Watcher
+from auditor.watch.diagnose import Diagnosis
 
 LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"),)
 PARENT_CREDS = Credentials(W.PARENT, W.TOKENS[W.PARENT])
@@ -121,3 +123,24 @@ def watch_config(snapshot: Path, tmp: Path, api_url: str, **changes: Any) -> Wat
 def debugger_url(watcher: Watcher) -> str:
     assert watcher.server is not None
     return watcher.server.url + "/debugger"
+
+
+def assert_diagnosed_as_audited(audit: Sequence[Finding], alert: Alert, d: Diagnosis) -> None:
+    """watch's diagnosis of an alert says what the audit's finding about it says."""
+    same = [
+        f
+        for f in audit
+        if f.source.kind == "alert"
+        and f.account_sid == alert.account_sid
+        and f.caller_id == d.caller_id
+        and f.rule == d.rule
+    ]
+    assert same, f"{alert.sid}: audit has no {d.rule} finding for {d.caller_id}"
+    f = same[0]
+    assert (d.severity, d.owner_account_sid, d.path, d.remediation, d.impacted) == (
+        f.severity,
+        f.owner_account_sid,
+        f.path,
+        f.remediation,
+        f.impacted,
+    )
