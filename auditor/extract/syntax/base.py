@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from auditor.extract.numberinfo import fixed_destination
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.resolve import NoProject, Project, Resolver, Value
-from auditor.extract.syntax.tree import Node, ancestors, captures, line, parse, text
+from auditor.extract.syntax.tree import Node, ancestors, captures, line, named, parse, text
+from auditor.extract.syntax.tree import field as child
 from auditor.model import DialedKind, RefKind, ValueSource, Via
 
 MAX_SITES = 1_000  # per file: beyond this a file is not code a person wrote
@@ -95,6 +97,36 @@ class Reader:
 
     string_query = ""  # a query capturing the language's string literals as @string
     concat_types: frozenset[str] = frozenset()  # nodes that join strings (`+`, `.`, templates)
+
+    # The operator shapes the C-like grammars (JS/TS, Java, C#) spell alike, as data for
+    # `operator_expr`: which node is `a op b`, which operators give the first value that
+    # is set (`a || b`, `a ?? b`), which node is `c ? a : b`, and the nodes that only wrap
+    # a value (`(x)`, `await x`, `x as T`, `(T) x`) with the index of the child that is it.
+    binary_type = "binary_expression"
+    either_ops: frozenset[str] = frozenset()
+    ternary_type = ""
+    wrapper_types: ClassVar[Mapping[str, int]] = {}
+
+    def operator_expr(self, node: Node) -> ir.Expr | None:
+        """`node` read through the tables above, or None when it is no operator shape."""
+        kind = node.type
+        if kind == self.binary_type:
+            op = text(child(node, "operator"))
+            left, right = child(node, "left"), child(node, "right")
+            if left is None or right is None:
+                return ir.Opaque(node)
+            if op in self.either_ops:
+                return ir.Either(node, self.expr(left), self.expr(right))
+            if op == "+":
+                return self.joined(node, left, right)
+            return ir.Opaque(node)
+        if kind == self.ternary_type:
+            options = [child(node, "consequence"), child(node, "alternative")]
+            return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
+        if kind in self.wrapper_types:
+            inner = named(node)
+            return self.expr(inner[self.wrapper_types[kind]]) if inner else ir.Opaque(node)
+        return None
 
     def in_assertion(self, node: Node) -> bool:
         """True for TwiML a test expects (`expect(x).toContain('<Dial>')`): not a Dial."""

@@ -18,8 +18,9 @@ the request as `Request.Form["From"]`, a bound `VoiceRequest.From`, or an action
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
+from typing import ClassVar
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import (
@@ -260,6 +261,14 @@ class CSharp(Reader):
 
     string_query = STRINGS
     concat_types = frozenset(("binary_expression",))
+    either_ops = frozenset(("??",))
+    ternary_type = "conditional_expression"
+    wrapper_types: ClassVar[Mapping[str, int]] = {
+        "parenthesized_expression": -1,
+        "await_expression": -1,
+        "cast_expression": -1,
+        "postfix_unary_expression": -1,
+    }
 
     def in_assertion(self, node: Node) -> bool:
         return _in_assertion(node)
@@ -316,27 +325,8 @@ class CSharp(Reader):
             return ir.Made(node, made)
         if kind == "invocation_expression":
             return self._call(node)
-        if kind == "binary_expression":
-            op = text(field(node, "operator"))
-            left, right = field(node, "left"), field(node, "right")
-            if left is None or right is None:
-                return ir.Opaque(node)
-            if op == "??":
-                return ir.Either(node, self.expr(left), self.expr(right))
-            if op == "+":
-                return self.joined(node, left, right)
-            return ir.Opaque(node)
-        if kind == "conditional_expression":
-            options = [field(node, "consequence"), field(node, "alternative")]
-            return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
-        if kind in (
-            "parenthesized_expression",
-            "await_expression",
-            "cast_expression",
-            "postfix_unary_expression",
-        ):
-            inner = named(node)
-            return self.expr(inner[-1]) if inner else ir.Opaque(node)
+        if (shaped := self.operator_expr(node)) is not None:
+            return shaped
         return ir.Opaque(node)
 
     def _call(self, node: Node) -> ir.Expr:

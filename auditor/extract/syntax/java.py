@@ -15,8 +15,9 @@ Values: `System.getenv`, Spring's `@Value("${key}")` fields; the request as
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
+from typing import ClassVar
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import (
@@ -269,6 +270,11 @@ class Java(Reader):
 
     string_query = STRINGS
     concat_types = frozenset(("binary_expression",))
+    ternary_type = "ternary_expression"
+    wrapper_types: ClassVar[Mapping[str, int]] = {
+        "parenthesized_expression": -1,
+        "cast_expression": -1,
+    }
 
     def in_assertion(self, node: Node) -> bool:
         return _in_assertion(node)
@@ -303,18 +309,8 @@ class Java(Reader):
             return ir.Made(node, text(field(node, "type")))
         if kind == "method_invocation":
             return self._call(node)
-        if kind == "binary_expression":
-            op = text(field(node, "operator"))
-            left, right = field(node, "left"), field(node, "right")
-            if op == "+" and left is not None and right is not None:
-                return self.joined(node, left, right)
-            return ir.Opaque(node)
-        if kind == "ternary_expression":
-            options = [field(node, "consequence"), field(node, "alternative")]
-            return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
-        if kind in ("parenthesized_expression", "cast_expression"):
-            inner = named(node)
-            return self.expr(inner[-1]) if inner else ir.Opaque(node)
+        if (shaped := self.operator_expr(node)) is not None:
+            return shaped
         return ir.Opaque(node)
 
     def _call(self, node: Node) -> ir.Expr:

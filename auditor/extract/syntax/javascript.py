@@ -13,8 +13,9 @@ a Function's `context.X`, the request as `event.From` or `req.body.From`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from functools import partial
+from typing import ClassVar
 
 from auditor.extract.syntax import ir
 from auditor.extract.syntax.base import NOUNS, Reader, Site, lexical_scope, scope_of
@@ -253,6 +254,16 @@ class JavaScript(Reader):
             "template_string",
         )
     )
+    either_ops = frozenset(("||", "??"))
+    ternary_type = "ternary_expression"
+    wrapper_types: ClassVar[Mapping[str, int]] = {
+        "parenthesized_expression": 0,
+        "await_expression": 0,
+        "non_null_expression": 0,
+        "as_expression": 0,
+        "satisfies_expression": 0,
+        "type_assertion": 0,
+    }
 
     def in_assertion(self, node: Node) -> bool:
         return _in_assertion(node)
@@ -283,29 +294,8 @@ class JavaScript(Reader):
             return self._member_of(node, obj, text(index)[1:-1])
         if kind == "call_expression":
             return self._call(node)
-        if kind == "binary_expression":
-            op = text(field(node, "operator"))
-            left, right = field(node, "left"), field(node, "right")
-            if left is None or right is None:
-                return ir.Opaque(node)
-            if op in ("||", "??"):
-                return ir.Either(node, self.expr(left), self.expr(right))
-            if op == "+":
-                return self.joined(node, left, right)
-            return ir.Opaque(node)
-        if kind == "ternary_expression":
-            options = [field(node, "consequence"), field(node, "alternative")]
-            return ir.Choice(node, tuple(self.expr(o) for o in options if o is not None))
-        if kind in (
-            "parenthesized_expression",
-            "await_expression",
-            "non_null_expression",
-            "as_expression",
-            "satisfies_expression",
-            "type_assertion",
-        ):
-            inner = named(node)
-            return self.expr(inner[0]) if inner else ir.Opaque(node)
+        if (shaped := self.operator_expr(node)) is not None:
+            return shaped
         if kind == "object":
             return self._object(node)
         if kind in ("arrow_function", "function_expression", "function"):
